@@ -1,0 +1,29 @@
+"""Helpers shared by the benchmarks: timing and where the shared fixtures are."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+
+
+def cpu_ms(function: Callable[[], object], *, repeat: int = 30, warmup: int = 3) -> float:
+    """Median process CPU time of one call, in milliseconds."""
+    for _ in range(warmup):
+        function()
+    samples = []
+    for _ in range(repeat):
+        started = time.process_time_ns()
+        function()
+        samples.append((time.process_time_ns() - started) / 1e6)
+    return statistics.median(samples)
+
+
+def table(headers: list[str], rows: list[list[object]]) -> str:
+    """A Markdown table."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
