@@ -1,0 +1,1 @@
+"""Discord-facing pieces of the bot that are not cogs."""
