@@ -50,7 +50,7 @@ def guild(discord_server: FakeDiscord) -> Guild:
 @pytest.fixture
 async def start_bot(discord_server: FakeDiscord) -> AsyncIterator[StartBot]:
     """`await start_bot(cog, ..., sync=guild)`: a real commands.Bot, logged in, READY, with the cogs
-    added and (when sync is given) its app commands synced to that guild."""
+    added and (when sync is given) its app commands copied to that guild and synced there."""
     bots: list[tuple[commands.Bot, asyncio.Task[None]]] = []
 
     async def start(*cogs: commands.Cog, sync: Guild | None = None) -> commands.Bot:
@@ -72,7 +72,9 @@ async def start_bot(discord_server: FakeDiscord) -> AsyncIterator[StartBot]:
                 task.result()  # raises what went wrong
             raise TimeoutError("the bot did not become ready within 5 s")
         if sync is not None:
-            await bot.tree.sync(guild=discord.Object(sync.id))
+            target = discord.Object(sync.id)
+            bot.tree.copy_global_to(guild=target)  # a dev-guild sync, as the product does
+            await bot.tree.sync(guild=target)
         return bot
 
     try:

@@ -133,7 +133,7 @@ def build_options(
     for opt in option_schemas:
         name = opt["name"]
         if name not in values:
-            if opt.get("required") and name != focused:
+            if opt.get("required") and focused is None:  # while typing, others may be empty
                 raise InvocationError(f"option {name!r} is required")
             continue
         raw = values[name]

@@ -135,6 +135,7 @@ class FakeDiscord:
         self.clock_offset = 0.0  # added to time.monotonic() for the nonce window
         self._nonces: dict[tuple[int, str], tuple[float, int]] = {}
         self._cursors: dict[int, int] = {}
+        self._pending: list[tuple[str, dict[str, Any]]] = []
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._sockets: set[web.WebSocketResponse] = set()
@@ -199,6 +200,7 @@ class FakeDiscord:
     def add_role(self, guild: Guild, name: str, permissions: int = 0, *, position: int = 1) -> Role:
         role = Role(snowflake(), name, permissions, position)
         guild.roles[role.id] = role
+        self._later("GUILD_ROLE_CREATE", {"guild_id": str(guild.id), "role": role.payload()})
         return role
 
     def add_member(self, guild: Guild, who: User | str, roles: list[Role] | None = None) -> Member:
@@ -220,6 +222,7 @@ class FakeDiscord:
             channel.overwrites[ow.id] = ow
         guild.channels[channel.id] = channel
         self.channels[channel.id] = channel
+        self._later("CHANNEL_CREATE", channel.payload())
         return channel
 
     def bot_member(self, guild: Guild) -> Member:
@@ -293,8 +296,13 @@ class FakeDiscord:
     # ---- what tests read -------------------------------------------------------------------
 
     def messages_in(self, channel: Channel | int) -> list[dict[str, Any]]:
+        """The messages everyone in the channel sees now (ephemeral ones are not), oldest first."""
         cid = channel if isinstance(channel, int) else channel.id
-        return [m for m in self.messages.values() if int(m["channel_id"]) == cid]
+        return [
+            m
+            for m in self.messages.values()
+            if int(m["channel_id"]) == cid and not int(m["flags"]) & 64
+        ]
 
     def records_in(self, channel: Channel | int, kind: str | None = None) -> list[Record]:
         cid = channel if isinstance(channel, int) else channel.id
@@ -339,9 +347,24 @@ class FakeDiscord:
 
     # ---- gateway ---------------------------------------------------------------------------
 
+    def _later(self, event: str, data: dict[str, Any]) -> None:
+        """Queue an event caused by a synchronous world change; sent before the next dispatch."""
+        if self.sessions:
+            self._pending.append((event, data))
+
+    async def flush(self) -> None:
+        """Send the events queued by world changes (add_channel, add_role) now."""
+        while self._pending:
+            event, data = self._pending.pop(0)
+            await self._send(event, data)
+
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
         """Send a DISPATCH to every session; a disconnected one keeps it for its RESUME."""
-        for session in self.sessions.values():
+        await self.flush()
+        await self._send(event, data)
+
+    async def _send(self, event: str, data: dict[str, Any], only: Session | None = None) -> None:
+        for session in [only] if only else list(self.sessions.values()):
             session.seq += 1
             frame = {"op": 0, "t": event, "s": session.seq, "d": data}
             session.backlog.append(frame)
@@ -389,7 +412,8 @@ class FakeDiscord:
         self.sessions[session.id] = session
         guilds = [g for g in self.guilds.values() if self.bot_user.id in g.members]
         user = self.bot_user.payload() | {"verified": True, "mfa_enabled": False, "flags": 0}
-        await self.dispatch(
+        self._pending.clear()  # READY and GUILD_CREATE below carry the whole state
+        await self._send(
             "READY",
             {
                 "v": 10,
@@ -400,9 +424,10 @@ class FakeDiscord:
                 "application": {"id": str(self.application_id), "flags": 0},
                 "shard": [0, 1],
             },
+            only=session,
         )
         for guild in guilds:
-            await self.dispatch("GUILD_CREATE", guild.payload(self.bot_member(guild)))
+            await self._send("GUILD_CREATE", guild.payload(self.bot_member(guild)), only=session)
         await self._notify()
         return session
 
@@ -602,7 +627,8 @@ class FakeDiscord:
         stored.setdefault("type", 1)
         stored.setdefault("description", "")
         stored.setdefault("options", [])
-        stored.setdefault("default_member_permissions", None)
+        perms = stored.get("default_member_permissions")
+        stored["default_member_permissions"] = None if perms is None else str(int(perms))
         stored["id"] = existing["id"] if existing else str(snowflake())
         stored["application_id"] = str(self.application_id)
         stored["version"] = str(snowflake())
@@ -767,7 +793,9 @@ class FakeDiscord:
                 inv.channel, self.bot_user, data, kind=20, flags=flags, inv=inv
             )
             inv.original = message
-            if not flags & 64:  # ephemeral replies are seen only by the member
+            # Ephemeral replies are seen only by the member; a deferred ("thinking") reply is
+            # recorded when its first edit fills it in.
+            if not flags & (64 | 128):
                 self._record("create", message, data)
         inv._touch()
         answer: dict[str, Any] = {
