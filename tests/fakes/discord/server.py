@@ -8,6 +8,7 @@ invoke the commands the bot registered as a member would, and assert on what the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fnmatch
 import hashlib
 import json
@@ -327,12 +328,15 @@ class FakeDiscord:
         return created[seen].message
 
     async def wait_until(self, predicate: Callable[[], Any], timeout: float = 2.0) -> Any:  # noqa: ASYNC109
-        """Wait until predicate() is truthy (re-checked on every change the server sees)."""
+        """Wait until predicate() is truthy; raises TimeoutError after `timeout` seconds."""
 
         async def loop() -> Any:
             async with self._changed:
                 while not (value := predicate()):
-                    await self._changed.wait()
+                    # Woken by every request; also re-checked every 20 ms for predicates that
+                    # look at the bot's side (its cache updates after gateway events).
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._changed.wait(), 0.02)
                 return value
 
         return await asyncio.wait_for(loop(), timeout)
