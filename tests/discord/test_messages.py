@@ -1,4 +1,4 @@
-"""Messages through the fake with discord.py's own HTTP code: limits, rate limits, nonces, faults."""
+"""Messages through the fake with discord.py's HTTP code: limits, rate limits, nonces, faults."""
 
 from __future__ import annotations
 
