@@ -77,7 +77,7 @@ class Fault:
 
     def matches(self, method: str, path: str) -> bool:
         return (
-            self.times > 0 and method in (self.method, "*") and fnmatch.fnmatch(path, self.pattern)
+            self.times > 0 and self.method in (method, "*") and fnmatch.fnmatch(path, self.pattern)
         )
 
 
