@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import ipaddress
 import logging
 import zlib
 from collections.abc import Callable
@@ -26,7 +27,12 @@ from yarl import URL
 from bot import __version__
 from bot.config import PollingConfig
 from bot.errors import FetchError
-from bot.sources.addresses import AddressPolicy, AddressRefused, GuardedResolver
+from bot.sources.addresses import (
+    AddressPolicy,
+    AddressRefused,
+    GuardedResolver,
+    parse_ip_literal,
+)
 
 log = logging.getLogger(__name__)
 
@@ -293,8 +299,12 @@ class Fetcher:
         if not target.host:
             raise NotHTTPError(f"URL has no host: {str(target)[:200]!r}")
         port = target.port or (443 if target.scheme == "https" else 80)
-        # Addresses written in the URL never reach the resolver, so they are checked here.
+        # Addresses written in the URL never reach the resolver, so they are checked here;
+        # loose IPv4 spellings (0x7f.1) are then written the one way aiohttp accepts.
         self._policy.check_literal(target.host, port)
+        address = parse_ip_literal(target.host)
+        if isinstance(address, ipaddress.IPv4Address) and target.host != str(address):
+            target = target.with_host(str(address))
         return target.with_fragment(None)
 
     class _HostSlot:
