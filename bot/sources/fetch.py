@@ -44,6 +44,7 @@ ACCEPT = (
 )
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 CHUNK = 64 * 1024
+CONNECT_TIMEOUT_MAX = 10.0
 
 __all__ = [
     "AddressRefused",
@@ -267,6 +268,9 @@ class Fetcher:
         self._global = asyncio.Semaphore(settings.concurrency)
         self._per_host: dict[str, tuple[asyncio.Semaphore, int]] = {}
         self._clock = clock or (lambda: datetime.now(UTC))
+        # Connecting gets half the budget (at most 10 s), so a host that never accepts is
+        # reported as such rather than as a slow body.
+        self._connect_timeout = min(CONNECT_TIMEOUT_MAX, settings.timeout / 2)
 
     async def fetch(
         self,
@@ -356,7 +360,7 @@ class Fetcher:
         seen = {original}
         redirects = 0
         timeout = aiohttp.ClientTimeout(
-            total=None, connect=None, sock_connect=min(10.0, self._settings.timeout)
+            total=None, connect=None, sock_connect=self._connect_timeout
         )
         while True:
             try:
@@ -393,7 +397,9 @@ class Fetcher:
             except FetchError:
                 raise
             except aiohttp.ConnectionTimeoutError:
-                raise FetchTimeout(f"connecting to {target.host} timed out") from None
+                raise FetchTimeout(
+                    f"connecting to {target.host} timed out after {self._connect_timeout:g} s"
+                ) from None
             except TimeoutError:
                 raise
             except aiohttp.ClientConnectorDNSError as exc:

@@ -215,6 +215,29 @@ async def test_server_that_never_answers_hits_the_timeout(server):
         await fetch_with(server, server.url("/hang"), timeout=0.3)
 
 
+async def test_host_that_never_accepts_hits_the_connect_timeout(server):
+    # A listening socket whose accept queue is full: the kernel drops further SYNs, so
+    # connecting hangs (real loopback, no outside network needed).
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        fillers = []
+        for _ in range(3):
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+            fillers.append(filler)
+        try:
+            with pytest.raises(FetchTimeout, match=r"^connecting to 127\.0\.0\.1 timed out after"):
+                await fetch_with(
+                    server, f"http://127.0.0.1:{port}/", timeout=0.6, allow_private_addresses=True
+                )
+        finally:
+            for filler in fillers:
+                filler.close()
+
+
 async def test_fetch_after_a_timeout_still_works(server):
     server.hang("/hang")
     server.page("/live", PAGE)
