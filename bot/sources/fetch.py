@@ -392,6 +392,7 @@ class Fetcher:
                         if str(target) in seen:
                             raise TooManyRedirects(f"redirect loop at {target} from {original}")
                         seen.add(str(target))
+                        log.debug("%s: redirected (%d) to %s", original, response.status, target)
                         continue
                     return await self._read(response, target, etag, last_modified, previous_hash)
             except FetchError:

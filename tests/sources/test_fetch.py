@@ -180,6 +180,17 @@ async def test_endless_stream_stops_at_the_cap(server, fetcher):
         await fetcher.fetch(server.url("/stream"))
 
 
+async def test_endless_stream_is_hung_up_on(server, fetcher):
+    server.endless("/stream")
+    with pytest.raises(TooLarge):
+        await fetcher.fetch(server.url("/stream"))
+    for _ in range(200):  # the server notices the closed connection on its next write
+        if server.open_streams == 0:
+            break
+        await asyncio.sleep(0.01)
+    assert server.open_streams == 0
+
+
 async def test_broken_gzip_is_a_bad_response(server, fetcher):
     server.page("/live", b"this is not gzip at all", headers={"Content-Encoding": "gzip"})
     with pytest.raises(BadResponse, match="broken gzip body"):
