@@ -262,6 +262,11 @@ class Fetcher:
         *,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
+        # Names are checked by the connector's resolver: a session made any other way would
+        # fetch from private addresses behind public-looking names, so it is refused.
+        # (aiohttp keeps the resolver in a private attribute; stable across 3.x.)
+        if not isinstance(getattr(session.connector, "_resolver", None), GuardedResolver):
+            raise TypeError("Fetcher needs a session made by open_session()")
         self._session = session
         self._settings = settings
         self._policy = AddressPolicy.from_setting(settings.allow_private_addresses)

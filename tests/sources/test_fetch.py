@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -429,6 +430,12 @@ async def test_closed_port_is_a_connection_failure(server):
         port = probe.getsockname()[1]
     with pytest.raises(ConnectionFailed, match=r"cannot connect to 127\.0\.0\.1"):
         await fetch_with(server, f"http://127.0.0.1:{port}/", allow_private_addresses=True)
+
+
+async def test_session_without_the_guarded_resolver_is_refused():
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(TypeError, match="open_session"):
+            Fetcher(session, PollingConfig())
 
 
 # --- concurrency ------------------------------------------------------------------------------
