@@ -286,7 +286,7 @@ class Fetcher:
         previous_hash: str | None = None,
     ) -> FetchResult:
         """Fetch URL once; raise a FetchError subclass when it cannot be done."""
-        target = self._check_url(url, url)
+        target = self._check_url(url)
         host = target.host or ""
         async with self._global, self._host_slot(host):
             try:
@@ -297,7 +297,7 @@ class Fetcher:
                     f"timed out after {self._settings.timeout:g} s fetching {url}"
                 ) from None
 
-    def _check_url(self, url: str | URL, original: str) -> URL:
+    def _check_url(self, url: str | URL) -> URL:
         try:
             target = url if isinstance(url, URL) else URL(url)
         except (ValueError, TypeError):
@@ -393,7 +393,7 @@ class Fetcher:
                             raise BadResponse(
                                 f"bad redirect Location {location[:200]!r} from {target}"
                             ) from None
-                        target = self._check_url(next_url, original)
+                        target = self._check_url(next_url)
                         if str(target) in seen:
                             raise TooManyRedirects(f"redirect loop at {target} from {original}")
                         seen.add(str(target))
