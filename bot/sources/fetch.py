@@ -1,0 +1,502 @@
+"""Fetching sources over HTTP: politely, within limits, and only from public addresses.
+
+`open_session(settings)` makes the aiohttp session (its connector resolves names through
+`GuardedResolver`, so every address connected to is checked); the caller owns it and hands it to
+`Fetcher`, which adds the concurrency limits, conditional GET, manual redirects, decompression
+under a size cap, timeouts and the error taxonomy below. Every failure is a FetchError subclass
+whose message is one line for a person.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ipaddress
+import logging
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Literal
+
+import aiohttp
+import brotli
+from yarl import URL
+
+from bot import __version__
+from bot.config import PollingConfig
+from bot.errors import FetchError
+from bot.sources.addresses import (
+    AddressPolicy,
+    AddressRefused,
+    GuardedResolver,
+    parse_ip_literal,
+)
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"Bulletin/{__version__} (+https://github.com/bulletin-bot/bulletin; live news bot)"
+ACCEPT = (
+    "text/html,application/xhtml+xml,application/json,application/ld+json,"
+    "application/rss+xml,application/atom+xml,application/feed+json,application/xml;q=0.9,"
+    "*/*;q=0.5"
+)
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+CHUNK = 64 * 1024
+CONNECT_TIMEOUT_MAX = 10.0
+
+__all__ = [
+    "AddressRefused",
+    "FetchResult",
+    "FetchTimeout",
+    "Fetcher",
+    "HTTPStatusError",
+    "NotHTTPError",
+    "RetryLater",
+    "TooLarge",
+    "TooManyRedirects",
+    "open_session",
+]
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+class HTTPStatusError(FetchError):
+    """The source answered with a status that is neither success nor a redirect."""
+
+    def __init__(self, status: int, url: str) -> None:
+        super().__init__(f"HTTP {status} from {url}")
+        self.status = status
+
+
+class RetryLater(HTTPStatusError):
+    """429 or 503 with a usable Retry-After: the source asked to be left alone for `delay` s."""
+
+    def __init__(self, status: int, url: str, delay: float) -> None:
+        super().__init__(status, url)
+        self.args = (f"HTTP {status} from {url}: asked to retry in {delay:.0f} s",)
+        self.delay = delay
+
+
+class FetchTimeout(FetchError):
+    """Connecting, or the whole fetch, took longer than allowed."""
+
+
+class TooLarge(FetchError):
+    """The body, after decompression, is over the size cap."""
+
+
+class TooManyRedirects(FetchError):
+    """More redirects than allowed, or a loop."""
+
+
+class NotHTTPError(FetchError):
+    """The URL (or a redirect) is not http(s)."""
+
+
+class ConnectionFailed(FetchError):
+    """The connection could not be made or broke."""
+
+
+class BadResponse(FetchError):
+    """The response could not be read (bad encoding, broken compression, bad redirect)."""
+
+
+# --- result -----------------------------------------------------------------------------------
+
+FetchStatus = Literal["ok", "not_modified", "unchanged"]
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """What one fetch found.
+
+    `ok`: a new body (decompressed). `not_modified`: the server said 304. `unchanged`: a body
+    came back with the hash the caller already had; `body` is None so nothing gets parsed.
+    `etag`, `last_modified` and `body_hash` are what to store for the next conditional GET.
+    """
+
+    status: FetchStatus
+    body: bytes | None
+    content_type: str | None
+    final_url: str
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+
+
+# --- session ----------------------------------------------------------------------------------
+
+
+def open_session(
+    settings: PollingConfig, resolver: aiohttp.abc.AbstractResolver | None = None
+) -> aiohttp.ClientSession:
+    """A ClientSession fit for Fetcher: address-checking resolver, no automatic decompression,
+    no cookies, no proxies from the environment. Call inside a running loop; the caller closes it.
+
+    RESOLVER is the DNS underneath the address check (default: the system's, via a thread).
+    """
+    policy = AddressPolicy.from_setting(settings.allow_private_addresses)
+    connector = aiohttp.TCPConnector(
+        resolver=GuardedResolver(policy, resolver),
+        limit=settings.concurrency,
+        limit_per_host=settings.per_host,
+        ttl_dns_cache=60,
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        auto_decompress=False,
+        cookie_jar=aiohttp.DummyCookieJar(),
+        trust_env=False,
+        headers={"User-Agent": USER_AGENT},
+    )
+
+
+# --- decompression ----------------------------------------------------------------------------
+
+
+class _Decoder:
+    """Turns a compressed stream into bytes, never producing more than `limit` at once."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self._zlib: zlib._Decompress | None = None
+        self._brotli: brotli.Decompressor | None = None
+        self._first = True
+        if encoding in ("gzip", "x-gzip"):
+            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self._zlib = None  # chosen on the first bytes: zlib-wrapped or raw deflate
+        elif encoding == "br":
+            self._brotli = brotli.Decompressor()
+        else:
+            raise BadResponse(f"unsupported Content-Encoding {encoding!r}")
+
+    def feed(self, data: bytes, room: int) -> bytes:
+        """Decompress DATA; raise TooLarge as soon as the output passes ROOM bytes."""
+        try:
+            if self._brotli is not None:
+                return self._feed_brotli(data, room)
+            if self._zlib is None:
+                # "deflate" is meant to be zlib-wrapped, but many servers send it raw.
+                looks_zlib = (
+                    len(data) >= 2
+                    and (data[0] & 0x0F) == 8
+                    and ((data[0] << 8) | data[1]) % 31 == 0
+                )
+                self._zlib = zlib.decompressobj(zlib.MAX_WBITS if looks_zlib else -zlib.MAX_WBITS)
+            return self._feed_zlib(self._zlib, data, room)
+        except (zlib.error, brotli.error) as exc:
+            raise BadResponse(f"broken {self.encoding} body: {exc}") from None
+
+    @staticmethod
+    def _feed_zlib(decoder: zlib._Decompress, data: bytes, room: int) -> bytes:
+        out = bytearray()
+        pending = data
+        while True:
+            # max_length bounds each step, so a small bomb cannot allocate its full size.
+            out += decoder.decompress(pending, CHUNK)
+            if len(out) > room:
+                raise TooLarge("")
+            pending = decoder.unconsumed_tail
+            if not pending:
+                return bytes(out)
+
+    def _feed_brotli(self, data: bytes, room: int) -> bytes:
+        decoder = self._brotli
+        assert decoder is not None
+        out = bytearray(decoder.process(data, output_buffer_limit=CHUNK))
+        while not decoder.can_accept_more_data():
+            if len(out) > room:
+                raise TooLarge("")
+            out += decoder.process(b"", output_buffer_limit=CHUNK)
+        if len(out) > room:
+            raise TooLarge("")
+        return bytes(out)
+
+    def finish(self) -> bytes:
+        if self._zlib is not None:
+            try:
+                return self._zlib.flush()
+            except zlib.error as exc:
+                raise BadResponse(f"broken {self.encoding} body: {exc}") from None
+        return b""
+
+
+# --- Retry-After ------------------------------------------------------------------------------
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date); None if unusable."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isdigit() and text.isascii():
+        return float(int(text))
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    reference = now if now is not None else datetime.now(UTC)
+    return max(0.0, (when - reference).total_seconds())
+
+
+# --- the fetcher ------------------------------------------------------------------------------
+
+
+class Fetcher:
+    """Fetches source URLs through a session made by `open_session`.
+
+    At most `settings.concurrency` fetches run at once, and `settings.per_host` per host;
+    a fetch waiting for a slot has not started its clock yet.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        settings: PollingConfig,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        # Names are checked by the connector's resolver: a session made any other way would
+        # fetch from private addresses behind public-looking names, so it is refused.
+        # (aiohttp keeps the resolver in a private attribute; stable across 3.x.)
+        if not isinstance(getattr(session.connector, "_resolver", None), GuardedResolver):
+            raise TypeError("Fetcher needs a session made by open_session()")
+        self._session = session
+        self._settings = settings
+        self._policy = AddressPolicy.from_setting(settings.allow_private_addresses)
+        self._global = asyncio.Semaphore(settings.concurrency)
+        self._per_host: dict[str, tuple[asyncio.Semaphore, int]] = {}
+        self._clock = clock or (lambda: datetime.now(UTC))
+        # Connecting gets half the budget (at most 10 s), so a host that never accepts is
+        # reported as such rather than as a slow body.
+        self._connect_timeout = min(CONNECT_TIMEOUT_MAX, settings.timeout / 2)
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        previous_hash: str | None = None,
+    ) -> FetchResult:
+        """Fetch URL once; raise a FetchError subclass when it cannot be done."""
+        target = self._check_url(url)
+        host = target.host or ""
+        async with self._global, self._host_slot(host):
+            try:
+                async with asyncio.timeout(self._settings.timeout):
+                    return await self._fetch(target, etag, last_modified, previous_hash)
+            except TimeoutError:
+                raise FetchTimeout(
+                    f"timed out after {self._settings.timeout:g} s fetching {url}"
+                ) from None
+
+    def _check_url(self, url: str | URL) -> URL:
+        try:
+            target = url if isinstance(url, URL) else URL(url)
+        except (ValueError, TypeError):
+            raise NotHTTPError(f"not a valid URL: {str(url)[:200]!r}") from None
+        if target.scheme not in ("http", "https"):
+            shown = str(target)[:200]
+            raise NotHTTPError(f"only http and https URLs can be fetched, got {shown!r}")
+        if not target.host:
+            raise NotHTTPError(f"URL has no host: {str(target)[:200]!r}")
+        port = target.port or (443 if target.scheme == "https" else 80)
+        # Addresses written in the URL never reach the resolver, so they are checked here;
+        # loose IPv4 spellings (0x7f.1) are then written the one way aiohttp accepts.
+        self._policy.check_literal(target.host, port)
+        address = parse_ip_literal(target.host)
+        if isinstance(address, ipaddress.IPv4Address) and target.host != str(address):
+            target = target.with_host(str(address))
+        return target.with_fragment(None)
+
+    class _HostSlot:
+        def __init__(self, fetcher: Fetcher, host: str) -> None:
+            self._fetcher = fetcher
+            self._host = host
+
+        async def __aenter__(self) -> None:
+            slots = self._fetcher._per_host
+            semaphore, users = slots.get(self._host, (None, 0))
+            if semaphore is None:
+                semaphore = asyncio.Semaphore(self._fetcher._settings.per_host)
+            slots[self._host] = (semaphore, users + 1)
+            try:
+                await semaphore.acquire()
+            except BaseException:
+                self._leave()
+                raise
+
+        async def __aexit__(self, *exc: object) -> None:
+            semaphore, _ = self._fetcher._per_host[self._host]
+            semaphore.release()
+            self._leave()
+
+        def _leave(self) -> None:
+            # Drop a host's semaphore once nobody uses it, so the map stays small.
+            semaphore, users = self._fetcher._per_host[self._host]
+            if users <= 1:
+                del self._fetcher._per_host[self._host]
+            else:
+                self._fetcher._per_host[self._host] = (semaphore, users - 1)
+
+    def _host_slot(self, host: str) -> Fetcher._HostSlot:
+        return Fetcher._HostSlot(self, host)
+
+    async def _fetch(
+        self,
+        target: URL,
+        etag: str | None,
+        last_modified: str | None,
+        previous_hash: str | None,
+    ) -> FetchResult:
+        headers = {"Accept": ACCEPT, "Accept-Encoding": "gzip, deflate, br"}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        original = str(target)
+        seen = {original}
+        redirects = 0
+        timeout = aiohttp.ClientTimeout(
+            total=None, connect=None, sock_connect=self._connect_timeout
+        )
+        while True:
+            try:
+                async with self._session.get(
+                    target,
+                    headers=headers,
+                    allow_redirects=False,
+                    timeout=timeout,
+                ) as response:
+                    if response.status in REDIRECT_STATUSES:
+                        location = response.headers.get("Location")
+                        if not location:
+                            raise BadResponse(
+                                f"HTTP {response.status} without a Location from {target}"
+                            )
+                        redirects += 1
+                        if redirects > self._settings.max_redirects:
+                            raise TooManyRedirects(
+                                f"more than {self._settings.max_redirects} redirects from "
+                                f"{original}"
+                            )
+                        try:
+                            next_url = target.join(URL(location))
+                        except ValueError:
+                            raise BadResponse(
+                                f"bad redirect Location {location[:200]!r} from {target}"
+                            ) from None
+                        target = self._check_url(next_url)
+                        if str(target) in seen:
+                            raise TooManyRedirects(f"redirect loop at {target} from {original}")
+                        seen.add(str(target))
+                        log.debug("%s: redirected (%d) to %s", original, response.status, target)
+                        continue
+                    return await self._read(response, target, etag, last_modified, previous_hash)
+            except FetchError:
+                raise
+            except aiohttp.ConnectionTimeoutError:
+                raise FetchTimeout(
+                    f"connecting to {target.host} timed out after {self._connect_timeout:g} s"
+                ) from None
+            except TimeoutError:
+                raise
+            except aiohttp.ClientConnectorDNSError as exc:
+                raise ConnectionFailed(f"cannot resolve {target.host}: {_reason(exc)}") from None
+            except aiohttp.ClientConnectorError as exc:
+                raise ConnectionFailed(f"cannot connect to {target.host}: {_reason(exc)}") from None
+            except aiohttp.InvalidURL as exc:
+                raise NotHTTPError(f"not a valid URL: {exc}") from None
+            except aiohttp.ClientPayloadError as exc:
+                raise ConnectionFailed(f"body cut short from {target}: {_reason(exc)}") from None
+            except (aiohttp.ClientError, OSError) as exc:
+                raise ConnectionFailed(f"fetching {target} failed: {_reason(exc)}") from None
+
+    async def _read(
+        self,
+        response: aiohttp.ClientResponse,
+        target: URL,
+        etag: str | None,
+        last_modified: str | None,
+        previous_hash: str | None,
+    ) -> FetchResult:
+        status = response.status
+        final_url = str(target)
+        if status == 304:
+            return FetchResult(
+                status="not_modified",
+                body=None,
+                content_type=None,
+                final_url=final_url,
+                etag=response.headers.get("ETag") or etag,
+                last_modified=response.headers.get("Last-Modified") or last_modified,
+                body_hash=previous_hash,
+            )
+        if status in (429, 503):
+            delay = parse_retry_after(response.headers.get("Retry-After"), self._clock())
+            if delay is not None:
+                raise RetryLater(status, final_url, delay)
+        if not 200 <= status < 300:
+            raise HTTPStatusError(status, final_url)
+        body = await self._read_body(response, final_url)
+        body_hash = hashlib.sha256(body).hexdigest()
+        new_etag = response.headers.get("ETag")
+        new_last_modified = response.headers.get("Last-Modified")
+        unchanged = previous_hash is not None and body_hash == previous_hash
+        return FetchResult(
+            status="unchanged" if unchanged else "ok",
+            body=None if unchanged else body,
+            content_type=response.headers.get("Content-Type"),
+            final_url=final_url,
+            etag=new_etag,
+            last_modified=new_last_modified,
+            body_hash=body_hash,
+        )
+
+    async def _read_body(self, response: aiohttp.ClientResponse, url: str) -> bytes:
+        cap = self._settings.max_bytes
+        too_large = TooLarge(f"body over {cap} bytes from {url}")
+        encodings = [
+            part.strip().lower()
+            for part in response.headers.get("Content-Encoding", "").split(",")
+            if part.strip() and part.strip().lower() != "identity"
+        ]
+        if len(encodings) > 1:
+            raise BadResponse(f"unsupported Content-Encoding {', '.join(encodings)!r} from {url}")
+        decoder = _Decoder(encodings[0]) if encodings else None
+        if decoder is None and (response.content_length or 0) > cap:
+            raise too_large
+        body = bytearray()
+        received = 0
+        try:
+            async for chunk in response.content.iter_chunked(CHUNK):
+                received += len(chunk)
+                # The compressed stream is capped too: it is never larger than what it holds
+                # by more than a little, and an endless one must stop.
+                if received > cap:
+                    raise too_large
+                if decoder is None:
+                    body += chunk
+                else:
+                    body += decoder.feed(chunk, cap - len(body))
+                if len(body) > cap:
+                    raise too_large
+            if decoder is not None:
+                body += decoder.finish()
+        except TooLarge:
+            raise too_large from None
+        if len(body) > cap:
+            raise too_large
+        return bytes(body)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return " ".join(text.split())[:200]

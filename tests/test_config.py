@@ -1,0 +1,204 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.config import (
+    Config,
+    PollingConfig,
+    Secret,
+    SourceConfig,
+    load_config,
+    parse_config,
+)
+from bot.errors import ConfigError
+from bot.model import SourceKind
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "config.example.toml"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_example_file_holds_exactly_the_defaults():
+    assert load_config(EXAMPLE, environ={}) == Config()
+
+
+def test_example_story_parses_when_uncommented(tmp_path):
+    text = EXAMPLE.read_text(encoding="utf-8")
+    start = text.index("# [[stories]]")
+    block = "\n".join(line.removeprefix("# ") for line in text[start:].splitlines())
+    config = load_config(write(tmp_path, text[:start] + block), environ={})
+    assert [len(story.sources) for story in config.stories] == [3]
+
+
+def test_example_documents_every_polling_key():
+    text = EXAMPLE.read_text(encoding="utf-8")
+    documented = set(re.findall(r"^#? ?(\w+) =", text, flags=re.MULTILINE))
+    assert set(PollingConfig.__dataclass_fields__) <= documented
+
+
+def test_missing_default_file_gives_defaults_and_says_so(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = load_config(None, environ={})
+    assert (config, config.path) == (Config(), None)
+    assert "built-in defaults" in config.describe()
+
+
+def test_default_file_in_working_directory_is_read(tmp_path, monkeypatch):
+    write(tmp_path, "[polling]\ninterval = 90\n")
+    monkeypatch.chdir(tmp_path)
+    assert load_config(None, environ={}).polling.interval == 90
+
+
+def test_missing_explicit_file_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.toml", environ={})
+
+
+def test_invalid_toml_is_an_error_naming_the_file(tmp_path):
+    path = write(tmp_path, "[polling\n")
+    with pytest.raises(ConfigError, match=r"config\.toml: not valid TOML"):
+        load_config(path, environ={})
+
+
+def test_token_comes_from_the_named_environment_variable(tmp_path):
+    path = write(tmp_path, '[discord]\ntoken_env = "MY_BOT_TOKEN"\n')
+    config = load_config(path, environ={"MY_BOT_TOKEN": "s3cret-value"})
+    assert config.discord.token == Secret("s3cret-value")
+
+
+def test_token_absent_means_none():
+    assert load_config(EXAMPLE, environ={}).discord.token is None
+
+
+def test_token_never_appears_in_repr_or_str(tmp_path):
+    config = load_config(EXAMPLE, environ={"DISCORD_TOKEN": "s3cret-value"})
+    assert config.discord.token is not None
+    shown = repr(config) + str(config) + repr(config.discord.token) + str(config.discord.token)
+    assert "s3cret-value" not in shown
+
+
+def test_token_in_file_is_refused(tmp_path):
+    path = write(tmp_path, '[discord]\ntoken = "abc"\n')
+    with pytest.raises(ConfigError, match=r"^discord\.token: .*environment"):
+        load_config(path, environ={})
+
+
+def test_full_story_with_table_sources():
+    config = parse_config(
+        {
+            "polling": {"interval": 30},
+            "stories": [
+                {
+                    "name": "Vote",
+                    "sources": [
+                        "https://example.com/live",
+                        {"url": "https://example.org/feed", "kind": "feed"},
+                        {"url": "http://example.net/", "selectors": {"entry": "article"}},
+                    ],
+                }
+            ],
+        }
+    )
+    story = config.stories[0]
+    assert (story.name, story.interval) == ("Vote", 30)
+    assert story.sources == (
+        SourceConfig(url="https://example.com/live"),
+        SourceConfig(url="https://example.org/feed", kind=SourceKind.FEED),
+        SourceConfig(url="http://example.net/", selectors={"entry": "article"}),
+    )
+
+
+def test_allow_private_addresses_list_is_normalised():
+    config = parse_config(
+        {"polling": {"allow_private_addresses": ["LocalHost:8080", "[::1]:9000"]}}
+    )
+    assert config.polling.allow_private_addresses == ("localhost:8080", "[::1]:9000")
+
+
+BAD = [
+    ({"polling": {"interval": 5}}, "polling.interval: must be at least min_interval (15), got 5"),
+    ({"polling": {"intervall": 60}}, "polling.intervall: unknown key (did you mean interval?)"),
+    ({"polling": {"interval": "60"}}, "polling.interval: must be a whole number, got '60'"),
+    ({"polling": {"interval": True}}, "polling.interval: must be a whole number, got true"),
+    ({"polling": {"timeout": 0}}, "polling.timeout: must be a positive number, got 0"),
+    ({"polling": {"concurrency": 0}}, "polling.concurrency: must be at least 1, got 0"),
+    ({"polling": {"max_redirects": -1}}, "polling.max_redirects: must be at least 0, got -1"),
+    ({"polling": {"allow_private_addresses": "yes"}}, "polling.allow_private_addresses: must be"),
+    (
+        {"polling": {"allow_private_addresses": ["127.0.0.1"]}},
+        'polling.allow_private_addresses[0]: must be "host:port"',
+    ),
+    (
+        {"polling": {"allow_private_addresses": ["127.0.0.1:70000"]}},
+        "polling.allow_private_addresses[0]: port must be 1-65535, got 70000",
+    ),
+    (
+        {"polling": {"allow_private_addresses": ["::1:80"]}},
+        'polling.allow_private_addresses[0]: must be "host:port"',
+    ),
+    ({"polling": 3}, "polling: must be a table"),
+    ({"database": {"path": ""}}, "database.path: must be a file path"),
+    ({"delivery": {"rate": -1}}, "delivery.rate: must be a positive number, got -1"),
+    ({"discord": {"dev_guild": "x"}}, "discord.dev_guild: must be a server id"),
+    ({"discord": {"api_base": "discord.com"}}, "discord.api_base: must be an absolute http"),
+    ({"discord": {"gateway_url": "http://x"}}, "discord.gateway_url: must be an absolute ws"),
+    ({"discord": {"token_env": ""}}, "discord.token_env: must be an environment variable name"),
+    ({"extra": {}}, "extra: unknown key"),
+    ({"stories": {"name": "x"}}, "stories: must be a list of tables"),
+    ({"stories": [{"sources": ["https://a.example/"]}]}, "stories[0].name: must be a non-empty"),
+    ({"stories": [{"name": "x"}]}, "stories[0].sources: must be a non-empty list"),
+    (
+        {"stories": [{"name": "x", "sources": ["ftp://a.example/"]}]},
+        "stories[0].sources[0]: must be an absolute http or https URL, got 'ftp://a.example/'",
+    ),
+    (
+        {"stories": [{"name": "x", "sources": [{"url": "https://a.example/", "kind": "blog"}]}]},
+        "stories[0].sources[0].kind: must be one of liveblog, feed, page, got 'blog'",
+    ),
+    (
+        {"stories": [{"name": "x", "sources": [{"url": "https://a.example/", "css": {}}]}]},
+        "stories[0].sources[0].css: unknown key",
+    ),
+    (
+        {
+            "stories": [
+                {"name": "x", "sources": [{"url": "https://a.example/", "selectors": {"x": "a"}}]}
+            ]
+        },
+        "stories[0].sources[0].selectors.x: unknown key",
+    ),
+    (
+        {"stories": [{"name": "x", "interval": 10, "sources": ["https://a.example/"]}]},
+        "stories[0].interval: must be at least polling.min_interval (15), got 10",
+    ),
+    (
+        {
+            "stories": [
+                {"name": "Same", "sources": ["https://a.example/"]},
+                {"name": "same", "sources": ["https://b.example/"]},
+            ]
+        },
+        "stories[1].name: 'same' is already the name of another story",
+    ),
+]
+
+
+@pytest.mark.parametrize(("data", "message"), BAD, ids=[message for _, message in BAD])
+def test_bad_value_names_its_key(data, message):
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data)
+    assert str(caught.value).startswith(message)
+    assert "\n" not in str(caught.value)
+
+
+def test_interval_below_a_raised_min_interval_is_refused():
+    with pytest.raises(ConfigError, match=r"must be at least min_interval \(120\), got 60"):
+        parse_config({"polling": {"min_interval": 120}})
