@@ -46,7 +46,8 @@ async def migrate(db: aiosqlite.Connection, *, target: int = LATEST) -> int:
         )
     for number, name, sql in migrations():
         if version < number <= target:
-            log.info("applying migration %s", name)
+            # a fresh database is simply created; upgrading an existing one is worth a line
+            (log.info if version else log.debug)("applying migration %s", name)
             # executescript runs the whole file; the version moves in the same transaction
             script = f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;"
             try:
