@@ -6,7 +6,7 @@ changes plus what the store must write for them. Rules (ARCHITECTURE 1–6, issu
 - The first poll that finds something is a baseline: entries are stored, none is new or edited;
   its key points are reported once, all as added. A poll that finds nothing changes nothing.
 - An entry seen before is never new again: not after leaving the window and coming back, not
-  after a reorder, not after it was pruned (tombstones and the published watermark).
+  after a reorder, not after it was pruned (the store keeps a tombstone of its id).
 - New entries come oldest first; an edit is a change of the normalised title or text.
 - Key points (summary or key events) are versioned; a change lists what was added and removed,
   compared after normalisation. Null, empty or extracted key points change nothing.
@@ -60,8 +60,6 @@ class SourceState:
     entries: Mapping[str, StoredEntry] = field(default_factory=dict)
     # ids of the snapshot that were seen once and pruned since (tombstones)
     forgotten: frozenset[str] = frozenset()
-    # dated entries published at or before this were pruned: such an entry is never new
-    watermark: datetime | None = None
     # the current versioned key points (None: no version yet)
     key_points: tuple[str, ...] | None = None
 
@@ -196,7 +194,7 @@ def plan(state: SourceState, snapshot: Snapshot) -> PollPlan:
                     )
                 )
             continue
-        announce = not baseline and not _forgotten(state, entry)
+        announce = not baseline and entry.id not in state.forgotten
         inserts.append(EntryWrite(entry, fp, content_hash(entry.title, entry.text), announce))
         if announce:
             new.append(entry)
@@ -211,17 +209,6 @@ def plan(state: SourceState, snapshot: Snapshot) -> PollPlan:
         key_points=kp_change,
         takes_baseline=baseline,
         seen_ids=tuple(seen_ids),
-    )
-
-
-def _forgotten(state: SourceState, entry: Entry) -> bool:
-    """Was this unknown entry seen once and pruned since?"""
-    if entry.id in state.forgotten:
-        return True
-    return (
-        state.watermark is not None
-        and entry.published is not None
-        and entry.published <= state.watermark
     )
 
 

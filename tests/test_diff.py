@@ -117,22 +117,6 @@ def test_pruned_entry_with_a_tombstone_is_not_new():
     assert new_ids(diff(state, snap(entry(1), entry(9, dated=False)))) == []
 
 
-@pytest.mark.parametrize(
-    ("minutes", "is_new"),
-    [(-60, False), (0, False), (1, True)],
-    ids=["before-watermark", "at-watermark", "after-watermark"],
-)
-def test_published_watermark_decides_whether_an_unknown_dated_entry_is_new(minutes, is_new):
-    state = state_of(entry(1), watermark=T0 + timedelta(minutes=50))
-    changes = diff(state, snap(entry(1), entry(50 + minutes)))
-    assert (new_ids(changes) == [f"e{50 + minutes}"]) is is_new
-
-
-def test_watermark_never_hides_an_undated_entry():
-    state = state_of(entry(1), watermark=T0 + timedelta(days=1))
-    assert new_ids(diff(state, snap(entry(1), entry(7, dated=False)))) == ["e7"]
-
-
 def test_duplicate_ids_in_one_snapshot_first_wins():
     first = entry(2, "first words")
     second = entry(2, "second words")

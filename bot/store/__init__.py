@@ -319,7 +319,6 @@ class Store:
             baseline_taken=source["baseline_at"] is not None,
             entries=stored,
             forgotten=forgotten,
-            watermark=from_us(source["watermark"]),
             key_points=current,
         )
         return _LoadedState(state, last_seen)
@@ -338,7 +337,7 @@ class Store:
         now_us = to_us(now)
         async with self._transaction() as db:
             source = await self._fetchone(
-                "SELECT id, baseline_at, watermark FROM sources WHERE id = ?", (source_id,)
+                "SELECT id, baseline_at FROM sources WHERE id = ?", (source_id,)
             )
             if source is None:
                 raise StoreError(f"no source with id {source_id}")
@@ -588,32 +587,21 @@ class Store:
 
     async def prune(self, now: datetime, retention: timedelta = DEFAULT_RETENTION) -> int:
         """Forget entries not seen for the retention window (a source's own, else `retention`),
-        keeping what stops them from ever coming back as new: the published watermark for
-        dated entries, a tombstone for the others. Also drops delivered outbox rows older than
-        the window and servers gone for 7 days. Returns the number of entries pruned."""
+        keeping a tombstone (a 63-bit key of the id) so that they never come back as new.
+        Tombstones are kept for good: about 30 bytes each, probed only for unknown ids. Also
+        drops delivered outbox rows older than the window and servers gone for 7 days.
+        Returns the number of entries pruned."""
         now_us = to_us(now)
         slack = to_us_delta(TOUCH_EVERY)
         default_us = to_us_delta(retention)
         async with self._transaction() as db:
             expired = await self._fetchall(
-                "SELECT e.seq, e.source_id, e.entry_id, e.published, e.last_seen"
+                "SELECT e.seq, e.source_id, e.entry_id"
                 " FROM entries e JOIN sources s ON s.id = e.source_id"
                 " WHERE e.last_seen < ? - ifnull(s.retention_days * 86400000000, ?) - ?",
                 (now_us, default_us, slack),
             )
-            # a dated entry (a date no later than when it was last seen) raises its source's
-            # watermark; any other leaves a tombstone
-            watermarks: dict[int, int] = {}
-            tombstones = []
-            for _, source_id, entry_id, published, last_seen in expired:
-                if published is not None and published <= last_seen:
-                    watermarks[source_id] = max(published, watermarks.get(source_id, published))
-                else:
-                    tombstones.append((source_id, id_key(entry_id), now_us))
-            await db.executemany(
-                "UPDATE sources SET watermark = max(ifnull(watermark, ?), ?) WHERE id = ?",
-                [(top, top, source_id) for source_id, top in watermarks.items()],
-            )
+            tombstones = [(row[1], id_key(row[2]), now_us) for row in expired]
             await db.executemany(
                 "INSERT INTO tombstones (source_id, key, pruned_at) VALUES (?, ?, ?)"
                 " ON CONFLICT DO NOTHING",

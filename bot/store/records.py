@@ -47,7 +47,6 @@ class SourceRecord:
     coverage_end: datetime | None
     retention_days: int | None
     baseline_at: datetime | None
-    watermark: datetime | None
     created_at: datetime
 
     @property
@@ -79,7 +78,6 @@ class SourceRecord:
             coverage_end=_dt(row["coverage_end"]),
             retention_days=row["retention_days"],
             baseline_at=_dt(row["baseline_at"]),
-            watermark=_dt(row["watermark"]),
             created_at=_required_dt(row["created_at"]),
         )
 

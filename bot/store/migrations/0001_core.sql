@@ -41,7 +41,6 @@ CREATE TABLE sources (
     coverage_end INTEGER,                -- the page's own end of coverage
     retention_days INTEGER,              -- seen ids kept this long past last seen; NULL: default
     baseline_at INTEGER,                 -- the first poll that found something
-    watermark INTEGER,                   -- pruned dated entries were published at or before this
     created_at INTEGER NOT NULL
 );
 CREATE INDEX sources_next_check ON sources (next_check);
@@ -78,7 +77,7 @@ CREATE TABLE entries (
 CREATE INDEX entries_last_seen ON entries (source_id, last_seen);
 CREATE INDEX entries_first_seen ON entries (source_id, first_seen);
 
--- Pruned entries without a usable date: a compact key of the id, so they never come back as new.
+-- Pruned entries: a compact key of the id, so that they never come back as new.
 CREATE TABLE tombstones (
     source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
     key INTEGER NOT NULL,
