@@ -119,7 +119,7 @@ class Store:
             await self._db.close()
 
     async def schema_version(self) -> int:
-        row = await self._fetchone("PRAGMA user_version")
+        row = await self._query_one("PRAGMA user_version")
         return int(row[0]) if row else 0
 
     @asynccontextmanager
@@ -132,6 +132,17 @@ class Store:
                 await self._db.rollback()
                 raise
             await self._db.commit()
+
+    # Reads outside a transaction take the lock too: on the shared connection they would
+    # otherwise see another coroutine's uncommitted writes (e.g. outbox rows of a poll that
+    # then rolls back).
+    async def _query_one(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Row | None:
+        async with self._lock:
+            return await self._fetchone(sql, params)
+
+    async def _query_all(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        async with self._lock:
+            return await self._fetchall(sql, params)
 
     async def _fetchone(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Row | None:
         async with self._db.execute(sql, params) as cursor:
@@ -177,14 +188,14 @@ class Store:
             return cursor.lastrowid
 
     async def get_story(self, story_id: int) -> StoryRecord:
-        row = await self._fetchone("SELECT * FROM stories WHERE id = ?", (story_id,))
+        row = await self._query_one("SELECT * FROM stories WHERE id = ?", (story_id,))
         if row is None:
             raise StoreError(f"no story with id {story_id}")
         return StoryRecord.from_row(row)
 
     async def stories_for_guild(self, guild_id: int | None) -> list[StoryRecord]:
         """The stories a server can see: its own and the config's (rule 9)."""
-        rows = await self._fetchall(
+        rows = await self._query_all(
             "SELECT * FROM stories WHERE guild_id IS NULL OR guild_id = ? ORDER BY name",
             (guild_id,),
         )
@@ -261,13 +272,13 @@ class Store:
         )
 
     async def get_source(self, source_id: int) -> SourceRecord:
-        row = await self._fetchone("SELECT * FROM sources WHERE id = ?", (source_id,))
+        row = await self._query_one("SELECT * FROM sources WHERE id = ?", (source_id,))
         if row is None:
             raise StoreError(f"no source with id {source_id}")
         return SourceRecord.from_row(row)
 
     async def sources_of_story(self, story_id: int) -> list[SourceRecord]:
-        rows = await self._fetchall(
+        rows = await self._query_all(
             "SELECT s.* FROM sources s JOIN story_sources ss ON ss.source_id = s.id"
             " WHERE ss.story_id = ? ORDER BY ss.added_at, s.id",
             (story_id,),
@@ -276,7 +287,7 @@ class Store:
 
     async def due_sources(self, now: datetime, limit: int) -> list[SourceRecord]:
         """Sources whose next check has come and that some active story still uses."""
-        rows = await self._fetchall(
+        rows = await self._query_all(
             "SELECT s.* FROM sources s WHERE s.next_check <= ? AND EXISTS ("
             " SELECT 1 FROM story_sources ss JOIN stories st ON st.id = ss.story_id"
             " LEFT JOIN guilds g ON g.id = st.guild_id"
@@ -628,7 +639,7 @@ class Store:
 
     async def latest_entries(self, story_id: int, limit: int = 5) -> list[StoredEntryRecord]:
         """The newest entries of a story's sources, newest first."""
-        rows = await self._fetchall(
+        rows = await self._query_all(
             "SELECT e.* FROM entries e JOIN story_sources ss ON ss.source_id = e.source_id"
             " WHERE ss.story_id = ?"
             " ORDER BY ifnull(e.published, e.first_seen) DESC, e.seq DESC LIMIT ?",
@@ -638,7 +649,7 @@ class Store:
 
     async def entries_since(self, story_id: int, since: datetime) -> list[StoredEntryRecord]:
         """Entries of a story first seen after `since`, oldest first (digests)."""
-        rows = await self._fetchall(
+        rows = await self._query_all(
             "SELECT e.* FROM entries e JOIN story_sources ss ON ss.source_id = e.source_id"
             " WHERE ss.story_id = ? AND e.first_seen > ? AND e.posted"
             " ORDER BY e.first_seen, ifnull(e.published, 0), e.seq",
@@ -647,14 +658,14 @@ class Store:
         return [StoredEntryRecord.from_row(row) for row in rows]
 
     async def get_entry(self, source_id: int, entry_id: str) -> StoredEntryRecord | None:
-        row = await self._fetchone(
+        row = await self._query_one(
             "SELECT * FROM entries WHERE source_id = ? AND entry_id = ?", (source_id, entry_id)
         )
         return None if row is None else StoredEntryRecord.from_row(row)
 
     async def current_key_points(self, story_id: int) -> list[KeyPointsRecord]:
         """The current key-point version of each source of a story, and when it changed."""
-        rows = await self._fetchall(
+        rows = await self._query_all(
             "SELECT s.id, s.url, k.kind, k.items, k.created_at FROM story_sources ss"
             " JOIN sources s ON s.id = ss.source_id"
             " JOIN key_points k ON k.id ="
@@ -703,7 +714,7 @@ class Store:
             )
 
     async def alerts_channel(self, guild_id: int) -> int | None:
-        row = await self._fetchone(
+        row = await self._query_one(
             "SELECT alerts_channel_id FROM guild_settings WHERE guild_id = ?", (guild_id,)
         )
         return None if row is None else row[0]
@@ -775,7 +786,7 @@ class Store:
         self, *, guild_id: int | None = None, story_id: int | None = None
     ) -> list[SubscriptionRecord]:
         """Subscriptions of a server and/or a story (both None: all)."""
-        rows = await self._fetchall(
+        rows = await self._query_all(
             "SELECT * FROM subscriptions WHERE (? IS NULL OR guild_id = ?)"
             " AND (? IS NULL OR story_id = ?) ORDER BY id",
             (guild_id, guild_id, story_id, story_id),
@@ -800,7 +811,7 @@ class Store:
         """Deliveries due now, in the order their changes were made. A subscription whose
         earlier delivery waits for a retry gets nothing later until it has gone."""
         now_us = to_us(now)
-        rows = await self._fetchall(
+        rows = await self._query_all(
             "SELECT d.*, sub.story_id, st.name AS story_name, sub.guild_id, sub.target,"
             " sub.channel_id, sub.thread, sub.thread_id, sub.mention_role_id, sub.mode,"
             " src.url AS source_url"
@@ -877,7 +888,7 @@ class Store:
     ) -> tuple[int, int | None, datetime, bool] | None:
         """(message id, channel id, posted at, digest) of the message that showed an entry
         to a subscription, to edit it in place; None when there is none."""
-        row = await self._fetchone(
+        row = await self._query_one(
             "SELECT message_id, channel_id, posted_at, digest FROM posted_messages"
             " WHERE subscription_id = ? AND source_id = ? AND entry_id = ?"
             " ORDER BY id DESC LIMIT 1",
