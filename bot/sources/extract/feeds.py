@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import datetime
 
@@ -112,10 +113,15 @@ def _text(elements: list[etree._Element] | None) -> str | None:
     # xhtml content carries markup as child elements; everything else is text (maybe HTML)
     if _local(element) in ("content", "summary", "title") and element.get("type") == "xhtml":
         return etree.tostring(element, method="html", encoding="unicode", with_tail=False)
-    value = element.text
-    if value is None and len(element):
-        value = "".join(element.itertext())
-    return value
+    if len(element):
+        # markup written straight into the element (not escaped): keep it as HTML
+        head = html.escape(element.text or "", quote=False)
+        inner = "".join(
+            etree.tostring(child, method="html", encoding="unicode", with_tail=True)
+            for child in element
+        )
+        return head + inner
+    return element.text
 
 
 def _plain(elements: list[etree._Element] | None) -> str | None:
