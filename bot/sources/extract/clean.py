@@ -147,6 +147,8 @@ def html_to_text(fragment: str | None, _depth: int = 0) -> str:
     if not _ANY_TAG.search(fragment):
         if "&" in fragment:
             fragment = unescape_again(html.unescape(fragment))
+            if _depth < 1 and _ESCAPED_MARKUP.search(fragment):
+                return html_to_text(fragment, _depth=_depth + 1)  # markup escaped once more
         return _paragraphs(fragment)
     if not _BLOCK_TAG.search(fragment):
         fragment = fragment.replace("\n", "<br>")
