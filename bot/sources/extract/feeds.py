@@ -16,6 +16,9 @@ from bot.sources.extract.entries import choose_id, in_order
 
 _MAX_ITEMS = 5000
 _ENCODING_DECL = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<\?xml[^>]*encoding\s*=", re.DOTALL)
+# A document type declaration, with its internal subset: dropped before parsing, so that no
+# entity it declares (a "billion laughs", an external file) can even be defined.
+_DOCTYPE = re.compile(rb"<!DOCTYPE[^\[>]*(?:\[.*?\]\s*)?>", re.DOTALL | re.IGNORECASE)
 _CDATA_SCRAP = re.compile(r"^!?\[?C?D?A?T?A?\[?$")  # what an unterminated <![CDATA[ leaves
 
 
@@ -35,6 +38,8 @@ def _parser() -> etree.XMLParser:
 def parse_xml(body: bytes, charset: str | None = None) -> etree._Element | None:
     """The root element, best effort; bytes without an encoding declaration that are not
     UTF-8 are read as the HTTP charset, else Latin-1 (as cp1252, its superset in practice)."""
+    if b"<!" in body[:4096]:
+        body = _DOCTYPE.sub(b"", body, count=1)
     if not _ENCODING_DECL.match(body[:512]):
         encoding = charset
         if encoding is None:
