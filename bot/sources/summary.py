@@ -16,7 +16,8 @@ from bot.model import Entry, KeyPoints, KeyPointsKind
 
 # A sentence ends at . ! ? or … (and any closing quote or bracket), before a capital or digit.
 _SENTENCE_END = re.compile(
-    r"(?<=[.!?\u2026])[\"'\u201d\u2019)\]]*\s+(?=[\"'\u201c\u2018(\[]?[A-Z0-9\u00c0-\u00de])"
+    r"(?:(?<=[.!?\u2026][\"'\u201d\u2019)\]])|(?<=[.!?\u2026]))\s+"
+    r"(?=[\"'\u201c\u2018(\[]?[A-Z0-9\u00c0-\u00de])"
 )
 _WORD = re.compile(r"[^\W\d_]{3,}")
 _STOPWORDS = frozenset(
