@@ -42,8 +42,15 @@ def extract(
     """
     if not body or not body.strip():
         raise ExtractError("the document is empty")
+    head = body[:4096]
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ExtractError("a binary file, not a web page or a feed")
     charset = charset_of(content_type)
     form = sniff(body, content_type)
+    if form == "html" and b"<" not in body and kind is None:
+        raise ExtractError(
+            "plain text without markup: not a live page, a key-points page or a feed"
+        )
     if form == "json":
         return _coerce(_from_json(body, charset, url), kind)
     if form == "xml" or kind is SourceKind.FEED:

@@ -83,6 +83,11 @@ _BLOCK_TAG = re.compile(
 # An entity left after one decoding: the source escaped its HTML twice.
 _LEFT_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _BREAK = "\n"
+# Markup that is still there after one reading: tags the source escaped twice.
+_ESCAPED_MARKUP = re.compile(
+    r"<(?:!--|/?(?:p|div|a|br|span|em|strong|b|i|ul|ol|li|img|h[1-6]|table|td|tr)\b[^<>]*>)",
+    re.IGNORECASE,
+)
 
 
 def unescape_again(text: str) -> str:
@@ -131,7 +136,7 @@ def node_text(root: LexborNode, *, skip: frozenset[str] = SKIP_TAGS) -> str:
     return unescape_again(_paragraphs("".join(parts)))
 
 
-def html_to_text(fragment: str | None) -> str:
+def html_to_text(fragment: str | None, _depth: int = 0) -> str:
     """Plain text of an HTML fragment or of text that may hold entities.
 
     Text without block markup keeps its line breaks as paragraph breaks (JSON-LD bodies are
@@ -142,6 +147,8 @@ def html_to_text(fragment: str | None) -> str:
     if not _ANY_TAG.search(fragment):
         if "&" in fragment:
             fragment = unescape_again(html.unescape(fragment))
+            if _depth < 1 and _ESCAPED_MARKUP.search(fragment):
+                return html_to_text(fragment, _depth=_depth + 1)  # markup escaped once more
         return _paragraphs(fragment)
     if not _BLOCK_TAG.search(fragment):
         fragment = fragment.replace("\n", "<br>")
@@ -149,7 +156,11 @@ def html_to_text(fragment: str | None) -> str:
     body = tree.body
     if body is None:
         return ""
-    return node_text(body)
+    text = node_text(body)
+    if _ESCAPED_MARKUP.search(text) and _depth < 1:
+        # the source escaped its HTML twice: what is left is markup, read it once more
+        return html_to_text(text.replace("\n\n", "<br>"), _depth=_depth + 1)
+    return text
 
 
 def clean_line(fragment: str | None) -> str | None:

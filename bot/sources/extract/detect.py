@@ -6,7 +6,8 @@ import codecs
 import re
 
 _FIRST_ELEMENT = re.compile(
-    rb"^\s*(?:<\?xml[^>]*>\s*|<!--.*?-->\s*|<!DOCTYPE[^>]*>\s*)*<([A-Za-z][\w:.-]*)",
+    rb"^\s*(?:<\?xml[^>]*>\s*|<!--.*?-->\s*|<!DOCTYPE[^\[>]*(?:\[.*?\]\s*)?>\s*)*"
+    rb"<([A-Za-z][\w:.-]*)",
     re.DOTALL | re.IGNORECASE,
 )
 _FEED_ROOTS = frozenset({b"rss", b"feed", b"rdf", b"channel"})

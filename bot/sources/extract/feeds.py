@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import datetime
 
@@ -15,6 +16,9 @@ from bot.sources.extract.entries import choose_id, in_order
 
 _MAX_ITEMS = 5000
 _ENCODING_DECL = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<\?xml[^>]*encoding\s*=", re.DOTALL)
+# A document type declaration, with its internal subset: dropped before parsing, so that no
+# entity it declares (a "billion laughs", an external file) can even be defined.
+_DOCTYPE = re.compile(rb"<!DOCTYPE[^\[>]*(?:\[.*?\]\s*)?>", re.DOTALL | re.IGNORECASE)
 _CDATA_SCRAP = re.compile(r"^!?\[?C?D?A?T?A?\[?$")  # what an unterminated <![CDATA[ leaves
 
 
@@ -34,6 +38,8 @@ def _parser() -> etree.XMLParser:
 def parse_xml(body: bytes, charset: str | None = None) -> etree._Element | None:
     """The root element, best effort; bytes without an encoding declaration that are not
     UTF-8 are read as the HTTP charset, else Latin-1 (as cp1252, its superset in practice)."""
+    if b"<!" in body[:4096]:
+        body = _DOCTYPE.sub(b"", body, count=1)
     if not _ENCODING_DECL.match(body[:512]):
         encoding = charset
         if encoding is None:
@@ -112,10 +118,15 @@ def _text(elements: list[etree._Element] | None) -> str | None:
     # xhtml content carries markup as child elements; everything else is text (maybe HTML)
     if _local(element) in ("content", "summary", "title") and element.get("type") == "xhtml":
         return etree.tostring(element, method="html", encoding="unicode", with_tail=False)
-    value = element.text
-    if value is None and len(element):
-        value = "".join(element.itertext())
-    return value
+    if len(element):
+        # markup written straight into the element (not escaped): keep it as HTML
+        head = html.escape(element.text or "", quote=False)
+        inner = "".join(
+            etree.tostring(child, method="html", encoding="unicode", with_tail=True)
+            for child in element
+        )
+        return head + inner
+    return element.text
 
 
 def _plain(elements: list[etree._Element] | None) -> str | None:
