@@ -271,6 +271,15 @@ class Store:
             (source_id, source_id),
         )
 
+    async def set_retention(self, source_id: int, days: int | None) -> None:
+        """Keep this source's seen ids `days` past last seen (None: the `prune` default)."""
+        if days is not None and days < 1:
+            raise StoreError(f"retention must be at least 1 day, not {days}")
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE sources SET retention_days = ? WHERE id = ?", (days, source_id)
+            )
+
     async def get_source(self, source_id: int) -> SourceRecord:
         row = await self._query_one("SELECT * FROM sources WHERE id = ?", (source_id,))
         if row is None:

@@ -29,6 +29,13 @@ async def test_window_is_a_parameter(store, source):
     assert await store.prune(T0 + 3 * DAY, retention=2 * DAY) == 1
 
 
+async def test_source_retention_overrides_the_default(store, source):
+    await store.set_retention(source, 90)
+    await poll(store, source, snap(entry(1)))
+    assert await store.prune(T0 + 60 * DAY) == 0
+    assert await store.prune(T0 + 91 * DAY) == 1
+
+
 async def test_pruned_dated_entry_that_returns_is_not_new(store, source):
     await poll(store, source, snap(entry(1), entry(2)))
     await poll(store, source, snap(entry(2)), T0 + 20 * DAY)
