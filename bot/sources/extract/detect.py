@@ -1,0 +1,90 @@
+"""What a document is (JSON, an XML feed, HTML) and how its bytes decode."""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+_FIRST_ELEMENT = re.compile(
+    rb"^\s*(?:<\?xml[^>]*>\s*|<!--.*?-->\s*|<!DOCTYPE[^\[>]*(?:\[.*?\]\s*)?>\s*)*"
+    rb"<([A-Za-z][\w:.-]*)",
+    re.DOTALL | re.IGNORECASE,
+)
+_FEED_ROOTS = frozenset({b"rss", b"feed", b"rdf", b"channel"})
+_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE)
+_CT_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def charset_of(content_type: str | None) -> str | None:
+    if not content_type:
+        return None
+    match = _CT_CHARSET.search(content_type)
+    if not match:
+        return None
+    name = match.group(1).lower()
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def strip_bom(body: bytes) -> tuple[bytes, str | None]:
+    for bom, name in _BOMS:
+        if body.startswith(bom):
+            return body[len(bom) :], name
+    return body, None
+
+
+def sniff(body: bytes, content_type: str | None) -> str:
+    """'json', 'xml' (a feed-like root element) or 'html'."""
+    start = body.lstrip()[:1]
+    if start in (b"{", b"["):
+        return "json"
+    match = _FIRST_ELEMENT.match(body[:4096])
+    if match:
+        root = match.group(1).lower().rsplit(b":", 1)[-1]
+        if root in _FEED_ROOTS:
+            return "xml"
+        if root == b"html":
+            return "html"
+    ctype = (content_type or "").lower()
+    if "json" in ctype:
+        return "json"
+    if "xml" in ctype and "html" not in ctype:
+        return "xml"
+    return "html"
+
+
+def decode_html(body: bytes, charset: str | None) -> str:
+    """HTTP charset → BOM → <meta charset> → UTF-8 → cp1252 (Latin-1 in practice)."""
+    body, bom = strip_bom(body)
+    candidates = [bom, charset]
+    meta = _META_CHARSET.search(body[:4096])
+    if meta:
+        candidates.append(meta.group(1).decode("ascii", "replace"))
+    candidates.append("utf-8")
+    for name in candidates:
+        if not name:
+            continue
+        try:
+            return body.decode(name)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return body.decode("cp1252", errors="replace")
+
+
+def decode_json(body: bytes, charset: str | None) -> str:
+    body, bom = strip_bom(body)
+    for name in (bom, charset, "utf-8"):
+        if not name:
+            continue
+        try:
+            return body.decode(name)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return body.decode("utf-8", errors="replace")

@@ -1,0 +1,231 @@
+"""RSS 0.9x/1.0/2.0 and Atom, read with lxml in recover mode (never entities, DTDs or network)."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import datetime
+
+from lxml import etree
+
+from bot.errors import ExtractError
+from bot.model import Entry, Snapshot, SourceKind
+from bot.sources.extract.clean import clean_line, html_to_text
+from bot.sources.extract.dates import parse_date
+from bot.sources.extract.entries import choose_id, in_order
+
+_MAX_ITEMS = 5000
+_ENCODING_DECL = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<\?xml[^>]*encoding\s*=", re.DOTALL)
+# A document type declaration, with its internal subset: dropped before parsing, so that no
+# entity it declares (a "billion laughs", an external file) can even be defined.
+_DOCTYPE = re.compile(rb"<!DOCTYPE[^\[>]*(?:\[.*?\]\s*)?>", re.DOTALL | re.IGNORECASE)
+_CDATA_SCRAP = re.compile(r"^!?\[?C?D?A?T?A?\[?$")  # what an unterminated <![CDATA[ leaves
+
+
+def _parser() -> etree.XMLParser:
+    # A new parser per call: lxml parsers are not safe to share across threads.
+    return etree.XMLParser(
+        recover=True,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+
+
+def parse_xml(body: bytes, charset: str | None = None) -> etree._Element | None:
+    """The root element, best effort; bytes without an encoding declaration that are not
+    UTF-8 are read as the HTTP charset, else Latin-1 (as cp1252, its superset in practice)."""
+    if b"<!" in body[:4096]:
+        body = _DOCTYPE.sub(b"", body, count=1)
+    if not _ENCODING_DECL.match(body[:512]):
+        encoding = charset
+        if encoding is None:
+            try:
+                body.decode("utf-8")
+                encoding = "utf-8"
+            except UnicodeDecodeError:
+                encoding = "cp1252"
+        try:
+            body = body.decode(encoding, errors="replace").encode("utf-8")
+        except LookupError:
+            body = body.decode("cp1252", errors="replace").encode("utf-8")
+        parser = etree.XMLParser(
+            recover=True,
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=False,
+            remove_comments=True,
+            remove_pis=True,
+            encoding="utf-8",
+        )
+    else:
+        parser = _parser()
+    try:
+        return etree.fromstring(body, parser)
+    except etree.XMLSyntaxError:
+        return None
+
+
+def _local(element: etree._Element) -> str:
+    tag = element.tag
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1].lower()
+
+
+def _ns(element: etree._Element) -> str:
+    tag = element.tag
+    if isinstance(tag, str) and tag.startswith("{"):
+        return tag[1:].split("}", 1)[0]
+    return ""
+
+
+def root_kind(root: etree._Element) -> str | None:
+    """'rss', 'rdf' or 'atom' for a feed's root element, else None."""
+    name = _local(root)
+    if name == "rss":
+        return "rss"
+    if name == "rdf":
+        return "rdf"
+    if name == "feed":
+        return "atom"
+    return None
+
+
+def _children(element: etree._Element) -> dict[str, list[etree._Element]]:
+    found: dict[str, list[etree._Element]] = {}
+    for child in element:
+        name = _local(child)
+        if name:
+            ns = _ns(child)
+            # prefix the few names that mean different things in different namespaces
+            if name == "link" and "Atom" in ns:
+                name = "atom:link"
+            elif name in ("encoded",) and "content" in ns:
+                name = "content:encoded"
+            found.setdefault(name, []).append(child)
+    return found
+
+
+def _text(elements: list[etree._Element] | None) -> str | None:
+    if not elements:
+        return None
+    element = elements[0]
+    # xhtml content carries markup as child elements; everything else is text (maybe HTML)
+    if _local(element) in ("content", "summary", "title") and element.get("type") == "xhtml":
+        return etree.tostring(element, method="html", encoding="unicode", with_tail=False)
+    if len(element):
+        # markup written straight into the element (not escaped): keep it as HTML
+        head = html.escape(element.text or "", quote=False)
+        inner = "".join(
+            etree.tostring(child, method="html", encoding="unicode", with_tail=True)
+            for child in element
+        )
+        return head + inner
+    return element.text
+
+
+def _plain(elements: list[etree._Element] | None) -> str | None:
+    """A title: Atom type="text" is taken as text; anything else may hold HTML."""
+    if elements and elements[0].get("type", "html") == "text":
+        raw = _text(elements)
+        return clean_line(raw.replace("&", "&amp;").replace("<", "&lt;")) if raw else None
+    line = clean_line(_text(elements))
+    if line is not None and _CDATA_SCRAP.match(line):
+        return None
+    return line
+
+
+def _atom_link(elements: list[etree._Element] | None) -> str | None:
+    for link in elements or []:
+        if link.get("rel", "alternate") == "alternate" and link.get("href"):
+            return link.get("href").strip()
+    return None
+
+
+def _rss_item(item: etree._Element) -> Entry:
+    c = _children(item)
+    title = _plain(c.get("title"))
+    link = (_text(c.get("link")) or "").strip() or _atom_link(c.get("atom:link"))
+    guid = (_text(c.get("guid")) or _text(c.get("id")) or "").strip() or None
+    if guid is None and item.get("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about"):
+        guid = None  # rdf:about repeats the link in RSS 1.0; the link rule covers it
+    body = _text(c.get("content:encoded")) or _text(c.get("description")) or _text(c.get("summary"))
+    text = html_to_text(body)
+    published = _first_date(c, "pubdate", "date", "published", "issued", "updated")
+    updated = _first_date(c, "updated", "modified")
+    return _entry(guid, link or None, title, text, published, updated, _image(c))
+
+
+def _atom_entry(entry: etree._Element) -> Entry:
+    c = _children(entry)
+    title = _plain(c.get("title"))
+    link = _atom_link(c.get("link")) or _atom_link(c.get("atom:link"))
+    guid = (_text(c.get("id")) or "").strip() or None
+    text = html_to_text(_text(c.get("content")) or _text(c.get("summary")))
+    if not text and c.get("group"):  # Media RSS (YouTube): media:group/media:description
+        text = html_to_text(_text(_children(c["group"][0]).get("description")))
+    updated = _first_date(c, "updated", "modified")
+    published = _first_date(c, "published", "issued", "date") or updated
+    return _entry(guid, link, title, text, published, updated, _image(c))
+
+
+def _first_date(children: dict[str, list[etree._Element]], *names: str) -> datetime | None:
+    for name in names:
+        value = parse_date(_text(children.get(name)))
+        if value is not None:
+            return value
+    return None
+
+
+def _image(children: dict[str, list[etree._Element]]) -> str | None:
+    for enclosure in children.get("enclosure", []):
+        if (enclosure.get("type") or "").startswith("image/") and enclosure.get("url"):
+            return enclosure.get("url")
+    for name in ("thumbnail", "content"):
+        for media in children.get(name, []):
+            is_image = name == "thumbnail" or (media.get("medium") or "image") == "image"
+            if "search.yahoo.com/mrss" in _ns(media) and media.get("url") and is_image:
+                return media.get("url")
+    return None
+
+
+def _entry(
+    guid: str | None,
+    link: str | None,
+    title: str | None,
+    text: str,
+    published: datetime | None,
+    updated: datetime | None,
+    image: str | None,
+) -> Entry:
+    entry_id = choose_id(
+        explicit=guid, url=link, title=title, published=published, text=text, use_fragment=False
+    )
+    return Entry(entry_id, title, text, link, published, updated, image)
+
+
+def read_feed(root: etree._Element, *, fallback_url: str | None = None) -> Snapshot:
+    kind = root_kind(root)
+    if kind is None:
+        raise ExtractError(f"an XML document whose root is <{_local(root) or '?'}>, not a feed")
+    if kind == "atom":
+        c = _children(root)
+        title = _plain(c.get("title"))
+        url = _atom_link(c.get("link")) or _atom_link(c.get("atom:link")) or fallback_url
+        items = [_atom_entry(e) for e in c.get("entry", [])[:_MAX_ITEMS]]
+    else:
+        c = _children(root)
+        channel = c.get("channel", [None])[0]
+        cc = _children(channel) if channel is not None else {}
+        title = _plain(cc.get("title"))
+        url = (_text(cc.get("link")) or "").strip() or _atom_link(cc.get("atom:link"))
+        url = url or fallback_url
+        # RSS 2.0 puts items in the channel; RSS 0.9/1.0 (RDF) beside it
+        raw_items = cc.get("item", []) + c.get("item", [])
+        items = [_rss_item(i) for i in raw_items[:_MAX_ITEMS]]
+    return Snapshot(kind=SourceKind.FEED, title=title, url=url, entries=in_order(items))

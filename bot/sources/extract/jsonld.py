@@ -1,0 +1,156 @@
+"""schema.org `LiveBlogPosting` in JSON-LD: in a `<script>` block, in `@graph`, or bare."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.model import Entry
+from bot.sources.extract.clean import clean_line, html_to_text
+from bot.sources.extract.dates import parse_date
+from bot.sources.extract.entries import choose_id, in_order
+
+log = logging.getLogger(__name__)
+
+_MAX_DEPTH = 8  # how deep a LiveBlogPosting may sit inside a JSON-LD document
+_MAX_UPDATES = 5000  # a hostile page may list far more; the newest this many are read
+
+
+@dataclass(frozen=True, slots=True)
+class LiveBlog:
+    title: str | None
+    url: str | None
+    entries: tuple[Entry, ...]
+    coverage_start: datetime | None
+    coverage_end: datetime | None
+
+
+def loads_lenient(text: str) -> object | None:
+    """Parse a JSON-LD block; None when it is not JSON (or too deep to be sane)."""
+    text = text.strip()
+    if text.startswith("<!--"):
+        text = text.removeprefix("<!--").removesuffix("-->").strip()
+    try:
+        return json.loads(text, strict=False)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _types(obj: dict[str, object]) -> list[str]:
+    value = obj.get("@type")
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str)]
+    return []
+
+
+def find_liveblog(data: object) -> dict[str, object] | None:
+    """The first LiveBlogPosting object, searched breadth-first to a bounded depth."""
+    level: list[object] = [data]
+    for _ in range(_MAX_DEPTH):
+        following: list[object] = []
+        for node in level:
+            if isinstance(node, dict):
+                if any(t.rsplit("/", 1)[-1] == "LiveBlogPosting" for t in _types(node)):
+                    return node
+                following.extend(v for v in node.values() if isinstance(v, dict | list))
+            elif isinstance(node, list):
+                following.extend(v for v in node if isinstance(v, dict | list))
+        if not following:
+            return None
+        level = following
+    return None
+
+
+def _string(value: object) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and value and isinstance(value[0], str):
+        return value[0]
+    return None
+
+
+def _url_of(value: object) -> str | None:
+    """A URL given as a string, as {"@id": ...}/{"url": ...}, or as a list of those."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, dict):
+        return _url_of(value.get("url")) or _url_of(value.get("@id"))
+    return None
+
+
+def _page_url(blog: dict[str, object]) -> str | None:
+    for candidate in (blog.get("url"), blog.get("mainEntityOfPage"), blog.get("@id")):
+        url = _url_of(candidate)
+        if url and url.startswith(("http://", "https://")):
+            return url
+    return None
+
+
+def _updates(blog: dict[str, object]) -> list[dict[str, object]]:
+    value = blog.get("liveBlogUpdate")
+    if isinstance(value, dict):
+        return [value]
+    if isinstance(value, list):
+        return [u for u in value[:_MAX_UPDATES] if isinstance(u, dict)]
+    return []
+
+
+def read_liveblog(blog: dict[str, object], *, fallback_url: str | None = None) -> LiveBlog:
+    headline = clean_line(_string(blog.get("headline")) or _string(blog.get("name")))
+    page_url = _page_url(blog) or fallback_url
+    page_dates = {
+        d
+        for d in (parse_date(blog.get("datePublished")), parse_date(blog.get("dateModified")))
+        if d
+    }
+    updates = _updates(blog)
+    raw: list[tuple[dict[str, object], datetime | None, datetime | None]] = [
+        (u, parse_date(u.get("datePublished")), parse_date(u.get("dateModified"))) for u in updates
+    ]
+    # The Guardian stamps every update with the page's own dates: then they say nothing.
+    drop_published = len(raw) > 1 and all(p in page_dates for _, p, _ in raw)
+    drop_updated = len(raw) > 1 and all(m in page_dates for _, _, m in raw)
+    entries: list[Entry] = []
+    for update, published, modified in raw:
+        title = clean_line(_string(update.get("headline")) or _string(update.get("name")))
+        if title is not None and title == headline:
+            title = None
+        body = _string(update.get("articleBody")) or _string(update.get("text")) or ""
+        text = html_to_text(body)
+        url = _url_of(update.get("url"))
+        published = None if drop_published else published
+        modified = None if drop_updated else modified
+        explicit = update.get("@id")
+        entry_id = choose_id(
+            explicit=explicit if isinstance(explicit, str) else None,
+            url=url,
+            title=title,
+            published=published,
+            text=text,
+            use_fragment=True,
+            page_url=page_url,
+        )
+        entries.append(
+            Entry(
+                id=entry_id,
+                title=title,
+                text=text,
+                url=url or page_url,
+                published=published,
+                updated=modified,
+                image=_url_of(update.get("image")),
+            )
+        )
+    return LiveBlog(
+        title=headline,
+        url=page_url,
+        entries=in_order(entries),
+        coverage_start=parse_date(blog.get("coverageStartTime")),
+        coverage_end=parse_date(blog.get("coverageEndTime")),
+    )

@@ -1,0 +1,925 @@
+"""Bulletin's SQLite store: sources, stories, entries, key points, subscriptions, the outbox.
+
+One aiosqlite connection in WAL mode (`synchronous=NORMAL`, foreign keys on). Every method
+that writes does so in one transaction; `apply_poll` records a whole poll — entries, the
+key-point version, fetch metadata and the outbox rows — in one, so a crash loses nothing and
+duplicates nothing. A poll costs work in proportion to the snapshot and writes in proportion
+to its changes: only the snapshot's ids are read (through `json_each`), never the history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import aiosqlite
+
+from bot.diff import EntryWrite, SourceState, StoredEntry, id_key, plan, versioned_items
+from bot.model import (
+    Change,
+    Changes,
+    EditedEntry,
+    KeyPointsKind,
+    NewEntry,
+    Snapshot,
+    SourceKind,
+    StatusChanged,
+    StoryStatus,
+)
+from bot.store.codec import change_kind, change_to_json, from_us, to_us, to_us_or_none
+from bot.store.keywords import matches_keywords
+from bot.store.migrate import LATEST, StoreError, migrate
+from bot.store.records import (
+    Delivery,
+    KeyPointsRecord,
+    SourceRecord,
+    StoredEntryRecord,
+    StoryRecord,
+    SubscriptionRecord,
+)
+
+__all__ = [
+    "DEFAULT_RETENTION",
+    "Delivery",
+    "KeyPointsRecord",
+    "SourceRecord",
+    "Store",
+    "StoreError",
+    "StoredEntryRecord",
+    "StoryRecord",
+    "SubscriptionRecord",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RETENTION = timedelta(days=30)
+# last_seen is refreshed at most this often, so that an unchanged poll writes (almost) nothing;
+# pruning adds it to the retention window so that nothing is pruned early.
+TOUCH_EVERY = timedelta(hours=1)
+GUILD_GRACE = timedelta(days=7)  # a server that removed the bot is deleted after this
+MODES = ("updates", "key-points", "digest")
+
+# Which change kinds each subscription mode receives in the outbox. Digests are built from the
+# stored entries when they are due, so they get no rows.
+_MODE_KINDS: dict[str, frozenset[str]] = {
+    "updates": frozenset({"new", "edited", "key_points", "status"}),
+    "key-points": frozenset({"key_points", "status"}),
+    "digest": frozenset(),
+}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _nonce(subscription_id: int, source_id: int, kind: str, key: str, now_us: int) -> str:
+    """A deterministic nonce for one delivery (Discord allows 25 characters)."""
+    raw = f"{subscription_id}:{source_id}:{kind}:{key}:{now_us}".encode("utf-8", "surrogatepass")
+    return "b" + hashlib.sha256(raw).hexdigest()[:24]
+
+
+class Store:
+    """Everything Bulletin keeps. Open with `await Store.open(path)`; `await store.close()`."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+        self._lock = asyncio.Lock()  # one transaction at a time on the shared connection
+
+    # --- life ------------------------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, path: str | os.PathLike[str], *, migrate_to: int = LATEST) -> Store:
+        """Open (creating and migrating) the database at `path`."""
+        db = await aiosqlite.connect(os.fspath(path), isolation_level=None)
+        try:
+            db.row_factory = sqlite3.Row
+            await db.execute("PRAGMA journal_mode = WAL")
+            await db.execute("PRAGMA synchronous = NORMAL")
+            await db.execute("PRAGMA foreign_keys = ON")
+            await db.execute("PRAGMA busy_timeout = 5000")
+            await migrate(db, target=migrate_to)
+        except sqlite3.DatabaseError as error:
+            await db.close()
+            raise StoreError(f"cannot open the database {os.fspath(path)!r}: {error}") from None
+        except BaseException:
+            await db.close()
+            raise
+        return cls(db)
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._db.close()
+
+    async def schema_version(self) -> int:
+        row = await self._query_one("PRAGMA user_version")
+        return int(row[0]) if row else 0
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                await self._db.rollback()
+                raise
+            await self._db.commit()
+
+    # Reads outside a transaction take the lock too: on the shared connection they would
+    # otherwise see another coroutine's uncommitted writes (e.g. outbox rows of a poll that
+    # then rolls back).
+    async def _query_one(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Row | None:
+        async with self._lock:
+            return await self._fetchone(sql, params)
+
+    async def _query_all(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        async with self._lock:
+            return await self._fetchall(sql, params)
+
+    async def _fetchone(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Row | None:
+        async with self._db.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def _fetchall(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        return list(await self._db.execute_fetchall(sql, params))
+
+    # --- stories and sources ---------------------------------------------------------------
+
+    async def ensure_story(
+        self,
+        name: str,
+        *,
+        guild_id: int | None = None,
+        interval: int | None = None,
+        now: datetime | None = None,
+    ) -> int:
+        """The id of the story of that name in that server (None: the config), made if new."""
+        now_us = to_us(now or _now())
+        async with self._transaction() as db:
+            if guild_id is not None:
+                await db.execute(
+                    "INSERT INTO guilds (id, joined_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+                    (guild_id, now_us),
+                )
+            row = await self._fetchone(
+                "SELECT id FROM stories WHERE ifnull(guild_id, -1) = ifnull(?, -1)"
+                " AND name = ? COLLATE NOCASE",
+                (guild_id, name),
+            )
+            if row is not None:
+                if interval is not None:
+                    await db.execute(
+                        "UPDATE stories SET interval = ? WHERE id = ?", (interval, row["id"])
+                    )
+                return int(row["id"])
+            cursor = await db.execute(
+                "INSERT INTO stories (guild_id, name, interval, created_at) VALUES (?, ?, ?, ?)",
+                (guild_id, name, interval, now_us),
+            )
+            assert cursor.lastrowid is not None
+            return cursor.lastrowid
+
+    async def get_story(self, story_id: int) -> StoryRecord:
+        row = await self._query_one("SELECT * FROM stories WHERE id = ?", (story_id,))
+        if row is None:
+            raise StoreError(f"no story with id {story_id}")
+        return StoryRecord.from_row(row)
+
+    async def stories_for_guild(self, guild_id: int | None) -> list[StoryRecord]:
+        """The stories a server can see: its own and the config's (rule 9)."""
+        rows = await self._query_all(
+            "SELECT * FROM stories WHERE guild_id IS NULL OR guild_id = ? ORDER BY name",
+            (guild_id,),
+        )
+        return [StoryRecord.from_row(row) for row in rows]
+
+    async def set_story_paused(
+        self, story_id: int, paused: bool, *, reason: str | None = None, now: datetime | None = None
+    ) -> None:
+        """A moderator's pause: this story (so this server) stops; others sharing a URL do not."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE stories SET paused_at = ?, pause_reason = ? WHERE id = ?",
+                (to_us(now or _now()) if paused else None, reason if paused else None, story_id),
+            )
+
+    async def add_source(
+        self,
+        story_id: int,
+        url: str,
+        *,
+        kind: SourceKind | None = None,
+        selectors: Mapping[str, str] | None = None,
+        interval: int = 60,
+        now: datetime | None = None,
+    ) -> int:
+        """Attach a URL to a story. One URL is one source whatever the stories and servers
+        that follow it; it is polled at the shortest interval any of them asked for."""
+        now_us = to_us(now or _now())
+        selectors_json = None if selectors is None else json.dumps(dict(selectors), sort_keys=True)
+        async with self._transaction() as db:
+            # A new source is due at once; an existing one keeps its state, and only fills in
+            # a kind or selectors it did not have.
+            row = await self._fetchone(
+                "INSERT INTO sources (url, kind, selectors, interval, next_check, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (url) DO UPDATE SET kind = ifnull(kind, excluded.kind),"
+                " selectors = ifnull(selectors, excluded.selectors)"
+                " RETURNING id",
+                (
+                    url,
+                    None if kind is None else kind.value,
+                    selectors_json,
+                    interval,
+                    now_us,
+                    now_us,
+                ),
+            )
+            assert row is not None
+            source_id = int(row["id"])
+            await db.execute(
+                "INSERT INTO story_sources (story_id, source_id, interval, added_at)"
+                " VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (story_id, source_id) DO UPDATE SET interval = excluded.interval",
+                (story_id, source_id, interval, now_us),
+            )
+            await self._refresh_interval(source_id)
+            return source_id
+
+    async def remove_source(self, story_id: int, source_id: int) -> None:
+        """Detach a source from one story; the source stays for the others that use it."""
+        async with self._transaction() as db:
+            await db.execute(
+                "DELETE FROM story_sources WHERE story_id = ? AND source_id = ?",
+                (story_id, source_id),
+            )
+            await self._refresh_interval(source_id)
+
+    async def _refresh_interval(self, source_id: int) -> None:
+        await self._db.execute(
+            "UPDATE sources SET interval = ifnull("
+            " (SELECT min(interval) FROM story_sources WHERE source_id = ?), interval)"
+            " WHERE id = ?",
+            (source_id, source_id),
+        )
+
+    async def set_retention(self, source_id: int, days: int | None) -> None:
+        """Keep this source's seen ids `days` past last seen (None: the `prune` default)."""
+        if days is not None and days < 1:
+            raise StoreError(f"retention must be at least 1 day, not {days}")
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE sources SET retention_days = ? WHERE id = ?", (days, source_id)
+            )
+
+    async def get_source(self, source_id: int) -> SourceRecord:
+        row = await self._query_one("SELECT * FROM sources WHERE id = ?", (source_id,))
+        if row is None:
+            raise StoreError(f"no source with id {source_id}")
+        return SourceRecord.from_row(row)
+
+    async def sources_of_story(self, story_id: int) -> list[SourceRecord]:
+        rows = await self._query_all(
+            "SELECT s.* FROM sources s JOIN story_sources ss ON ss.source_id = s.id"
+            " WHERE ss.story_id = ? ORDER BY ss.added_at, s.id",
+            (story_id,),
+        )
+        return [SourceRecord.from_row(row) for row in rows]
+
+    async def due_sources(self, now: datetime, limit: int) -> list[SourceRecord]:
+        """Sources whose next check has come and that some active story still uses."""
+        rows = await self._query_all(
+            "SELECT s.* FROM sources s WHERE s.next_check <= ? AND EXISTS ("
+            " SELECT 1 FROM story_sources ss JOIN stories st ON st.id = ss.story_id"
+            " LEFT JOIN guilds g ON g.id = st.guild_id"
+            " WHERE ss.source_id = s.id AND st.paused_at IS NULL AND g.left_at IS NULL)"
+            " ORDER BY s.next_check, s.id LIMIT ?",
+            (to_us(now), limit),
+        )
+        return [SourceRecord.from_row(row) for row in rows]
+
+    # --- one poll --------------------------------------------------------------------------
+
+    async def _load_state(self, source: sqlite3.Row, snapshot: Snapshot) -> _LoadedState:
+        source_id = source["id"]
+        ids = list(dict.fromkeys(entry.id for entry in snapshot.entries))
+        rows = await self._fetchall(
+            "SELECT entry_id, content_hash, fingerprint, last_seen FROM entries"
+            " WHERE source_id = ? AND entry_id IN (SELECT value FROM json_each(?))",
+            (source_id, json.dumps(ids)),
+        )
+        stored = {row[0]: StoredEntry(content_hash=row[1], fingerprint=row[2]) for row in rows}
+        last_seen = {row[0]: row[3] for row in rows}
+        forgotten: frozenset[str] = frozenset()
+        unknown = [entry_id for entry_id in ids if entry_id not in stored]
+        if unknown and source["baseline_at"] is not None:
+            keys = {id_key(entry_id): entry_id for entry_id in unknown}
+            found = await self._fetchall(
+                "SELECT key FROM tombstones"
+                " WHERE source_id = ? AND key IN (SELECT value FROM json_each(?))",
+                (source_id, json.dumps(list(keys))),
+            )
+            forgotten = frozenset(keys[row[0]] for row in found)
+        current = None
+        if versioned_items(snapshot.key_points) is not None:
+            row = await self._fetchone(
+                "SELECT items FROM key_points WHERE source_id = ? ORDER BY id DESC LIMIT 1",
+                (source_id,),
+            )
+            current = None if row is None else tuple(json.loads(row[0]))
+        state = SourceState(
+            baseline_taken=source["baseline_at"] is not None,
+            entries=stored,
+            forgotten=forgotten,
+            key_points=current,
+        )
+        return _LoadedState(state, last_seen)
+
+    async def apply_poll(
+        self,
+        source_id: int,
+        snapshot: Snapshot,
+        *,
+        now: datetime,
+        etag: str | None,
+        last_modified: str | None,
+        body_hash: str | None,
+    ) -> Changes:
+        """Record one successful poll and return its changes (see module docstring)."""
+        now_us = to_us(now)
+        async with self._transaction() as db:
+            source = await self._fetchone(
+                "SELECT id, baseline_at FROM sources WHERE id = ?", (source_id,)
+            )
+            if source is None:
+                raise StoreError(f"no source with id {source_id}")
+            loaded = await self._load_state(source, snapshot)
+            poll = plan(loaded.state, snapshot)
+            changes = poll.changes
+            if any(isinstance(change, EditedEntry) for change in changes):
+                changes = await self._fill_previous_words(source_id, changes)
+
+            await self._write_entries(source_id, poll.inserts, poll.updates, now_us)
+            stale = [
+                entry_id
+                for entry_id in poll.seen_ids
+                if loaded.last_seen[entry_id] < now_us - to_us_delta(TOUCH_EVERY)
+            ]
+            if stale:
+                await db.execute(
+                    "UPDATE entries SET last_seen = ?"
+                    " WHERE source_id = ? AND entry_id IN (SELECT value FROM json_each(?))",
+                    (now_us, source_id, json.dumps(stale)),
+                )
+            if poll.key_points is not None:
+                kp = poll.key_points
+                await db.execute(
+                    "INSERT INTO key_points (source_id, kind, items, added, removed, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        source_id,
+                        kp.kind.value,
+                        json.dumps(kp.items, ensure_ascii=False),
+                        json.dumps(kp.added, ensure_ascii=False),
+                        json.dumps(kp.removed, ensure_ascii=False),
+                        now_us,
+                    ),
+                )
+
+            has_new = any(isinstance(change, NewEntry) for change in changes)
+            last_update = None
+            if has_new:
+                last_update = now_us
+            elif poll.takes_baseline and poll.found_something:
+                # a page added mid-story: its newest update says how lively it is
+                dates = [e.entry.published for e in poll.inserts if e.entry.published]
+                last_update = to_us(max(dates)) if dates else now_us
+            await db.execute(
+                "UPDATE sources SET etag = ?, last_modified = ?, body_hash = ?,"
+                " last_polled = ?, failures = 0, auto_paused_at = NULL, auto_pause_reason = NULL,"
+                " last_error = NULL, title = ifnull(?, title),"
+                " coverage_end = ifnull(?, coverage_end),"
+                " baseline_at = CASE WHEN ? THEN ifnull(baseline_at, ?) ELSE baseline_at END,"
+                " last_changed = CASE WHEN ? THEN ? ELSE last_changed END,"
+                " last_update_at = ifnull(?, last_update_at)"
+                " WHERE id = ?",
+                (
+                    etag,
+                    last_modified,
+                    body_hash,
+                    now_us,
+                    snapshot.title,
+                    to_us_or_none(snapshot.coverage_end),
+                    poll.takes_baseline and poll.found_something,
+                    now_us,
+                    bool(changes),
+                    now_us,
+                    last_update,
+                    source_id,
+                ),
+            )
+            if changes:
+                await self._write_outbox(source_id, changes, now_us)
+            return changes
+
+    async def _fill_previous_words(self, source_id: int, changes: Changes) -> Changes:
+        """Put the stored words into edits (the state is loaded without them, to stay cheap)."""
+        edited_ids = [c.entry.id for c in changes if isinstance(c, EditedEntry)]
+        rows = await self._fetchall(
+            "SELECT entry_id, title, text FROM entries"
+            " WHERE source_id = ? AND entry_id IN (SELECT value FROM json_each(?))",
+            (source_id, json.dumps(edited_ids)),
+        )
+        words = {row[0]: (row[1], row[2]) for row in rows}
+        filled: list[Change] = []
+        for change in changes:
+            if isinstance(change, EditedEntry):
+                title, text = words[change.entry.id]
+                change = replace(change, previous_title=title, previous_text=text)
+            filled.append(change)
+        return tuple(filled)
+
+    async def _write_entries(
+        self,
+        source_id: int,
+        inserts: Iterable[EntryWrite],
+        updates: Iterable[EntryWrite],
+        now_us: int,
+    ) -> None:
+        insert_rows = [
+            (
+                source_id,
+                w.entry.id,
+                w.content_hash,
+                w.fingerprint,
+                w.entry.title,
+                w.entry.text,
+                w.entry.url,
+                w.entry.image,
+                to_us_or_none(w.entry.published),
+                to_us_or_none(w.entry.updated),
+                now_us,
+                now_us,
+                w.posted,
+            )
+            for w in inserts
+        ]
+        if insert_rows:
+            # OR IGNORE: an id that was pruned and comes back is stored again, silently
+            await self._db.executemany(
+                "INSERT INTO entries (source_id, entry_id, content_hash, fingerprint, title,"
+                " text, url, image, published, updated, first_seen, last_seen, posted)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (source_id, entry_id) DO NOTHING",
+                insert_rows,
+            )
+        update_rows = [
+            (
+                w.content_hash,
+                w.fingerprint,
+                w.posted,
+                w.posted,
+                w.posted,
+                now_us,
+                w.entry.title,
+                w.entry.text,
+                w.entry.url,
+                w.entry.image,
+                to_us_or_none(w.entry.published),
+                to_us_or_none(w.entry.updated),
+                now_us,
+                source_id,
+                w.entry.id,
+            )
+            for w in updates
+        ]
+        if update_rows:
+            # On the first edit the words as first posted move to first_title/first_text
+            # (right-hand sides see the row as it was before this UPDATE).
+            await self._db.executemany(
+                "UPDATE entries SET content_hash = ?, fingerprint = ?,"
+                " first_title = CASE WHEN ? AND edited_at IS NULL THEN title ELSE first_title END,"
+                " first_text = CASE WHEN ? AND edited_at IS NULL THEN text ELSE first_text END,"
+                " edited_at = CASE WHEN ? THEN ? ELSE edited_at END,"
+                " title = ?, text = ?, url = ?, image = ?, published = ?, updated = ?,"
+                " last_seen = ? WHERE source_id = ? AND entry_id = ?",
+                update_rows,
+            )
+
+    async def _write_outbox(self, source_id: int, changes: Iterable[Change], now_us: int) -> None:
+        """One delivery per (subscription of an active story using the source, change) that
+        the subscription's mode and keywords let through, in the order of the changes."""
+        subscriptions = await self._fetchall(
+            "SELECT sub.id, sub.mode, sub.keywords FROM subscriptions sub"
+            " JOIN stories st ON st.id = sub.story_id"
+            " JOIN story_sources ss ON ss.story_id = st.id"
+            " LEFT JOIN guilds g ON g.id = st.guild_id"
+            " WHERE ss.source_id = ? AND st.paused_at IS NULL AND sub.paused_at IS NULL"
+            " AND g.left_at IS NULL ORDER BY sub.id",
+            (source_id,),
+        )
+        if not subscriptions:
+            return
+        rows = []
+        for change in changes:
+            kind = change_kind(change)
+            payload = change_to_json(change)
+            entry_id = change.entry.id if isinstance(change, NewEntry | EditedEntry) else None
+            for sub_id, mode, keywords in subscriptions:
+                if kind not in _MODE_KINDS[mode]:
+                    continue
+                if isinstance(change, NewEntry | EditedEntry) and not matches_keywords(
+                    keywords, change.entry
+                ):
+                    continue
+                nonce = _nonce(sub_id, source_id, kind, entry_id or payload, now_us)
+                rows.append((sub_id, source_id, entry_id, kind, payload, now_us, nonce, now_us))
+        if rows:
+            await self._db.executemany(
+                "INSERT INTO deliveries (subscription_id, source_id, entry_id, kind, payload,"
+                " next_attempt, nonce, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    async def record_not_modified(self, source_id: int, *, now: datetime) -> None:
+        """A poll that found the source unchanged (304 or the same body): it answered."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE sources SET last_polled = ?, failures = 0, auto_paused_at = NULL,"
+                " auto_pause_reason = NULL, last_error = NULL WHERE id = ?",
+                (to_us(now), source_id),
+            )
+
+    async def record_failure(
+        self, source_id: int, *, now: datetime, error: str, pause_after: int
+    ) -> SourceRecord:
+        """One more failure; the source is paused automatically at `pause_after` in a row."""
+        now_us = to_us(now)
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE sources SET failures = failures + 1, last_polled = ?, last_error = ?,"
+                " last_error_at = ?,"
+                " auto_paused_at = CASE WHEN failures + 1 >= ? AND auto_paused_at IS NULL"
+                "  THEN ? ELSE auto_paused_at END,"
+                " auto_pause_reason = CASE WHEN failures + 1 >= ? AND auto_paused_at IS NULL"
+                "  THEN ? ELSE auto_pause_reason END"
+                " WHERE id = ?",
+                (now_us, error, now_us, pause_after, now_us, pause_after, error, source_id),
+            )
+            row = await self._fetchone("SELECT * FROM sources WHERE id = ?", (source_id,))
+        if row is None:
+            raise StoreError(f"no source with id {source_id}")
+        return SourceRecord.from_row(row)
+
+    async def finish_poll(
+        self,
+        source_id: int,
+        *,
+        now: datetime,
+        next_check: datetime,
+        status: StoryStatus | None = None,
+    ) -> StatusChanged | None:
+        """Schedule the next check; a new status is a change, delivered like the others."""
+        now_us = to_us(now)
+        async with self._transaction() as db:
+            row = await self._fetchone("SELECT status FROM sources WHERE id = ?", (source_id,))
+            if row is None:
+                raise StoreError(f"no source with id {source_id}")
+            previous = StoryStatus(row[0])
+            change = None
+            if status is not None and status != previous:
+                change = StatusChanged(status=status, previous=previous)
+            await db.execute(
+                "UPDATE sources SET next_check = ?, status = ? WHERE id = ?",
+                (to_us(next_check), (status or previous).value, source_id),
+            )
+            if change is not None:
+                await self._write_outbox(source_id, (change,), now_us)
+            return change
+
+    async def prune(self, now: datetime, retention: timedelta = DEFAULT_RETENTION) -> int:
+        """Forget entries not seen for the retention window (a source's own, else `retention`),
+        keeping a tombstone (a 63-bit key of the id) so that they never come back as new.
+        Tombstones are kept for good: about 30 bytes each, probed only for unknown ids. Also
+        drops delivered outbox rows older than the window and servers gone for 7 days.
+        Returns the number of entries pruned."""
+        now_us = to_us(now)
+        slack = to_us_delta(TOUCH_EVERY)
+        default_us = to_us_delta(retention)
+        async with self._transaction() as db:
+            expired = await self._fetchall(
+                "SELECT e.seq, e.source_id, e.entry_id"
+                " FROM entries e JOIN sources s ON s.id = e.source_id"
+                " WHERE e.last_seen < ? - ifnull(s.retention_days * 86400000000, ?) - ?",
+                (now_us, default_us, slack),
+            )
+            tombstones = [(row[1], id_key(row[2]), now_us) for row in expired]
+            await db.executemany(
+                "INSERT INTO tombstones (source_id, key, pruned_at) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                tombstones,
+            )
+            await db.execute(
+                "DELETE FROM entries WHERE seq IN (SELECT value FROM json_each(?))",
+                (json.dumps([row[0] for row in expired]),),
+            )
+            pruned = len(expired)
+            await db.execute(
+                "DELETE FROM deliveries WHERE state IN ('sent', 'undeliverable')"
+                " AND created_at < ?",
+                (now_us - default_us,),
+            )
+            await db.execute(
+                "DELETE FROM guilds WHERE left_at IS NOT NULL AND left_at < ?",
+                (now_us - to_us_delta(GUILD_GRACE),),
+            )
+        log.info("pruned %d entries", pruned)
+        return pruned
+
+    # --- reading what the commands show -----------------------------------------------------
+
+    async def latest_entries(self, story_id: int, limit: int = 5) -> list[StoredEntryRecord]:
+        """The newest entries of a story's sources, newest first."""
+        rows = await self._query_all(
+            "SELECT e.* FROM entries e JOIN story_sources ss ON ss.source_id = e.source_id"
+            " WHERE ss.story_id = ?"
+            " ORDER BY ifnull(e.published, e.first_seen) DESC, e.seq DESC LIMIT ?",
+            (story_id, limit),
+        )
+        return [StoredEntryRecord.from_row(row) for row in rows]
+
+    async def entries_since(self, story_id: int, since: datetime) -> list[StoredEntryRecord]:
+        """Entries of a story first seen after `since`, oldest first (digests)."""
+        rows = await self._query_all(
+            "SELECT e.* FROM entries e JOIN story_sources ss ON ss.source_id = e.source_id"
+            " WHERE ss.story_id = ? AND e.first_seen > ? AND e.posted"
+            " ORDER BY e.first_seen, ifnull(e.published, 0), e.seq",
+            (story_id, to_us(since)),
+        )
+        return [StoredEntryRecord.from_row(row) for row in rows]
+
+    async def get_entry(self, source_id: int, entry_id: str) -> StoredEntryRecord | None:
+        row = await self._query_one(
+            "SELECT * FROM entries WHERE source_id = ? AND entry_id = ?", (source_id, entry_id)
+        )
+        return None if row is None else StoredEntryRecord.from_row(row)
+
+    async def current_key_points(self, story_id: int) -> list[KeyPointsRecord]:
+        """The current key-point version of each source of a story, and when it changed."""
+        rows = await self._query_all(
+            "SELECT s.id, s.url, k.kind, k.items, k.created_at FROM story_sources ss"
+            " JOIN sources s ON s.id = ss.source_id"
+            " JOIN key_points k ON k.id ="
+            "  (SELECT max(id) FROM key_points WHERE source_id = s.id)"
+            " WHERE ss.story_id = ? ORDER BY ss.added_at, s.id",
+            (story_id,),
+        )
+        return [
+            KeyPointsRecord(
+                source_id=row[0],
+                source_url=row[1],
+                kind=KeyPointsKind(row[2]),
+                items=tuple(json.loads(row[3])),
+                changed_at=_required(from_us(row[4])),
+            )
+            for row in rows
+        ]
+
+    # --- servers ----------------------------------------------------------------------------
+
+    async def guild_joined(self, guild_id: int, *, now: datetime) -> None:
+        """The bot is in this server (again): it is kept, whatever it left before."""
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO guilds (id, joined_at) VALUES (?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET left_at = NULL",
+                (guild_id, to_us(now)),
+            )
+
+    async def guild_left(self, guild_id: int, *, now: datetime) -> None:
+        """The bot left this server: its data goes 7 days later (prune) unless it returns."""
+        async with self._transaction() as db:
+            await db.execute("UPDATE guilds SET left_at = ? WHERE id = ?", (to_us(now), guild_id))
+
+    async def set_alerts_channel(self, guild_id: int, channel_id: int | None) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO guilds (id, joined_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+                (guild_id, to_us(_now())),
+            )
+            await db.execute(
+                "INSERT INTO guild_settings (guild_id, alerts_channel_id) VALUES (?, ?)"
+                " ON CONFLICT (guild_id) DO UPDATE"
+                " SET alerts_channel_id = excluded.alerts_channel_id",
+                (guild_id, channel_id),
+            )
+
+    async def alerts_channel(self, guild_id: int) -> int | None:
+        row = await self._query_one(
+            "SELECT alerts_channel_id FROM guild_settings WHERE guild_id = ?", (guild_id,)
+        )
+        return None if row is None else row[0]
+
+    # --- subscriptions and the outbox -------------------------------------------------------
+
+    async def subscribe(
+        self,
+        story_id: int,
+        *,
+        guild_id: int | None,
+        channel_id: int | None,
+        mode: str = "updates",
+        every: int | None = None,
+        mention_role_id: int | None = None,
+        keywords: str | None = None,
+        thread: bool = False,
+        target: str | None = None,
+        now: datetime | None = None,
+    ) -> int:
+        """Subscribe a channel (or the console: channel_id None) to a story. Subscribing again
+        changes the subscription and resumes it if it was paused."""
+        if mode not in MODES:
+            raise StoreError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+        target = target or ("console" if channel_id is None else "discord")
+        now_us = to_us(now or _now())
+        async with self._transaction() as db:
+            if guild_id is not None:
+                await db.execute(
+                    "INSERT INTO guilds (id, joined_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+                    (guild_id, now_us),
+                )
+            row = await self._fetchone(
+                "INSERT INTO subscriptions (story_id, guild_id, target, channel_id, mode, every,"
+                " mention_role_id, keywords, thread, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (story_id, target, ifnull(channel_id, -1)) DO UPDATE SET"
+                " mode = excluded.mode, every = excluded.every,"
+                " mention_role_id = excluded.mention_role_id, keywords = excluded.keywords,"
+                " thread = excluded.thread, paused_at = NULL, pause_reason = NULL"
+                " RETURNING id",
+                (
+                    story_id,
+                    guild_id,
+                    target,
+                    channel_id,
+                    mode,
+                    every,
+                    mention_role_id,
+                    keywords,
+                    thread,
+                    now_us,
+                ),
+            )
+            assert row is not None
+            return int(row[0])
+
+    async def unsubscribe(self, story_id: int, *, channel_id: int | None) -> bool:
+        """Remove the subscription of that story in that channel; False when there was none."""
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "DELETE FROM subscriptions WHERE story_id = ? AND ifnull(channel_id, -1) ="
+                " ifnull(?, -1)",
+                (story_id, channel_id),
+            )
+            return cursor.rowcount > 0
+
+    async def subscriptions(
+        self, *, guild_id: int | None = None, story_id: int | None = None
+    ) -> list[SubscriptionRecord]:
+        """Subscriptions of a server and/or a story (both None: all)."""
+        rows = await self._query_all(
+            "SELECT * FROM subscriptions WHERE (? IS NULL OR guild_id = ?)"
+            " AND (? IS NULL OR story_id = ?) ORDER BY id",
+            (guild_id, guild_id, story_id, story_id),
+        )
+        return [SubscriptionRecord.from_row(row) for row in rows]
+
+    async def pause_subscription(self, subscription_id: int, *, reason: str, now: datetime) -> None:
+        """Stop delivering to a subscription (e.g. Discord said 403/404)."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE subscriptions SET paused_at = ?, pause_reason = ? WHERE id = ?",
+                (to_us(now), reason, subscription_id),
+            )
+
+    async def set_thread(self, subscription_id: int, thread_id: int | None) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE subscriptions SET thread_id = ? WHERE id = ?", (thread_id, subscription_id)
+            )
+
+    async def pending_deliveries(self, now: datetime, limit: int = 100) -> list[Delivery]:
+        """Deliveries due now, in the order their changes were made. A subscription whose
+        earlier delivery waits for a retry gets nothing later until it has gone."""
+        now_us = to_us(now)
+        rows = await self._query_all(
+            "SELECT d.*, sub.story_id, st.name AS story_name, sub.guild_id, sub.target,"
+            " sub.channel_id, sub.thread, sub.thread_id, sub.mention_role_id, sub.mode,"
+            " src.url AS source_url"
+            " FROM deliveries d JOIN subscriptions sub ON sub.id = d.subscription_id"
+            " JOIN stories st ON st.id = sub.story_id"
+            " LEFT JOIN sources src ON src.id = d.source_id"
+            " WHERE d.state = 'pending' AND d.next_attempt <= ? AND sub.paused_at IS NULL"
+            " AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.subscription_id ="
+            "  d.subscription_id AND e.state = 'pending' AND e.id < d.id AND e.next_attempt > ?)"
+            " ORDER BY d.id LIMIT ?",
+            (now_us, now_us, limit),
+        )
+        return [Delivery.from_row(row) for row in rows]
+
+    async def mark_sent(
+        self,
+        delivery_id: int,
+        message_id: int | None,
+        *,
+        now: datetime,
+        channel_id: int | None = None,
+        digest: bool = False,
+    ) -> None:
+        """The delivery went out (as `message_id`, to edit it later; None for the console)."""
+        now_us = to_us(now)
+        async with self._transaction() as db:
+            row = await self._fetchone(
+                "UPDATE deliveries SET state = 'sent', message_id = ?, sent_at = ?,"
+                " attempts = attempts + 1, last_error = NULL WHERE id = ?"
+                " RETURNING subscription_id, source_id, entry_id",
+                (message_id, now_us, delivery_id),
+            )
+            if row is None:
+                raise StoreError(f"no delivery with id {delivery_id}")
+            if message_id is not None:
+                await db.execute(
+                    "INSERT INTO posted_messages (delivery_id, subscription_id, source_id,"
+                    " entry_id, channel_id, message_id, posted_at, digest)"
+                    " SELECT ?, ?, ?, ?, ifnull(?, ifnull(thread_id, channel_id)), ?, ?, ?"
+                    " FROM subscriptions WHERE id = ?",
+                    (
+                        delivery_id,
+                        row[0],
+                        row[1],
+                        row[2],
+                        channel_id,
+                        message_id,
+                        now_us,
+                        digest,
+                        row[0],
+                    ),
+                )
+
+    async def mark_retry(self, delivery_id: int, *, error: str, next_attempt: datetime) -> None:
+        """The send failed for now: try again at `next_attempt`."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, next_attempt = ?"
+                " WHERE id = ? AND state = 'pending'",
+                (error, to_us(next_attempt), delivery_id),
+            )
+
+    async def mark_undeliverable(self, delivery_id: int, *, error: str) -> None:
+        """The send can never succeed (kept, not dropped, for /subscriptions to show)."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE deliveries SET state = 'undeliverable', attempts = attempts + 1,"
+                " last_error = ? WHERE id = ?",
+                (error, delivery_id),
+            )
+
+    async def posted_message(
+        self, subscription_id: int, source_id: int, entry_id: str
+    ) -> tuple[int, int | None, datetime, bool] | None:
+        """(message id, channel id, posted at, digest) of the message that showed an entry
+        to a subscription, to edit it in place; None when there is none."""
+        row = await self._query_one(
+            "SELECT message_id, channel_id, posted_at, digest FROM posted_messages"
+            " WHERE subscription_id = ? AND source_id = ? AND entry_id = ?"
+            " ORDER BY id DESC LIMIT 1",
+            (subscription_id, source_id, entry_id),
+        )
+        if row is None:
+            return None
+        return row[0], row[1], _required(from_us(row[2])), bool(row[3])
+
+
+class _LoadedState:
+    __slots__ = ("last_seen", "state")
+
+    def __init__(self, state: SourceState, last_seen: dict[str, int]) -> None:
+        self.state = state
+        self.last_seen = last_seen
+
+
+def to_us_delta(delta: timedelta) -> int:
+    return delta // timedelta(microseconds=1)
+
+
+def _required(moment: datetime | None) -> datetime:
+    assert moment is not None
+    return moment

@@ -1,0 +1,244 @@
+"""What the store hands out: plain frozen dataclasses, times as aware UTC datetimes."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.model import Change, Entry, KeyPointsKind, SourceKind, StoryStatus
+from bot.store.codec import change_from_json, from_us
+
+
+def _dt(value: int | None) -> datetime | None:
+    return from_us(value)
+
+
+def _required_dt(value: int) -> datetime:
+    moment = from_us(value)
+    assert moment is not None
+    return moment
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    """One row of `sources`."""
+
+    id: int
+    url: str
+    kind: SourceKind | None
+    selectors: dict[str, str] | None
+    interval: int
+    title: str | None
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    next_check: datetime
+    failures: int
+    auto_paused_at: datetime | None
+    auto_pause_reason: str | None
+    last_polled: datetime | None
+    last_changed: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    status: StoryStatus
+    last_update_at: datetime | None
+    coverage_end: datetime | None
+    retention_days: int | None
+    baseline_at: datetime | None
+    created_at: datetime
+
+    @property
+    def auto_paused(self) -> bool:
+        return self.auto_paused_at is not None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> SourceRecord:
+        return cls(
+            id=row["id"],
+            url=row["url"],
+            kind=None if row["kind"] is None else SourceKind(row["kind"]),
+            selectors=None if row["selectors"] is None else json.loads(row["selectors"]),
+            interval=row["interval"],
+            title=row["title"],
+            etag=row["etag"],
+            last_modified=row["last_modified"],
+            body_hash=row["body_hash"],
+            next_check=_required_dt(row["next_check"]),
+            failures=row["failures"],
+            auto_paused_at=_dt(row["auto_paused_at"]),
+            auto_pause_reason=row["auto_pause_reason"],
+            last_polled=_dt(row["last_polled"]),
+            last_changed=_dt(row["last_changed"]),
+            last_error=row["last_error"],
+            last_error_at=_dt(row["last_error_at"]),
+            status=StoryStatus(row["status"]),
+            last_update_at=_dt(row["last_update_at"]),
+            coverage_end=_dt(row["coverage_end"]),
+            retention_days=row["retention_days"],
+            baseline_at=_dt(row["baseline_at"]),
+            created_at=_required_dt(row["created_at"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRecord:
+    """One row of `stories`; `guild_id` None: a story from the config file."""
+
+    id: int
+    guild_id: int | None
+    name: str
+    interval: int | None
+    paused_at: datetime | None
+    pause_reason: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> StoryRecord:
+        return cls(
+            id=row["id"],
+            guild_id=row["guild_id"],
+            name=row["name"],
+            interval=row["interval"],
+            paused_at=_dt(row["paused_at"]),
+            pause_reason=row["pause_reason"],
+            created_at=_required_dt(row["created_at"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionRecord:
+    """One row of `subscriptions`."""
+
+    id: int
+    story_id: int
+    guild_id: int | None
+    target: str
+    channel_id: int | None
+    mode: str
+    every: int | None
+    mention_role_id: int | None
+    keywords: str | None
+    thread: bool
+    thread_id: int | None
+    paused_at: datetime | None
+    pause_reason: str | None
+    last_digest_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> SubscriptionRecord:
+        return cls(
+            id=row["id"],
+            story_id=row["story_id"],
+            guild_id=row["guild_id"],
+            target=row["target"],
+            channel_id=row["channel_id"],
+            mode=row["mode"],
+            every=row["every"],
+            mention_role_id=row["mention_role_id"],
+            keywords=row["keywords"],
+            thread=bool(row["thread"]),
+            thread_id=row["thread_id"],
+            paused_at=_dt(row["paused_at"]),
+            pause_reason=row["pause_reason"],
+            last_digest_at=_dt(row["last_digest_at"]),
+            created_at=_required_dt(row["created_at"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One pending row of the outbox, with what is needed to send it."""
+
+    id: int
+    subscription_id: int
+    story_id: int
+    story_name: str
+    guild_id: int | None
+    target: str  # 'discord' or 'console'
+    channel_id: int | None
+    thread: bool
+    thread_id: int | None
+    mention_role_id: int | None
+    mode: str
+    source_id: int | None
+    source_url: str | None
+    entry_id: str | None
+    kind: str  # 'new', 'edited', 'key_points', 'status'
+    change: Change
+    attempts: int
+    nonce: str
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Delivery:
+        return cls(
+            id=row["id"],
+            subscription_id=row["subscription_id"],
+            story_id=row["story_id"],
+            story_name=row["story_name"],
+            guild_id=row["guild_id"],
+            target=row["target"],
+            channel_id=row["channel_id"],
+            thread=bool(row["thread"]),
+            thread_id=row["thread_id"],
+            mention_role_id=row["mention_role_id"],
+            mode=row["mode"],
+            source_id=row["source_id"],
+            source_url=row["source_url"],
+            entry_id=row["entry_id"],
+            kind=row["kind"],
+            change=change_from_json(row["payload"]),
+            attempts=row["attempts"],
+            nonce=row["nonce"],
+            created_at=_required_dt(row["created_at"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntryRecord:
+    """An entry as stored: its current words, and the words first posted when edited since."""
+
+    source_id: int
+    entry: Entry
+    first_seen: datetime
+    last_seen: datetime
+    posted: bool
+    edited_at: datetime | None
+    first_title: str | None
+    first_text: str
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> StoredEntryRecord:
+        edited = row["edited_at"] is not None
+        return cls(
+            source_id=row["source_id"],
+            entry=Entry(
+                id=row["entry_id"],
+                title=row["title"],
+                text=row["text"],
+                url=row["url"],
+                published=_dt(row["published"]),
+                updated=_dt(row["updated"]),
+                image=row["image"],
+            ),
+            first_seen=_required_dt(row["first_seen"]),
+            last_seen=_required_dt(row["last_seen"]),
+            posted=bool(row["posted"]),
+            edited_at=_dt(row["edited_at"]),
+            first_title=row["first_title"] if edited else row["title"],
+            first_text=row["first_text"] if edited else row["text"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPointsRecord:
+    """The current key-point version of a source and when it changed."""
+
+    source_id: int
+    source_url: str
+    kind: KeyPointsKind
+    items: tuple[str, ...]
+    changed_at: datetime

@@ -1,0 +1,161 @@
+"""Feed formats and hostile XML, on small feeds written for the tests."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.errors import ExtractError
+from bot.model import SourceKind, format_utc
+from bot.sources.extract import extract
+
+RSS_091 = b"""<?xml version="1.0"?>
+<rss version="0.91"><channel><title>Old style</title><link>https://old.example/</link>
+<item><title>First</title><link>https://old.example/1</link><description>One.</description></item>
+</channel></rss>"""
+
+RSS_10 = b"""<?xml version="1.0"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"
+ xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel rdf:about="https://rdf.example/"><title>RDF feed</title><link>https://rdf.example/</link></channel>
+<item rdf:about="https://rdf.example/a"><title>A</title><link>https://rdf.example/a</link>
+<dc:date>2024-05-01T10:00:00Z</dc:date></item>
+</rdf:RDF>"""
+
+ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title type="html">Tom &amp;amp; Jerry</title>
+<link rel="self" href="https://atom.example/feed"/><link href="https://atom.example/"/>
+<entry><id>tag:atom.example,2024:1</id><title>Entry</title>
+<link rel="alternate" href="https://atom.example/1"/><updated>2024-05-01T10:00:00Z</updated>
+<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">
+<p>Para one.</p><p>Para two.</p></div></content>
+</entry></feed>"""
+
+
+def test_rss_091():
+    snapshot = extract(RSS_091)
+    assert snapshot.kind is SourceKind.FEED
+    assert snapshot.url == "https://old.example/"
+    assert [(e.id, e.title, e.text) for e in snapshot.entries] == [
+        ("https://old.example/1", "First", "One.")
+    ]
+
+
+def test_rss_10_rdf():
+    snapshot = extract(RSS_10)
+    assert snapshot.title == "RDF feed"
+    (entry,) = snapshot.entries
+    assert entry.id == "https://rdf.example/a"
+    assert format_utc(entry.published) == "2024-05-01T10:00:00Z"
+
+
+def test_atom_with_xhtml_content_and_html_title():
+    snapshot = extract(ATOM)
+    assert snapshot.title == "Tom & Jerry"
+    assert snapshot.url == "https://atom.example/"
+    (entry,) = snapshot.entries
+    assert entry.id == "tag:atom.example,2024:1"
+    assert entry.url == "https://atom.example/1"
+    assert entry.text == "Para one.\n\nPara two."
+    assert format_utc(entry.published) == "2024-05-01T10:00:00Z"  # updated stands in
+
+
+def test_latin1_feed_without_declaration():
+    body = (
+        "<rss version='2.0'><channel><title>Caf\u00e9 news</title><item>"
+        "<title>Cr\u00e8me br\u00fbl\u00e9e</title><guid>g1</guid></item></channel></rss>"
+    ).encode("latin-1")
+    snapshot = extract(body)
+    assert snapshot.title == "Caf\u00e9 news"
+    assert snapshot.entries[0].title == "Cr\u00e8me br\u00fbl\u00e9e"
+
+
+def test_http_charset_decodes_a_feed_without_declaration():
+    body = "<rss><channel><title>\u0416\u0443\u0440\u043d\u0430\u043b</title></channel></rss>"
+    snapshot = extract(body.encode("koi8-r"), content_type="application/rss+xml; charset=KOI8-R")
+    assert snapshot.title == "\u0416\u0443\u0440\u043d\u0430\u043b"
+
+
+def test_declared_encoding_is_honoured():
+    body = (
+        "<?xml version='1.0' encoding='iso-8859-1'?><rss><channel><title>Gr\u00fc\u00dfe</title>"
+        "</channel></rss>"
+    ).encode("latin-1")
+    assert extract(body).title == "Gr\u00fc\u00dfe"
+
+
+def test_external_entities_are_never_resolved(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET")
+    body = (
+        f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY xxe SYSTEM "file://{secret}">]>'
+        "<rss><channel><title>t</title><item><title>&xxe;</title><guid>1</guid></item>"
+        "</channel></rss>"
+    ).encode()
+    snapshot = extract(body)
+    assert "TOP-SECRET" not in json.dumps([e.title for e in snapshot.entries])
+
+
+def test_entity_expansion_does_not_blow_up():
+    # each entity is ten of the one before: &l9; would be 10^9 times "lol"
+    entities = '<!ENTITY l0 "lol">' + "".join(
+        f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10)
+    )
+    body = (
+        f'<?xml version="1.0"?><!DOCTYPE rss [{entities}]>'
+        "<rss><channel><title>&l9;</title><item><guid>1</guid></item></channel></rss>"
+    ).encode()
+    snapshot = extract(body)
+    assert "lol" not in (snapshot.title or "")
+    assert [e.id for e in snapshot.entries] == ["1"]
+
+
+def test_feed_with_no_items_is_an_empty_feed():
+    snapshot = extract(b"<rss version='2.0'><channel><title>Quiet</title></channel></rss>")
+    assert snapshot.kind is SourceKind.FEED
+    assert snapshot.entries == ()
+
+
+def test_xml_that_is_not_a_feed_is_an_error():
+    with pytest.raises(ExtractError, match="not a feed"):
+        extract(b"<?xml version='1.0'?><svg><g/></svg>", content_type="application/xml")
+
+
+def test_item_without_guid_or_link_gets_a_hash_id():
+    body = (
+        b"<rss><channel><item><title>T</title><pubDate>Wed, 01 May 2024 10:00:00 GMT</pubDate>"
+        b"</item></channel></rss>"
+    )
+    (entry,) = extract(body).entries
+    assert entry.id.startswith("sha256:")
+    assert len(entry.id) == len("sha256:") + 64
+
+
+def test_enclosure_image_is_kept():
+    body = (
+        b"<rss><channel><item><guid>1</guid><enclosure url='https://img.example/a.jpg' "
+        b"type='image/jpeg' length='1'/></item></channel></rss>"
+    )
+    assert extract(body).entries[0].image == "https://img.example/a.jpg"
+
+
+def test_json_feed_10_numeric_ids_and_html_content():
+    feed = {
+        "version": "https://jsonfeed.org/version/1",
+        "title": "J",
+        "home_page_url": "https://j.example/",
+        "items": [
+            {"id": 2, "content_html": "<p>B</p>", "date_published": "2024-05-02T00:00:00Z"},
+            {"id": "1", "content_text": "A & b", "date_published": "2024-05-01T00:00:00Z"},
+        ],
+    }
+    snapshot = extract(json.dumps(feed).encode())
+    assert [(e.id, e.text) for e in snapshot.entries] == [("1", "A & b"), ("2", "B")]
+    assert snapshot.url == "https://j.example/"
+
+
+def test_json_feed_without_items_is_an_empty_feed():
+    snapshot = extract(b'{"version": "https://jsonfeed.org/version/1.1", "title": "E"}')
+    assert snapshot.kind is SourceKind.FEED
+    assert snapshot.entries == ()

@@ -1,0 +1,91 @@
+"""Schema creation and upgrades on real SQLite files."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from bot.store import Store, StoreError
+from bot.store.migrate import LATEST, migrations
+from tests.store.conftest import T0, entry, poll, snap
+
+TABLES = {
+    "guilds",
+    "stories",
+    "sources",
+    "story_sources",
+    "entries",
+    "tombstones",
+    "key_points",
+    "guild_settings",
+    "subscriptions",
+    "deliveries",
+    "posted_messages",
+}
+
+
+def tables(path) -> set[str]:
+    with sqlite3.connect(path) as db:
+        return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+
+def test_migrations_are_numbered_from_one_without_gaps():
+    assert [version for version, _, _ in migrations()] == list(range(1, LATEST + 1))
+
+
+async def test_fresh_database_gets_every_table_and_the_latest_version(store, db_path):
+    assert await store.schema_version() == LATEST
+    assert tables(db_path) >= TABLES
+
+
+async def test_database_runs_in_wal_mode_with_foreign_keys(store):
+    assert (await store._fetchone("PRAGMA journal_mode"))[0] == "wal"
+    assert (await store._fetchone("PRAGMA foreign_keys"))[0] == 1
+    assert (await store._fetchone("PRAGMA synchronous"))[0] == 1  # NORMAL
+
+
+@pytest.mark.parametrize("start", range(LATEST))
+async def test_upgrade_from_every_earlier_version_keeps_the_data(db_path, start):
+    old = await Store.open(db_path, migrate_to=start)
+    if start >= 1:
+        story = await old.ensure_story("Kept", now=T0)
+        source = await old.add_source(story, "https://example.org/kept", now=T0)
+    await old.close()
+
+    store = await Store.open(db_path)
+    try:
+        assert await store.schema_version() == LATEST
+        assert tables(db_path) >= TABLES
+        if start >= 1:
+            assert (await store.get_source(source)).url == "https://example.org/kept"
+            await store.subscribe(story, guild_id=None, channel_id=None)
+            await poll(store, source, snap(entry(1)))
+            assert await poll(store, source, snap(entry(1), entry(2))) != ()
+    finally:
+        await store.close()
+
+
+async def test_reopening_an_up_to_date_database_changes_nothing(db_path):
+    first = await Store.open(db_path)
+    story = await first.ensure_story("Once")
+    await first.close()
+    second = await Store.open(db_path)
+    try:
+        assert [s.id for s in await second.stories_for_guild(None)] == [story]
+    finally:
+        await second.close()
+
+
+async def test_database_newer_than_the_code_is_refused(db_path):
+    with sqlite3.connect(db_path) as db:
+        db.execute(f"PRAGMA user_version = {LATEST + 1}")
+    with pytest.raises(StoreError, match="newer than this Bulletin"):
+        await Store.open(db_path)
+
+
+async def test_file_that_is_not_a_database_is_a_clear_error(tmp_path):
+    path = tmp_path / "garbage.db"
+    path.write_bytes(b"this is not SQLite at all " * 100)
+    with pytest.raises(StoreError, match="cannot open the database"):
+        await Store.open(path)
