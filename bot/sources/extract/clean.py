@@ -140,24 +140,30 @@ def node_text(root: LexborNode, *, skip: frozenset[str] = SKIP_TAGS) -> str:
 
 
 _WRAP = "data-bulletin-fragment"
-_SKIP_LIST = sorted(SKIP_TAGS)
+# Void elements that hold no text: removed outright (lexbor keeps them when unwrapping).
+_VOID_TAGS = frozenset({"img", "wbr", "source", "track", "area", "col", "param", "link", "meta"})
+_SKIP_LIST = sorted(SKIP_TAGS | _VOID_TAGS)
 
 
-def _fast_text(root: LexborNode) -> str:
-    """`node_text` for a tree already stripped of SKIP_TAGS: one pass over lexbor's own
-    pre-order traversal. A paragraph break goes before every block element and before any
-    node that follows a block element (that is where the block ended)."""
-    parts: list[str] = []
-    for node in root.traverse(include_text=True):
-        tag = node.tag
-        previous = node.prev
-        if tag in BLOCK_TAGS or (previous is not None and previous.tag in BLOCK_TAGS):
-            parts.append(_BREAK)
-        if tag == "-text":
-            value = node.text_content
-            if value:
-                parts.append(value.replace(_BREAK, " "))
-    return unescape_again(_paragraphs("".join(parts)))
+_TAG_NAME = re.compile(r"<([A-Za-z][A-Za-z0-9-]*)")
+_KEEP = BLOCK_TAGS | SKIP_TAGS | _VOID_TAGS | {"html", "body"}
+_RUN = "\x00"  # separates runs of text; lexbor turns a NUL in the source into U+FFFD
+
+
+def _flatten(tree: LexborHTMLParser, markup: str) -> None:
+    """Leave only block elements around the text: skipped elements go with their content,
+    inline ones are unwrapped and their text merged, all inside lexbor. Afterwards every
+    text node is one paragraph's worth of text."""
+    tree.strip_tags(_SKIP_LIST)
+    inline = {name.lower() for name in _TAG_NAME.findall(markup)} - _KEEP
+    if inline:
+        tree.unwrap_tags(sorted(inline))
+    tree.merge_text_nodes()
+
+
+def _runs_text(root: LexborNode) -> str:
+    runs = (" ".join(run.split()) for run in root.text(separator=_RUN).split(_RUN))
+    return unescape_again("\n\n".join(run for run in runs if run))
 
 
 def _plain_text(fragment: str, depth: int) -> str:
@@ -176,9 +182,10 @@ def _prepare(fragment: str) -> str:
 def _parse_each(fragments: list[str]) -> list[str]:
     texts = []
     for fragment in fragments:
-        tree = LexborHTMLParser(_prepare(fragment))
-        tree.strip_tags(_SKIP_LIST)
-        texts.append(_fast_text(tree.body) if tree.body is not None else "")
+        markup = _prepare(fragment)
+        tree = LexborHTMLParser(markup)
+        _flatten(tree, markup)
+        texts.append(_runs_text(tree.body) if tree.body is not None else "")
     return texts
 
 
@@ -187,7 +194,7 @@ def _parse_together(fragments: list[str]) -> list[str] | None:
     markup broke out of its wrapper (then each is parsed alone)."""
     document = "".join(f"<div {_WRAP}>{_prepare(fragment)}</div>" for fragment in fragments)
     tree = LexborHTMLParser(document)
-    tree.strip_tags(_SKIP_LIST)
+    _flatten(tree, document)
     body = tree.body
     if body is None:
         return None
@@ -201,7 +208,7 @@ def _parse_together(fragments: list[str]) -> list[str] | None:
         child = child.next
     if len(wrappers) != len(fragments):
         return None
-    return [_fast_text(wrapper) for wrapper in wrappers]
+    return [_runs_text(wrapper) for wrapper in wrappers]
 
 
 def html_to_texts(fragments: list[str | None], _depth: int = 0) -> list[str]:
