@@ -97,12 +97,9 @@ def unescape_again(text: str) -> str:
     return text
 
 
-_SPACES = re.compile(r"[^\S\n]+")
-
-
 def _paragraphs(raw: str) -> str:
-    lines = _SPACES.sub(" ", raw).split(_BREAK)
-    return "\n\n".join(stripped for line in lines if (stripped := line.strip()))
+    runs = (" ".join(line.split()) for line in raw.split(_BREAK))
+    return "\n\n".join(run for run in runs if run)
 
 
 def node_text(root: LexborNode, *, skip: frozenset[str] = SKIP_TAGS) -> str:

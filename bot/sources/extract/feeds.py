@@ -71,11 +71,19 @@ def parse_xml(body: bytes, charset: str | None = None) -> etree._Element | None:
         return None
 
 
+_LOCAL_NAMES: dict[str, str] = {}  # tag → local name; feeds repeat a handful of tags
+
+
 def _local(element: etree._Element) -> str:
     tag = element.tag
     if not isinstance(tag, str):
         return ""
-    return tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1].lower()
+    name = _LOCAL_NAMES.get(tag)
+    if name is None:
+        if len(_LOCAL_NAMES) > 4096:  # bounded: hostile feeds may invent tags
+            _LOCAL_NAMES.clear()
+        name = _LOCAL_NAMES[tag] = tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1].lower()
+    return name
 
 
 def _ns(element: etree._Element) -> str:
