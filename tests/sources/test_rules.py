@@ -10,7 +10,7 @@ import pytest
 from bot.errors import ExtractError
 from bot.model import SourceKind, format_utc
 from bot.sources.extract import extract
-from bot.sources.extract.clean import html_to_text
+from bot.sources.extract.clean import html_to_text, html_to_texts
 from bot.sources.extract.dates import parse_date
 
 PAGE = "https://live.example/story"
@@ -281,3 +281,16 @@ def test_forced_page_keeps_only_the_key_points():
 def test_url_argument_is_the_fallback_url():
     data = {"@type": "LiveBlogPosting", "headline": "H", "liveBlogUpdate": []}
     assert extract(in_html(data), url="https://given.example/").url == "https://given.example/"
+
+
+@pytest.mark.parametrize(
+    "fragments",
+    [
+        ["<p>a</p>", "<p>b<br>c</p>", "plain &amp; text", "<span>in</span>line"],
+        ["<p>a</p>", "x</div>y", "<p>z</p>"],  # a stray end tag escapes its wrapper
+        ["<div>unclosed", "<p>next</p>"],  # an unclosed element would swallow the next
+        ["<p>a</p>", "<script>x()</script><p>b</p>", "<img src=x>c"],
+    ],
+)
+def test_fragments_read_together_match_one_by_one(fragments):
+    assert html_to_texts(fragments) == [html_to_text(f) for f in fragments]

@@ -98,8 +98,8 @@ def unescape_again(text: str) -> str:
 
 
 def _paragraphs(raw: str) -> str:
-    lines = (collapse_whitespace(line) for line in raw.split(_BREAK))
-    return "\n\n".join(line for line in lines if line)
+    runs = (" ".join(line.split()) for line in raw.split(_BREAK))
+    return "\n\n".join(run for run in runs if run)
 
 
 def node_text(root: LexborNode, *, skip: frozenset[str] = SKIP_TAGS) -> str:
@@ -136,31 +136,109 @@ def node_text(root: LexborNode, *, skip: frozenset[str] = SKIP_TAGS) -> str:
     return unescape_again(_paragraphs("".join(parts)))
 
 
-def html_to_text(fragment: str | None, _depth: int = 0) -> str:
-    """Plain text of an HTML fragment or of text that may hold entities.
+_WRAP = "data-bulletin-fragment"
+# Void elements that hold no text: removed outright (lexbor keeps them when unwrapping).
+_VOID_TAGS = frozenset({"img", "wbr", "source", "track", "area", "col", "param", "link", "meta"})
+_SKIP_LIST = sorted(SKIP_TAGS | _VOID_TAGS)
 
-    Text without block markup keeps its line breaks as paragraph breaks (JSON-LD bodies are
-    often plain text with `\\n` between paragraphs).
-    """
-    if not fragment:
-        return ""
-    if not _ANY_TAG.search(fragment):
-        if "&" in fragment:
-            fragment = unescape_again(html.unescape(fragment))
-            if _depth < 1 and _ESCAPED_MARKUP.search(fragment):
-                return html_to_text(fragment, _depth=_depth + 1)  # markup escaped once more
-        return _paragraphs(fragment)
-    if not _BLOCK_TAG.search(fragment):
-        fragment = fragment.replace("\n", "<br>")
-    tree = LexborHTMLParser(fragment)
+
+_TAG_NAME = re.compile(r"<([A-Za-z][A-Za-z0-9-]*)")
+_KEEP = BLOCK_TAGS | SKIP_TAGS | _VOID_TAGS | {"html", "body"}
+_RUN = "\x00"  # separates runs of text; lexbor turns a NUL in the source into U+FFFD
+
+
+def _flatten(tree: LexborHTMLParser, markup: str) -> None:
+    """Leave only block elements around the text: skipped elements go with their content,
+    inline ones are unwrapped and their text merged, all inside lexbor. Afterwards every
+    text node is one paragraph's worth of text."""
+    tree.strip_tags(_SKIP_LIST)
+    inline = {name.lower() for name in _TAG_NAME.findall(markup)} - _KEEP
+    if inline:
+        tree.unwrap_tags(sorted(inline))
+    tree.merge_text_nodes()
+
+
+def _runs_text(root: LexborNode) -> str:
+    runs = (" ".join(run.split()) for run in root.text(separator=_RUN).split(_RUN))
+    return unescape_again("\n\n".join(run for run in runs if run))
+
+
+def _plain_text(fragment: str, depth: int) -> str:
+    if "&" in fragment:
+        fragment = unescape_again(html.unescape(fragment))
+        if depth < 1 and _ESCAPED_MARKUP.search(fragment):
+            return html_to_texts([fragment], _depth=depth + 1)[0]  # markup escaped once more
+    return _paragraphs(fragment)
+
+
+def _prepare(fragment: str) -> str:
+    # without block markup, line breaks are the paragraph breaks
+    return fragment if _BLOCK_TAG.search(fragment) else fragment.replace("\n", "<br>")
+
+
+def _parse_each(fragments: list[str]) -> list[str]:
+    texts = []
+    for fragment in fragments:
+        markup = _prepare(fragment)
+        tree = LexborHTMLParser(markup)
+        _flatten(tree, markup)
+        texts.append(_runs_text(tree.body) if tree.body is not None else "")
+    return texts
+
+
+def _parse_together(fragments: list[str]) -> list[str] | None:
+    """All fragments in one parse, each in a wrapper element; None when a fragment's own
+    markup broke out of its wrapper (then each is parsed alone)."""
+    document = "".join(f"<div {_WRAP}>{_prepare(fragment)}</div>" for fragment in fragments)
+    tree = LexborHTMLParser(document)
+    _flatten(tree, document)
     body = tree.body
     if body is None:
-        return ""
-    text = node_text(body)
-    if _ESCAPED_MARKUP.search(text) and _depth < 1:
-        # the source escaped its HTML twice: what is left is markup, read it once more
-        return html_to_text(text.replace("\n\n", "<br>"), _depth=_depth + 1)
-    return text
+        return None
+    wrappers = []
+    child = body.child
+    while child is not None:
+        if child.tag != "-text" or (child.text_content or "").strip():
+            if child.tag != "div" or _WRAP not in child.attributes:
+                return None
+            wrappers.append(child)
+        child = child.next
+    if len(wrappers) != len(fragments):
+        return None
+    return [_runs_text(wrapper) for wrapper in wrappers]
+
+
+def html_to_texts(fragments: list[str | None], _depth: int = 0) -> list[str]:
+    """Plain text of many HTML fragments (or texts that may hold entities) at once.
+
+    Fragments with markup are parsed together in one document, which costs far less than
+    one parse each. Text without block markup keeps its line breaks as paragraph breaks
+    (JSON-LD bodies are often plain text with `\\n` between paragraphs).
+    """
+    results = [""] * len(fragments)
+    marked: list[int] = []
+    for index, fragment in enumerate(fragments):
+        if not fragment:
+            continue
+        if _ANY_TAG.search(fragment):
+            marked.append(index)
+        else:
+            results[index] = _plain_text(fragment, _depth)
+    if marked:
+        sources = [fragments[i] or "" for i in marked]
+        texts = (_parse_together(sources) if len(sources) > 1 else None) or _parse_each(sources)
+        for index, text in zip(marked, texts, strict=True):
+            if _depth < 1 and _ESCAPED_MARKUP.search(text):
+                # the source escaped its HTML twice: what is left is markup, read it again
+                text = html_to_texts([text.replace("\n\n", "<br>")], _depth=_depth + 1)[0]
+            results[index] = text
+    return results
+
+
+def html_to_text(fragment: str | None) -> str:
+    """Plain text of one HTML fragment: entities decoded, tags stripped, paragraphs
+    separated by one blank line."""
+    return html_to_texts([fragment])[0]
 
 
 def clean_line(fragment: str | None) -> str | None:

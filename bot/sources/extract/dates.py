@@ -97,8 +97,33 @@ def _zone_offset(token: str) -> timedelta | None:
     return None if hours is None else timedelta(hours=hours)
 
 
+_RFC822 = re.compile(
+    r"^(?:[A-Za-z]{3},\s*)?(\d{1,2}) ([A-Za-z]{3}) (\d{4}) (\d{2}):(\d{2})(?::(\d{2}))? "
+    r"([+-]\d{4}|GMT|UTC?|Z)$"
+)
+_ENGLISH_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
+    )
+}
+
+
 def _parse_rfc822(text: str) -> datetime | None:
     """Tokens in any order sources use: day name, day, month name, year, time, AM/PM, zone."""
+    strict = _RFC822.match(text)
+    if strict:  # the common, well-formed case, fast
+        day, month_name, year, hour, minute, second, zone = strict.groups()
+        month = _ENGLISH_MONTHS.get(month_name.lower())
+        offset = _zone_offset(zone)
+        if month is not None and offset is not None:
+            try:
+                local = datetime(
+                    int(year), month, int(day), int(hour), int(minute), int(second or 0), tzinfo=UTC
+                )
+            except ValueError:
+                return None
+            return local - offset
     tokens = text.replace(",", " ").split()
     day = month = year = None
     clock: tuple[int, int, int] | None = None

@@ -6,7 +6,6 @@ import hashlib
 import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from urllib.parse import urldefrag
 
 from bot.model import Entry, format_utc
 
@@ -27,8 +26,7 @@ def hashed_id(title: str | None, published: datetime | None, text: str) -> str:
 def url_fragment(url: str | None) -> str | None:
     if not url:
         return None
-    fragment = urldefrag(url).fragment
-    return fragment or None
+    return url.partition("#")[2] or None
 
 
 def choose_id(
@@ -49,7 +47,7 @@ def choose_id(
         fragment = url_fragment(url)
         if fragment:
             return fragment
-    if url and (page_url is None or urldefrag(url).url != urldefrag(page_url).url):
+    if url and (page_url is None or url.partition("#")[0] != page_url.partition("#")[0]):
         return url
     return hashed_id(title, published, text)
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import html
 import re
 from datetime import datetime
+from typing import NamedTuple
 
 from lxml import etree
 
 from bot.errors import ExtractError
 from bot.model import Entry, Snapshot, SourceKind
-from bot.sources.extract.clean import clean_line, html_to_text
+from bot.sources.extract.clean import clean_line, html_to_texts
 from bot.sources.extract.dates import parse_date
 from bot.sources.extract.entries import choose_id, in_order
 
@@ -70,11 +71,19 @@ def parse_xml(body: bytes, charset: str | None = None) -> etree._Element | None:
         return None
 
 
+_LOCAL_NAMES: dict[str, str] = {}  # tag → local name; feeds repeat a handful of tags
+
+
 def _local(element: etree._Element) -> str:
     tag = element.tag
     if not isinstance(tag, str):
         return ""
-    return tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1].lower()
+    name = _LOCAL_NAMES.get(tag)
+    if name is None:
+        if len(_LOCAL_NAMES) > 4096:  # bounded: hostile feeds may invent tags
+            _LOCAL_NAMES.clear()
+        name = _LOCAL_NAMES[tag] = tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1].lower()
+    return name
 
 
 def _ns(element: etree._Element) -> str:
@@ -147,7 +156,7 @@ def _atom_link(elements: list[etree._Element] | None) -> str | None:
     return None
 
 
-def _rss_item(item: etree._Element) -> Entry:
+def _rss_item(item: etree._Element) -> _Raw:
     c = _children(item)
     title = _plain(c.get("title"))
     link = (_text(c.get("link")) or "").strip() or _atom_link(c.get("atom:link"))
@@ -155,23 +164,22 @@ def _rss_item(item: etree._Element) -> Entry:
     if guid is None and item.get("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about"):
         guid = None  # rdf:about repeats the link in RSS 1.0; the link rule covers it
     body = _text(c.get("content:encoded")) or _text(c.get("description")) or _text(c.get("summary"))
-    text = html_to_text(body)
     published = _first_date(c, "pubdate", "date", "published", "issued", "updated")
     updated = _first_date(c, "updated", "modified")
-    return _entry(guid, link or None, title, text, published, updated, _image(c))
+    return _Raw(guid, link or None, title, body, published, updated, _image(c))
 
 
-def _atom_entry(entry: etree._Element) -> Entry:
+def _atom_entry(entry: etree._Element) -> _Raw:
     c = _children(entry)
     title = _plain(c.get("title"))
     link = _atom_link(c.get("link")) or _atom_link(c.get("atom:link"))
     guid = (_text(c.get("id")) or "").strip() or None
-    text = html_to_text(_text(c.get("content")) or _text(c.get("summary")))
-    if not text and c.get("group"):  # Media RSS (YouTube): media:group/media:description
-        text = html_to_text(_text(_children(c["group"][0]).get("description")))
+    body = _text(c.get("content")) or _text(c.get("summary"))
+    if not (body or "").strip() and c.get("group"):  # Media RSS (YouTube): media:description
+        body = _text(_children(c["group"][0]).get("description"))
     updated = _first_date(c, "updated", "modified")
     published = _first_date(c, "published", "issued", "date") or updated
-    return _entry(guid, link, title, text, published, updated, _image(c))
+    return _Raw(guid, link, title, body, published, updated, _image(c))
 
 
 def _first_date(children: dict[str, list[etree._Element]], *names: str) -> datetime | None:
@@ -194,19 +202,34 @@ def _image(children: dict[str, list[etree._Element]]) -> str | None:
     return None
 
 
-def _entry(
-    guid: str | None,
-    link: str | None,
-    title: str | None,
-    text: str,
-    published: datetime | None,
-    updated: datetime | None,
-    image: str | None,
-) -> Entry:
-    entry_id = choose_id(
-        explicit=guid, url=link, title=title, published=published, text=text, use_fragment=False
-    )
-    return Entry(entry_id, title, text, link, published, updated, image)
+class _Raw(NamedTuple):
+    """An item as read, before its body is turned into text (all bodies at once)."""
+
+    guid: str | None
+    link: str | None
+    title: str | None
+    body: str | None
+    published: datetime | None
+    updated: datetime | None
+    image: str | None
+
+
+def _entries(raws: list[_Raw]) -> tuple[Entry, ...]:
+    texts = html_to_texts([raw.body for raw in raws])
+    entries = []
+    for raw, text in zip(raws, texts, strict=True):
+        entry_id = choose_id(
+            explicit=raw.guid,
+            url=raw.link,
+            title=raw.title,
+            published=raw.published,
+            text=text,
+            use_fragment=False,
+        )
+        entries.append(
+            Entry(entry_id, raw.title, text, raw.link, raw.published, raw.updated, raw.image)
+        )
+    return in_order(entries)
 
 
 def read_feed(root: etree._Element, *, fallback_url: str | None = None) -> Snapshot:
@@ -217,7 +240,7 @@ def read_feed(root: etree._Element, *, fallback_url: str | None = None) -> Snaps
         c = _children(root)
         title = _plain(c.get("title"))
         url = _atom_link(c.get("link")) or _atom_link(c.get("atom:link")) or fallback_url
-        items = [_atom_entry(e) for e in c.get("entry", [])[:_MAX_ITEMS]]
+        raws = [_atom_entry(e) for e in c.get("entry", [])[:_MAX_ITEMS]]
     else:
         c = _children(root)
         channel = c.get("channel", [None])[0]
@@ -227,5 +250,5 @@ def read_feed(root: etree._Element, *, fallback_url: str | None = None) -> Snaps
         url = url or fallback_url
         # RSS 2.0 puts items in the channel; RSS 0.9/1.0 (RDF) beside it
         raw_items = cc.get("item", []) + c.get("item", [])
-        items = [_rss_item(i) for i in raw_items[:_MAX_ITEMS]]
-    return Snapshot(kind=SourceKind.FEED, title=title, url=url, entries=in_order(items))
+        raws = [_rss_item(i) for i in raw_items[:_MAX_ITEMS]]
+    return Snapshot(kind=SourceKind.FEED, title=title, url=url, entries=_entries(raws))

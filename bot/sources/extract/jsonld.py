@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.model import Entry
-from bot.sources.extract.clean import clean_line, html_to_text
+from bot.sources.extract.clean import clean_line, html_to_texts
 from bot.sources.extract.dates import parse_date
 from bot.sources.extract.entries import choose_id, in_order
 
@@ -116,13 +116,14 @@ def read_liveblog(blog: dict[str, object], *, fallback_url: str | None = None) -
     # The Guardian stamps every update with the page's own dates: then they say nothing.
     drop_published = len(raw) > 1 and all(p in page_dates for _, p, _ in raw)
     drop_updated = len(raw) > 1 and all(m in page_dates for _, _, m in raw)
+    texts = html_to_texts(
+        [_string(u.get("articleBody")) or _string(u.get("text")) or "" for u, _, _ in raw]
+    )
     entries: list[Entry] = []
-    for update, published, modified in raw:
+    for (update, published, modified), text in zip(raw, texts, strict=True):
         title = clean_line(_string(update.get("headline")) or _string(update.get("name")))
         if title is not None and title == headline:
             title = None
-        body = _string(update.get("articleBody")) or _string(update.get("text")) or ""
-        text = html_to_text(body)
         url = _url_of(update.get("url"))
         published = None if drop_published else published
         modified = None if drop_updated else modified
