@@ -1,0 +1,26 @@
+"""The resources one running Bulletin shares, made by the async main and handed around.
+
+Tests build their own `Runtime` (a temporary SQLite file, a loopback-allowed fetcher, their own
+scheduler) and hand it to the same code the real process runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.config import Config
+from bot.sources.fetch import Fetcher
+from bot.store import Store
+
+
+@dataclass
+class Runtime:
+    config: Config
+    store: Store
+    fetcher: Fetcher
+    scheduler: AsyncIOScheduler
+    # Set whenever new outbox rows may be waiting, so delivery need not poll the database.
+    delivery_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
