@@ -11,18 +11,14 @@ import tomllib
 from dataclasses import replace
 from pathlib import Path
 
-import aiohttp
-
-from bot import __version__
+from bot.config import PollingConfig
 from bot.errors import BulletinError, ConfigError, ExtractError, FetchError
 from bot.model import Snapshot, SourceKind, format_utc, snapshot_to_json
 from bot.sources.extract import Selectors, extract
+from bot.sources.fetch import Fetcher, open_session
 from bot.sources.summary import extracted_key_points
 
 log = logging.getLogger(__name__)
-
-MAX_BODY = 20 * 1024 * 1024  # bytes read from a URL before giving up
-TIMEOUT = 30.0  # seconds for the whole request
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,29 +35,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="a TOML file with CSS selectors: entry, title, body, time, key_points",
     )
+    parser.add_argument(
+        "--allow-private-addresses",
+        action="store_true",
+        help="allow URLs on loopback and private networks (refused by default, as when polling)",
+    )
 
 
-async def fetch_url(url: str) -> tuple[bytes, str | None, str]:
-    """GET a URL: (body, content type, final URL). Kept small so that the polling fetcher
-    (`bot.sources.fetch`, with its address checks) can take its place."""
-    timeout = aiohttp.ClientTimeout(total=TIMEOUT)
-    headers = {"User-Agent": f"Bulletin/{__version__} (preview)"}
-    try:
-        async with (
-            aiohttp.ClientSession(timeout=timeout, headers=headers) as session,
-            session.get(url, max_redirects=5) as response,
-        ):
-            if response.status >= 400:
-                raise FetchError(f"{url} answered HTTP {response.status}")
-            body = await response.content.read(MAX_BODY + 1)
-            if len(body) > MAX_BODY:
-                raise FetchError(f"{url} sent more than {MAX_BODY // (1024 * 1024)} MB")
-            return body, response.headers.get("Content-Type"), str(response.url)
-    except TimeoutError as error:
-        raise FetchError(f"{url} did not answer within {TIMEOUT:.0f} s") from error
-    except aiohttp.ClientError as error:
-        reason = str(error) or type(error).__name__
-        raise FetchError(f"could not fetch {url}: {reason}") from error
+async def fetch_url(url: str, *, allow_private: bool = False) -> tuple[bytes, str | None, str]:
+    """GET a URL with the polling fetcher (address checks, size and time caps):
+    (body, content type, final URL)."""
+    settings = PollingConfig(allow_private_addresses=allow_private)
+    async with open_session(settings) as session:
+        result = await Fetcher(session, settings).fetch(url)
+    assert result.body is not None  # no validators were sent, so the body is always there
+    return result.body, result.content_type, result.final_url
 
 
 def read_selectors(path: Path) -> Selectors:
@@ -83,10 +71,10 @@ def read_selectors(path: Path) -> Selectors:
         raise ConfigError(f"selectors file {path}: {error}") from error
 
 
-def load(source: str) -> tuple[bytes, str | None, str | None]:
+def load(source: str, *, allow_private: bool = False) -> tuple[bytes, str | None, str | None]:
     """(body, content type, URL) of a URL or a local file."""
     if source.startswith(("http://", "https://")):
-        return asyncio.run(fetch_url(source))
+        return asyncio.run(fetch_url(source, allow_private=allow_private))
     if "://" in source:
         raise FetchError(f"only http(s) URLs and local files can be previewed, not {source}")
     path = Path(source)
@@ -101,10 +89,14 @@ def load(source: str) -> tuple[bytes, str | None, str | None]:
 
 
 def preview(
-    source: str, *, kind: SourceKind | None = None, selectors: Selectors | None = None
+    source: str,
+    *,
+    kind: SourceKind | None = None,
+    selectors: Selectors | None = None,
+    allow_private: bool = False,
 ) -> Snapshot:
     """The snapshot preview prints: a live page without key points gets an extracted summary."""
-    body, content_type, url = load(source)
+    body, content_type, url = load(source, allow_private=allow_private)
     try:
         snapshot = extract(body, content_type=content_type, url=url, kind=kind, selectors=selectors)
     except BulletinError:
@@ -154,7 +146,9 @@ def render_text(snapshot: Snapshot, *, max_text: int = 280) -> str:
 def run(args: argparse.Namespace) -> int:
     selectors = read_selectors(args.selectors) if args.selectors else None
     kind = SourceKind(args.kind) if args.kind else None
-    snapshot = preview(args.source, kind=kind, selectors=selectors)
+    snapshot = preview(
+        args.source, kind=kind, selectors=selectors, allow_private=args.allow_private_addresses
+    )
     if args.json:
         json.dump(snapshot_to_json(snapshot), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")

@@ -179,7 +179,9 @@ async def run_async(*args: str) -> tuple[int, str, str]:
 
 
 async def test_url_preview_against_a_local_server(local_server):
-    code, stdout, stderr = await run_async(f"{local_server}/feed.xml", "--json")
+    code, stdout, stderr = await run_async(
+        f"{local_server}/feed.xml", "--json", "--allow-private-addresses"
+    )
     assert code == 0, stderr
     data = json.loads(stdout)
     assert data["kind"] == "feed"
@@ -187,8 +189,17 @@ async def test_url_preview_against_a_local_server(local_server):
     assert [e["id"] for e in data["entries"]] == ["a"]
 
 
+async def test_loopback_url_is_refused_without_the_flag(local_server):
+    code, stdout, stderr = await run_async(f"{local_server}/feed.xml")
+    assert (code, stdout) == (2, "")
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "127.0.0.1" in lines[0]
+    assert "refused" in lines[0]
+
+
 async def test_url_answering_404_exits_2(local_server):
-    code, stdout, stderr = await run_async(f"{local_server}/missing")
+    code, stdout, stderr = await run_async(f"{local_server}/missing", "--allow-private-addresses")
     assert stdout == ""
     assert code == 2
     assert stderr.strip().splitlines() == [
