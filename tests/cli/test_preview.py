@@ -203,5 +203,5 @@ async def test_url_answering_404_exits_2(local_server):
     assert stdout == ""
     assert code == 2
     assert stderr.strip().splitlines() == [
-        f"bulletin preview: {local_server}/missing answered HTTP 404"
+        f"bulletin preview: HTTP 404 from {local_server}/missing"
     ]
