@@ -161,23 +161,39 @@ def _ping_role(ctx: RenderContext, ping: bool) -> int | None:
 
 def _base_embed(ctx: RenderContext, title: str, *, footer: str | None = None) -> Embed:
     embed: Embed = {"type": "rich", "title": title, "color": ctx.colour}
-    author = clip(clean_plain(ctx.source_name), LIMITS["author"])
+    author = clip(clean_plain(ctx.source_name, limit=256), LIMITS["author"])
     if author:
         embed["author"] = {"name": author}
         site = safe_url(ctx.source_url)
         if site:
             embed["author"]["url"] = site
-    footer_text = clip(clean_plain(footer or ctx.story_name), 256)
+    footer_text = clip(footer if footer is not None else _story_plain(ctx), 256)
     if footer_text:
         embed["footer"] = {"text": footer_text}
     return embed
 
 
 def _title(text: str | None, ctx: RenderContext, *, prefix: str = "") -> str:
-    cleaned = clean_markdown(text, one_line=True)
+    cleaned = clean_markdown(text, one_line=True, limit=LIMITS["title"])
     if not cleaned:
-        cleaned = clean_markdown(ctx.story_name, one_line=True) or "Update"
+        cleaned = _story_markdown(ctx) or "Update"
     return clip(prefix + cleaned, LIMITS["title"])
+
+
+def _story_plain(ctx: RenderContext) -> str:
+    """The story's name for footers (no Markdown there)."""
+    return clip(clean_plain(ctx.story_name, limit=200), 200)
+
+
+def _story_markdown(ctx: RenderContext) -> str:
+    """The story's name for titles and descriptions (Markdown escaped)."""
+    return clip(clean_markdown(ctx.story_name, one_line=True, limit=200), 200)
+
+
+def _labelled_title(label: str, ctx: RenderContext) -> str:
+    """`label: story name`; the label is ours, so it is not escaped."""
+    story = _story_markdown(ctx)
+    return clip(f"{label}: {story}" if story else label, LIMITS["title"])
 
 
 def cut_at_sentence(text: str, limit: int) -> tuple[str, bool]:
@@ -226,7 +242,8 @@ def _when(entry: Entry, *, edited: bool) -> datetime | None:
 def update_embed(entry: Entry, ctx: RenderContext, *, edited: bool = False) -> Embed:
     """One update as an embed: title, text with "Read more", time, source, story, image."""
     link = safe_url(entry.url)
-    footer = f"Updated · {ctx.story_name}" if edited else ctx.story_name
+    story = _story_plain(ctx)
+    footer = (f"Updated · {story}" if story else "Updated") if edited else story
     embed = _base_embed(ctx, _title(entry.title, ctx), footer=footer)
     if link:
         embed["url"] = link
@@ -286,7 +303,7 @@ def _bullets(items: Iterable[tuple[str, str]], limit: int, *, more: str = "…an
     lines: list[str] = []
     used = 0
     for index, (style, item) in enumerate(entries):
-        text = clip(clean_markdown(item, one_line=True), 400) or "…"
+        text = clip(clean_markdown(item, one_line=True, limit=400), 400) or "…"
         if style == "added":
             line = f"• 🆕 **{text}**"
         elif style == "removed":
@@ -307,7 +324,7 @@ def key_points_embed(
     key_points: KeyPoints, ctx: RenderContext, *, limit: int = LIMITS["description"]
 ) -> Embed:
     """The current key points of a story (for a thread's starter message or /latest)."""
-    embed = _base_embed(ctx, _title(f"{ctx.story_name}: {KIND_LABELS[key_points.kind]}", ctx))
+    embed = _base_embed(ctx, _labelled_title(KIND_LABELS[key_points.kind], ctx))
     body = _bullets((("", item) for item in key_points.items), limit)
     embed["description"] = body or "*No key points yet.*"
     return _fit_embed(embed)
@@ -323,7 +340,7 @@ def render_key_points_change(
 ) -> Payload:
     """Key points changed: the full current list, added items marked, removed struck through."""
     label = KIND_LABELS[change.kind]
-    embed = _base_embed(ctx, _title(f"{label} updated: {ctx.story_name}", ctx))
+    embed = _base_embed(ctx, _labelled_title(f"{label} updated", ctx))
     added = set(change.added)
     rows = [("added" if item in added else "", item) for item in change.items]
     rows += [("removed", item) for item in change.removed]
@@ -334,7 +351,8 @@ def render_key_points_change(
     if change.removed:
         counts.append(f"{len(change.removed)} removed")
     if counts:
-        footer = clean_plain(f"{ctx.story_name} · {', '.join(counts)}")
+        story = _story_plain(ctx)
+        footer = f"{story} · {', '.join(counts)}" if story else ", ".join(counts)
         embed["footer"] = {"text": clip(footer, 256)}
     return _payload([_fit_embed(embed)], ping_role=_ping_role(ctx, ping))
 
@@ -349,7 +367,7 @@ _STATUS_TEXT = {
 def render_status_change(change: StatusChanged, ctx: RenderContext) -> Payload:
     """ "Coverage ended" and the like."""
     title, text = _STATUS_TEXT[change.status]
-    embed = _base_embed(ctx, _title(f"{title}: {ctx.story_name}", ctx))
+    embed = _base_embed(ctx, _labelled_title(title, ctx))
     embed["description"] = text
     return _payload([_fit_embed(embed)])
 
@@ -429,7 +447,7 @@ def render_digest(
     """
     if not entries and not key_points_changed:
         return None
-    embed = _base_embed(ctx, _title(f"Digest: {ctx.story_name}", ctx))
+    embed = _base_embed(ctx, _labelled_title("Digest", ctx))
     count = len(entries)
     embed["title"] = clip(
         f"{embed['title']} · {count} update{'s' if count != 1 else ''}", LIMITS["title"]
@@ -438,7 +456,10 @@ def render_digest(
     budget = 2500  # the rest of the message is for the key points
     used = 0
     for index, entry in enumerate(entries):
-        title = clip(clean_markdown(entry.title or entry.text, one_line=True), 120) or "Update"
+        title = (
+            clip(clean_markdown(entry.title or entry.text, one_line=True, limit=120), 120)
+            or "Update"
+        )
         link = safe_url(entry.url)
         when = _discord_time(entry.published or entry.updated)
         line = f"{when} [{title}]({link})" if link else f"{when} {title}"

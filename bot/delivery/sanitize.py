@@ -18,7 +18,7 @@ ZWSP = "\u200b"  # zero-width space: breaks mention syntax without changing what
 
 # Control characters (C0, C1, DEL), lone surrogates and bidi overrides; newline and tab survive.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069\ufeff]")
-_MASS_MENTION = re.compile(r"@(?=(?:everyone|here)\b)", re.IGNORECASE)
+_MASS_MENTION = re.compile(r"@(?=everyone|here)", re.IGNORECASE)
 # `<@id>`, `<@!id>`, `<@&id>`, `<#id>`, `</cmd:id>`, `<:emoji:id>`, `<a:emoji:id>`, `<t:…>`,
 # `<id:…>`: a zero-width space after `<` keeps Discord from parsing any of them.
 _ANGLE_SYNTAX = re.compile(r"<(?=[@#/:]|a:|t:|id:)", re.IGNORECASE)
@@ -27,7 +27,9 @@ _INLINE_SPECIAL = re.compile(r"([\\*_~`|<>\[\]])")
 # Markdown that only means something at the start of a line: headings, subtext, lists, quotes.
 _LINE_START_SPECIAL = re.compile(r"(?m)^([ \t]*)(?:([#\-+])|(\d+)\.)")
 # Bare web addresses are left unescaped so Discord still makes them links.
-_BARE_URL = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
+# Markdown characters end a bare URL here (and are escaped after it), so a URL can never carry
+# a masked link or a style past the escaper; Discord then links only the part before them.
+_BARE_URL = re.compile(r"https?://[^\s<>\"\[\]()`|*~\\]+", re.IGNORECASE)
 _URL_TRAILING = ".,:;!?\"')]}*_~|`"
 
 # Kept as is in a URL; everything else is percent-encoded. `()[]<>'*` and spaces would end or
@@ -80,19 +82,30 @@ def escape_markdown(text: str) -> str:
     return "".join(out)
 
 
-def clean_plain(text: str | None) -> str:
-    """For fields Discord shows without Markdown (author, footer): one line, no mentions."""
+def clean_plain(text: str | None, *, limit: int = 4096) -> str:
+    """For fields Discord shows without Markdown (author, footer): one line, no mentions.
+
+    Only about the first `limit` characters are looked at: the caller clips to that anyway.
+    """
     if not text:
         return ""
-    text = strip_controls(unicodedata.normalize("NFC", text))
+    text = strip_controls(unicodedata.normalize("NFC", _head(text, limit)))
     return neutralise_mentions(" ".join(text.split()))
 
 
-def clean_markdown(text: str | None, *, one_line: bool = False) -> str:
-    """For fields Discord renders as Markdown (title, description, field values)."""
+def _head(text: str, limit: int) -> str:
+    # Generous: whitespace collapsing shrinks the text, escaping grows it.
+    return text[: limit * 4 + 64]
+
+
+def clean_markdown(text: str | None, *, one_line: bool = False, limit: int = 4096) -> str:
+    """For fields Discord renders as Markdown (title, description, field values).
+
+    Only about the first `limit` characters are looked at: the caller clips to that anyway.
+    """
     if not text:
         return ""
-    text = strip_controls(unicodedata.normalize("NFC", text))
+    text = strip_controls(unicodedata.normalize("NFC", _head(text, limit)))
     if one_line:
         text = " ".join(text.split())
     else:

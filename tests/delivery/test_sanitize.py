@@ -68,8 +68,13 @@ def test_markdown_is_escaped(source, escaped):
 
 
 def test_bare_urls_are_not_escaped_so_they_stay_links():
-    text = "see https://example.com/a_b*c for more"
-    assert escape_markdown(text) == "see https://example.com/a_b*c for more"
+    text = "see https://example.com/a_b_c?q=1 for more"
+    assert escape_markdown(text) == text
+
+
+def test_a_masked_link_inside_a_url_is_still_escaped():
+    rendered = escape_markdown("https://ok.example/[x](javascript:alert(1))")
+    assert rendered == r"https://ok.example/\[x\](javascript:alert(1))"
 
 
 def test_markdown_right_after_a_url_is_escaped_outside_it():
