@@ -18,3 +18,18 @@ def test_every_subcommand_has_help():
     help_text = parser.format_help()
     for name in SUBCOMMANDS:
         assert name in help_text
+
+
+def test_closed_pipe_gives_no_traceback(fixtures_dir):
+    page = fixtures_dir / "liveblog" / "corkbeo_2020-10-06_level3-live.html"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "preview", str(page), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    process.stdout.read(10)
+    process.stdout.close()  # the reader goes away, as `| head -c 10` would
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    process.wait(timeout=60)
+    assert "Traceback" not in stderr
