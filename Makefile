@@ -33,6 +33,10 @@ bench: $(STAMP)
 		|| echo "(feedparser/fastfeedparser could not be installed: their comparison rows are skipped)"
 	$(BIN)/python -m bench
 
+# Long hypothesis runs of the fuzz strategies (make test runs them briefly).
+fuzz: $(STAMP)
+	BULLETIN_FUZZ=1 $(BIN)/python -m pytest tests/fuzz
+
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
