@@ -11,9 +11,11 @@ Pure functions, no I/O. The pieces, by concern:
 from __future__ import annotations
 
 import json
+import logging
+from dataclasses import replace
 
 from bot.errors import ExtractError
-from bot.model import Snapshot, SourceKind
+from bot.model import Entry, KeyPoints, Snapshot, SourceKind
 from bot.sources.extract.detect import charset_of, decode_html, decode_json, sniff
 from bot.sources.extract.feeds import parse_xml, read_feed
 from bot.sources.extract.guardian import is_guardian_page_data, read_page_data
@@ -23,6 +25,16 @@ from bot.sources.extract.jsonld import find_liveblog, read_liveblog
 from bot.sources.extract.selectors import Selectors
 
 __all__ = ["Selectors", "extract"]
+
+log = logging.getLogger(__name__)
+
+# What a snapshot keeps at most, whatever a source serves: bounded memory and storage per poll.
+# Discord shows far less (256-character titles, 4,096-character descriptions); the store keeps
+# the rest for /latest and edit detection. Cuts are deterministic, so edits are still seen.
+MAX_TITLE = 1000
+MAX_TEXT = 100_000
+MAX_KEY_POINTS = 100
+MAX_KEY_POINT = 2000
 
 
 def extract(
@@ -52,13 +64,54 @@ def extract(
             "plain text without markup: not a live page, a key-points page or a feed"
         )
     if form == "json":
-        return _coerce(_from_json(body, charset, url), kind)
+        return _bounded(_coerce(_from_json(body, charset, url), kind))
     if form == "xml" or kind is SourceKind.FEED:
         root = parse_xml(body, charset)
         if root is None:
             raise ExtractError("an XML document that could not be read at all")
-        return _coerce(read_feed(root, fallback_url=url), kind)
-    return read_html(decode_html(body, charset), url=url, kind=kind, selectors=selectors)
+        return _bounded(_coerce(read_feed(root, fallback_url=url), kind))
+    snapshot = read_html(decode_html(body, charset), url=url, kind=kind, selectors=selectors)
+    return _bounded(snapshot)
+
+
+def cut(text: str, limit: int) -> str:
+    """TEXT cut to at most LIMIT characters, at a space when one is near, ending in "…"."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    space = head.rfind(" ")
+    if space >= limit * 0.8:
+        head = head[:space]
+    return head.rstrip() + "…"
+
+
+def _bounded(snapshot: Snapshot) -> Snapshot:
+    """SNAPSHOT with over-long titles, texts and key-point lists cut (see MAX_*)."""
+    entries = snapshot.entries
+    if any(_too_long(entry) for entry in entries):
+        log.info("%s: over-long update titles or texts cut", snapshot.url or "a document")
+        entries = tuple(_cut_entry(entry) if _too_long(entry) else entry for entry in entries)
+    key_points = snapshot.key_points
+    if key_points is not None and (
+        len(key_points.items) > MAX_KEY_POINTS
+        or any(len(item) > MAX_KEY_POINT for item in key_points.items)
+    ):
+        items = tuple(cut(item, MAX_KEY_POINT) for item in key_points.items[:MAX_KEY_POINTS])
+        key_points = KeyPoints(key_points.kind, items)
+    title = cut(snapshot.title, MAX_TITLE) if snapshot.title else snapshot.title
+    unchanged = entries is snapshot.entries and key_points is snapshot.key_points
+    if unchanged and title == snapshot.title:
+        return snapshot
+    return replace(snapshot, title=title, entries=entries, key_points=key_points)
+
+
+def _too_long(entry: Entry) -> bool:
+    return len(entry.text) > MAX_TEXT or (entry.title is not None and len(entry.title) > MAX_TITLE)
+
+
+def _cut_entry(entry: Entry) -> Entry:
+    title = cut(entry.title, MAX_TITLE) if entry.title else entry.title
+    return replace(entry, title=title, text=cut(entry.text, MAX_TEXT))
 
 
 def _from_json(body: bytes, charset: str | None, url: str | None) -> Snapshot:

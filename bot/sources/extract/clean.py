@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import html
+import logging
 import re
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from bot.text import collapse_whitespace
+
+log = logging.getLogger(__name__)
 
 # Elements whose start and end break a paragraph.
 BLOCK_TAGS = frozenset(
@@ -88,6 +91,200 @@ _ESCAPED_MARKUP = re.compile(
     r"<(?:!--|/?(?:p|div|a|br|span|em|strong|b|i|ul|ol|li|img|h[1-6]|table|td|tr)\b[^<>]*>)",
     re.IGNORECASE,
 )
+
+
+# --- nesting depth ---------------------------------------------------------------------------
+# lexbor, like any HTML5 parser, looks down its stack of open elements for many start tags
+# (e.g. "is there a <p> to close?"), so a page nesting 100,000 <div>s costs quadratic time
+# (~9 s of CPU; a 5 MB page of them, many minutes) while the event loop waits. No real page nests
+# anywhere near MAX_DEPTH elements, so start tags beyond it are dropped before parsing: their
+# text stays, in the element around them, and parsing stays linear.
+MAX_DEPTH = 500
+# Markup of one update read at most (characters); the text kept is capped again at extraction.
+MAX_FRAGMENT = 400_000
+# Start tags that never deepen the tree: void elements, and the document's own skeleton.
+_FLAT_TAGS = frozenset(
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "source",
+        "track",
+        "wbr",
+        "param",
+        "keygen",
+        "frame",
+        "html",
+        "head",
+        "body",
+    ]
+)
+# Start tags that close an open element of their family first (<li> closes the open <li>, ...),
+# if it is near the top of the stack with only inline elements above it.
+_FAMILIES: dict[str, frozenset[str]] = {
+    name: frozenset(family.split())
+    for names, family in (
+        ("li", "li"),
+        ("dt dd", "dt dd"),
+        ("p", "p"),
+        ("td th", "td th"),
+        ("tr", "tr td th"),
+        ("thead tbody tfoot", "thead tbody tfoot tr td th"),
+        ("option", "option"),
+        ("optgroup", "option optgroup"),
+    )
+    for name in names.split()
+}
+_INLINE_TAGS = frozenset(
+    [
+        "a",
+        "abbr",
+        "b",
+        "bdi",
+        "bdo",
+        "big",
+        "cite",
+        "code",
+        "em",
+        "font",
+        "i",
+        "kbd",
+        "mark",
+        "nobr",
+        "q",
+        "s",
+        "samp",
+        "small",
+        "span",
+        "strike",
+        "strong",
+        "sub",
+        "sup",
+        "time",
+        "tt",
+        "u",
+        "var",
+    ]
+)
+_FAMILY_LOOKBACK = 8
+# Elements whose content is raw text up to their end tag (nothing inside is a tag).
+_RAW_TEXT_TAGS = frozenset(
+    [
+        "script",
+        "style",
+        "textarea",
+        "title",
+        "xmp",
+        "iframe",
+        "noembed",
+        "noframes",
+        "noscript",
+        "plaintext",
+    ]
+)
+# End tags do not reach through these: "</div>" inside a <td> leaves the outer <div> open.
+_SCOPE_TAGS = frozenset(
+    ["table", "td", "th", "caption", "template", "applet", "marquee", "object", "svg", "math"]
+)
+_TAG_START = re.compile(r"<(?:(!--)|(/?)([A-Za-z][A-Za-z0-9:-]*))")
+
+
+def limit_nesting(markup: str, limit: int = MAX_DEPTH) -> str:
+    """MARKUP with the start tags that would nest elements deeper than LIMIT removed.
+
+    A linear scan that follows the HTML tree-building rules closely enough never to count
+    less depth than the parser builds: an end tag closes only an element open above the
+    nearest scope boundary, as the parser's "in scope" check does.
+    """
+    if markup.count("<") <= limit:  # cannot nest that deep: the common case, at once
+        return markup
+    stack: list[str] = []
+    open_at: dict[str, list[int]] = {}  # tag → its positions in `stack`, innermost last
+    scopes: list[int] = [-1]  # positions of scope boundaries in `stack`
+    drops: list[tuple[int, int]] = []
+    lowered: str | None = None
+    position = 0
+    while True:
+        match = _TAG_START.search(markup, position)
+        if match is None:
+            break
+        position = match.end()
+        if match.group(1):  # a comment: skip to its end
+            end = markup.find("-->", position)
+            if end < 0:
+                break
+            position = end + 3
+            continue
+        name = match.group(3).lower()
+        if match.group(2):  # an end tag
+            places = open_at.get(name)
+            if places and places[-1] > scopes[-1]:
+                target = places[-1]
+                while len(stack) > target:
+                    _pop(stack, open_at, scopes)
+            continue
+        if name in _RAW_TEXT_TAGS:
+            if lowered is None:
+                lowered = markup.lower()
+            end = lowered.find("</" + name, position)
+            if end < 0:
+                break
+            position = end
+            continue
+        if name in _FLAT_TAGS:
+            continue
+        family = _FAMILIES.get(name)
+        if family is not None:
+            _close_family(stack, open_at, scopes, family)
+        if len(stack) >= limit:
+            close = markup.find(">", position)
+            end = len(markup) if close < 0 else close + 1
+            drops.append((match.start(), end))
+            position = end
+            continue
+        open_at.setdefault(name, []).append(len(stack))
+        if name in _SCOPE_TAGS:
+            scopes.append(len(stack))
+        stack.append(name)
+    if not drops:
+        return markup
+    log.info("markup nested over %d elements deep: %d start tags dropped", limit, len(drops))
+    pieces = []
+    kept_from = 0
+    for start, end in drops:
+        pieces.append(markup[kept_from:start])
+        kept_from = end
+    pieces.append(markup[kept_from:])
+    return "".join(pieces)
+
+
+def _close_family(
+    stack: list[str], open_at: dict[str, list[int]], scopes: list[int], family: frozenset[str]
+) -> None:
+    """Pop the open element of FAMILY a new start tag closes, as the parser would; looking
+    only a few elements down keeps the scan linear (missing one only counts depth higher)."""
+    for index in range(len(stack) - 1, max(len(stack) - 1 - _FAMILY_LOOKBACK, -1), -1):
+        name = stack[index]
+        if name in family:
+            while len(stack) > index:
+                _pop(stack, open_at, scopes)
+            return
+        if name not in _INLINE_TAGS:
+            return
+
+
+def _pop(stack: list[str], open_at: dict[str, list[int]], scopes: list[int]) -> None:
+    name = stack.pop()
+    open_at[name].pop()
+    if scopes[-1] == len(stack):
+        scopes.pop()
 
 
 def unescape_again(text: str) -> str:
@@ -179,7 +376,7 @@ def _prepare(fragment: str) -> str:
 def _parse_each(fragments: list[str]) -> list[str]:
     texts = []
     for fragment in fragments:
-        markup = _prepare(fragment)
+        markup = limit_nesting(_prepare(fragment))
         tree = LexborHTMLParser(markup)
         _flatten(tree, markup)
         texts.append(_runs_text(tree.body) if tree.body is not None else "")
@@ -189,7 +386,10 @@ def _parse_each(fragments: list[str]) -> list[str]:
 def _parse_together(fragments: list[str]) -> list[str] | None:
     """All fragments in one parse, each in a wrapper element; None when a fragment's own
     markup broke out of its wrapper (then each is parsed alone)."""
-    document = "".join(f"<div {_WRAP}>{_prepare(fragment)}</div>" for fragment in fragments)
+    # Limited as a whole: unclosed elements of one fragment nest the ones after it.
+    document = limit_nesting(
+        "".join(f"<div {_WRAP}>{_prepare(fragment)}</div>" for fragment in fragments)
+    )
     tree = LexborHTMLParser(document)
     _flatten(tree, document)
     body = tree.body
@@ -215,11 +415,16 @@ def html_to_texts(fragments: list[str | None], _depth: int = 0) -> list[str]:
     one parse each. Text without block markup keeps its line breaks as paragraph breaks
     (JSON-LD bodies are often plain text with `\\n` between paragraphs).
     """
+    fragments = list(fragments)  # clipped in place below; the caller's list stays as it was
     results = [""] * len(fragments)
     marked: list[int] = []
     for index, fragment in enumerate(fragments):
         if not fragment:
             continue
+        if len(fragment) > MAX_FRAGMENT:
+            # A 10 MB update would cost hundreds of MB to parse; far more than is ever shown.
+            log.info("an update of %d characters: the first %d read", len(fragment), MAX_FRAGMENT)
+            fragment = fragments[index] = fragment[:MAX_FRAGMENT]
         if _ANY_TAG.search(fragment):
             marked.append(index)
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -40,6 +41,8 @@ def from_epoch_ms(value: object) -> datetime | None:
     """Milliseconds since 1970 (the Guardian's page data)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
+    if isinstance(value, float) and not math.isfinite(value):  # JSON allows NaN, Infinity
+        return None
     try:
         return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=value)
     except OverflowError:
@@ -53,9 +56,14 @@ def parse_date(value: object) -> datetime | None:
     text = value.strip()
     if not text or len(text) > 64:
         return None
-    if text[:4].isdigit():
-        return _parse_iso(text)
-    return _parse_rfc822(text)
+    try:
+        if text[:4].isdigit():
+            return _parse_iso(text)
+        return _parse_rfc822(text)
+    except OverflowError:
+        # a date at the very edge of what datetime holds (year 1 or 9999) whose offset
+        # moves it past the edge in UTC: unreadable, like any other nonsense date
+        return None
 
 
 def _aware(dt: datetime) -> datetime:

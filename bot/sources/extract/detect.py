@@ -33,6 +33,25 @@ def charset_of(content_type: str | None) -> str | None:
         return None
 
 
+def _cp1252_for_bad_bytes(error: UnicodeError) -> tuple[str, int]:
+    """Decode error handler: bytes that are not UTF-8 are read as cp1252 (Latin-1 in practice).
+
+    Pages that mix encodings (a UTF-8 template around Latin-1 text pasted from elsewhere) keep
+    both readable, instead of every UTF-8 character turning into mojibake.
+    """
+    assert isinstance(error, UnicodeDecodeError)
+    bad = error.object[error.start : error.end]
+    return bad.decode("cp1252", errors="replace"), error.end
+
+
+codecs.register_error("bulletin-cp1252", _cp1252_for_bad_bytes)
+
+
+def decode_mixed(body: bytes) -> str:
+    """UTF-8, with any byte that is not valid UTF-8 read as cp1252."""
+    return body.decode("utf-8", errors="bulletin-cp1252")
+
+
 def strip_bom(body: bytes) -> tuple[bytes, str | None]:
     for bom, name in _BOMS:
         if body.startswith(bom):
@@ -61,7 +80,7 @@ def sniff(body: bytes, content_type: str | None) -> str:
 
 
 def decode_html(body: bytes, charset: str | None) -> str:
-    """HTTP charset → BOM → <meta charset> → UTF-8 → cp1252 (Latin-1 in practice)."""
+    """HTTP charset → BOM → <meta charset> → UTF-8 → UTF-8 with stray bytes as cp1252."""
     body, bom = strip_bom(body)
     candidates = [bom, charset]
     meta = _META_CHARSET.search(body[:4096])
@@ -75,7 +94,7 @@ def decode_html(body: bytes, charset: str | None) -> str:
             return body.decode(name)
         except (LookupError, UnicodeDecodeError):
             continue
-    return body.decode("cp1252", errors="replace")
+    return decode_mixed(body)
 
 
 def decode_json(body: bytes, charset: str | None) -> str:
@@ -87,4 +106,4 @@ def decode_json(body: bytes, charset: str | None) -> str:
             return body.decode(name)
         except (LookupError, UnicodeDecodeError):
             continue
-    return body.decode("utf-8", errors="replace")
+    return decode_mixed(body)

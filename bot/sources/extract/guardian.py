@@ -5,7 +5,7 @@ from __future__ import annotations
 from selectolax.lexbor import LexborHTMLParser
 
 from bot.model import Entry, KeyPoints, KeyPointsKind, Snapshot, SourceKind
-from bot.sources.extract.clean import clean_line, html_to_text
+from bot.sources.extract.clean import clean_line, html_to_text, limit_nesting
 from bot.sources.extract.dates import from_epoch_ms
 from bot.sources.extract.entries import in_order
 from bot.sources.extract.jsonld import find_liveblog, read_liveblog
@@ -39,7 +39,7 @@ def _summary_items(block: dict[str, object]) -> tuple[str, ...]:
         if isinstance(element, dict) and isinstance(element.get("html"), str):
             if "<li" not in element["html"]:
                 continue
-            items.extend(list_items(LexborHTMLParser(element["html"]).css("li")))
+            items.extend(list_items(LexborHTMLParser(limit_nesting(element["html"])).css("li")))
     return tuple(items)
 
 

@@ -8,7 +8,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from bot.errors import ExtractError
 from bot.model import Snapshot, SourceKind
-from bot.sources.extract.clean import clean_line
+from bot.sources.extract.clean import clean_line, limit_nesting
 from bot.sources.extract.jsonld import find_liveblog, loads_lenient, read_liveblog
 from bot.sources.extract.keypoints import key_points_in
 from bot.sources.extract.selectors import Selectors, selected_entries, selected_key_points
@@ -49,7 +49,7 @@ def read_html(
     kind: SourceKind | None,
     selectors: Selectors | None,
 ) -> Snapshot:
-    tree = LexborHTMLParser(text)
+    tree = LexborHTMLParser(limit_nesting(text))
     blog_object = None
     for script in tree.css("script"):
         if "ld+json" not in (script.attributes.get("type") or "").lower():

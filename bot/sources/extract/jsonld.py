@@ -96,9 +96,20 @@ def _updates(blog: dict[str, object]) -> list[dict[str, object]]:
     value = blog.get("liveBlogUpdate")
     if isinstance(value, dict):
         return [value]
-    if isinstance(value, list):
-        return [u for u in value[:_MAX_UPDATES] if isinstance(u, dict)]
-    return []
+    if not isinstance(value, list):
+        return []
+    updates = [u for u in value if isinstance(u, dict)]
+    if len(updates) <= _MAX_UPDATES:
+        return updates
+    # Read the newest _MAX_UPDATES: pages list newest first, but some list oldest first,
+    # which the first and last dated updates tell.
+    first = next((d for u in updates if (d := parse_date(u.get("datePublished")))), None)
+    last = next((d for u in reversed(updates) if (d := parse_date(u.get("datePublished")))), None)
+    oldest_first = first is not None and last is not None and first < last
+    log.warning(
+        "a live blog listing %d updates: only the newest %d are read", len(updates), _MAX_UPDATES
+    )
+    return updates[-_MAX_UPDATES:] if oldest_first else updates[:_MAX_UPDATES]
 
 
 def read_liveblog(blog: dict[str, object], *, fallback_url: str | None = None) -> LiveBlog:
