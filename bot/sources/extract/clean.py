@@ -408,6 +408,15 @@ def _parse_together(fragments: list[str]) -> list[str] | None:
     return [_runs_text(wrapper) for wrapper in wrappers]
 
 
+def _head_of(markup: str, limit: int) -> str:
+    """The first LIMIT characters of MARKUP, without a tag cut in half at the end."""
+    head = markup[:limit]
+    opening = head.rfind("<")
+    if opening > head.rfind(">"):
+        head = head[:opening]
+    return head
+
+
 def html_to_texts(fragments: list[str | None], _depth: int = 0) -> list[str]:
     """Plain text of many HTML fragments (or texts that may hold entities) at once.
 
@@ -424,7 +433,7 @@ def html_to_texts(fragments: list[str | None], _depth: int = 0) -> list[str]:
         if len(fragment) > MAX_FRAGMENT:
             # A 10 MB update would cost hundreds of MB to parse; far more than is ever shown.
             log.info("an update of %d characters: the first %d read", len(fragment), MAX_FRAGMENT)
-            fragment = fragments[index] = fragment[:MAX_FRAGMENT]
+            fragment = fragments[index] = _head_of(fragment, MAX_FRAGMENT)
         if _ANY_TAG.search(fragment):
             marked.append(index)
         else:
