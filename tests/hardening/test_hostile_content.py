@@ -27,7 +27,7 @@ HOSTILE = [
     "[official statement](https://evil.example/phish) **bold** __under__ ||spoiler||",
     "[x](javascript:void(0)) `code` ~~strike~~ > quote",
     "# heading\n- list item\n1. numbered",
-    "zero\u200bwidth\u200c joiners\u200d and \u202eright-to-left override\u202c \u2067isolate\u2069",
+    "zero\u200bwidth\u200c joiners\u200d and \u202eright-to-left\u202c \u2067isolate\u2069",
     "</latest:123456789> <t:1700000000:R> <:emoji:123> <a:anim:456>",
     "https://news.example/@everyone/[x](javascript:alert(1))",
     "\x1b[2Jterminal escape \x07 bell",
