@@ -28,7 +28,8 @@ def normalise_for_compare(text: str | None) -> str:
 def content_hash(title: str | None, text: str) -> str:
     """Hash of an entry's normalised title and text: a change of it is an edit."""
     digest = hashlib.sha256()
-    digest.update(normalise_for_compare(title).encode())
+    # surrogatepass: a lone surrogate (JSON can spell one) must not make hashing fail
+    digest.update(normalise_for_compare(title).encode("utf-8", "surrogatepass"))
     digest.update(b"\x00")
-    digest.update(normalise_for_compare(text).encode())
+    digest.update(normalise_for_compare(text).encode("utf-8", "surrogatepass"))
     return digest.hexdigest()[:32]

@@ -21,6 +21,7 @@ from bot.model import Snapshot
 from bot.sources.extract import MAX_KEY_POINTS, MAX_TEXT, MAX_TITLE, Selectors, extract
 from bot.sources.extract.clean import MAX_DEPTH, limit_nesting
 from bot.sources.extract.dates import from_epoch_ms, parse_date
+from bot.text import content_hash
 
 MB = 1024 * 1024
 
@@ -319,3 +320,19 @@ def test_duplicate_ids_in_one_page_keep_the_first():
     texts = {entry.id: entry.text for entry in snapshot.entries}
     assert len(snapshot.entries) == 2
     assert texts["u1"] == "first"
+
+
+def test_lone_surrogates_from_json_are_replaced_so_hashing_and_storing_work():
+    body = (
+        b'{"@type":"LiveBlogPosting","headline":"h\\ud800","liveBlogUpdate":'
+        b'[{"@id":"id\\udfff","headline":"t\\udc00","articleBody":"a\\ud800b"}]}'
+    )
+    snapshot = extract(body)
+    entry = snapshot.entries[0]
+    assert (snapshot.title, entry.id, entry.title, entry.text) == (
+        "h\ufffd",
+        "id\ufffd",
+        "t\ufffd",
+        "a\ufffdb",
+    )
+    assert content_hash(entry.title, entry.text)

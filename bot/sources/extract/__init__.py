@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import replace
 
 from bot.errors import ExtractError
@@ -35,6 +36,7 @@ MAX_TITLE = 1000
 MAX_TEXT = 100_000
 MAX_KEY_POINTS = 100
 MAX_KEY_POINT = 2000
+MAX_URL = 4000  # ids, links and image addresses
 
 
 def extract(
@@ -85,33 +87,51 @@ def cut(text: str, limit: int) -> str:
     return head.rstrip() + "…"
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text(value: str, limit: int) -> str:
+    """VALUE cut to LIMIT, with lone surrogates (JSON may spell "\\ud800") made U+FFFD:
+    they cannot be encoded, so hashing or storing them would fail."""
+    if not value.isascii() and _SURROGATE.search(value):
+        value = _SURROGATE.sub("\ufffd", value)
+    return cut(value, limit)
+
+
+def _optional(value: str | None, limit: int) -> str | None:
+    return None if value is None else _text(value, limit)
+
+
+def _fit_entry(entry: Entry) -> Entry:
+    fitted = Entry(
+        id=_text(entry.id, MAX_URL),
+        title=_optional(entry.title, MAX_TITLE),
+        text=_text(entry.text, MAX_TEXT),
+        url=_optional(entry.url, MAX_URL),
+        published=entry.published,
+        updated=entry.updated,
+        image=_optional(entry.image, MAX_URL),
+    )
+    return entry if fitted == entry else fitted
+
+
 def _bounded(snapshot: Snapshot) -> Snapshot:
-    """SNAPSHOT with over-long titles, texts and key-point lists cut (see MAX_*)."""
-    entries = snapshot.entries
-    if any(_too_long(entry) for entry in entries):
-        log.info("%s: over-long update titles or texts cut", snapshot.url or "a document")
-        entries = tuple(_cut_entry(entry) if _too_long(entry) else entry for entry in entries)
+    """SNAPSHOT with over-long strings cut and unencodable characters replaced (see MAX_*)."""
+    entries = tuple(_fit_entry(entry) for entry in snapshot.entries)
+    if any(a is not b for a, b in zip(entries, snapshot.entries, strict=True)):
+        log.info("%s: over-long or unencodable update fields cut", snapshot.url or "a document")
     key_points = snapshot.key_points
-    if key_points is not None and (
-        len(key_points.items) > MAX_KEY_POINTS
-        or any(len(item) > MAX_KEY_POINT for item in key_points.items)
-    ):
-        items = tuple(cut(item, MAX_KEY_POINT) for item in key_points.items[:MAX_KEY_POINTS])
-        key_points = KeyPoints(key_points.kind, items)
-    title = cut(snapshot.title, MAX_TITLE) if snapshot.title else snapshot.title
-    unchanged = entries is snapshot.entries and key_points is snapshot.key_points
-    if unchanged and title == snapshot.title:
-        return snapshot
-    return replace(snapshot, title=title, entries=entries, key_points=key_points)
-
-
-def _too_long(entry: Entry) -> bool:
-    return len(entry.text) > MAX_TEXT or (entry.title is not None and len(entry.title) > MAX_TITLE)
-
-
-def _cut_entry(entry: Entry) -> Entry:
-    title = cut(entry.title, MAX_TITLE) if entry.title else entry.title
-    return replace(entry, title=title, text=cut(entry.text, MAX_TEXT))
+    if key_points is not None:
+        items = tuple(_text(item, MAX_KEY_POINT) for item in key_points.items[:MAX_KEY_POINTS])
+        if items != key_points.items:
+            key_points = KeyPoints(key_points.kind, items)
+    return replace(
+        snapshot,
+        title=_optional(snapshot.title, MAX_TITLE),
+        url=_optional(snapshot.url, MAX_URL),
+        entries=entries,
+        key_points=key_points,
+    )
 
 
 def _from_json(body: bytes, charset: str | None, url: str | None) -> Snapshot:
