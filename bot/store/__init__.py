@@ -38,6 +38,7 @@ from bot.store.codec import change_kind, change_to_json, from_us, to_us, to_us_o
 from bot.store.keywords import matches_keywords
 from bot.store.migrate import LATEST, StoreError, migrate
 from bot.store.records import (
+    Alert,
     Delivery,
     KeyPointsRecord,
     SourceRecord,
@@ -48,6 +49,7 @@ from bot.store.records import (
 
 __all__ = [
     "DEFAULT_RETENTION",
+    "Alert",
     "Delivery",
     "KeyPointsRecord",
     "SourceRecord",
@@ -357,7 +359,7 @@ class Store:
         now_us = to_us(now)
         async with self._transaction() as db:
             source = await self._fetchone(
-                "SELECT id, baseline_at FROM sources WHERE id = ?", (source_id,)
+                "SELECT id, baseline_at, auto_paused_at FROM sources WHERE id = ?", (source_id,)
             )
             if source is None:
                 raise StoreError(f"no source with id {source_id}")
@@ -428,6 +430,8 @@ class Store:
             )
             if changes:
                 await self._write_outbox(source_id, changes, now_us)
+            if source["auto_paused_at"] is not None:
+                await self._write_alerts(source_id, "source_resumed", None, now_us)
             return changes
 
     async def _fill_previous_words(self, source_id: int, changes: Changes) -> Changes:
@@ -549,14 +553,29 @@ class Store:
                 rows,
             )
 
-    async def record_not_modified(self, source_id: int, *, now: datetime) -> None:
-        """A poll that found the source unchanged (304 or the same body): it answered."""
+    async def record_not_modified(
+        self,
+        source_id: int,
+        *,
+        now: datetime,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> None:
+        """A poll that found the source unchanged (304 or the same body): it answered.
+        New validators (ETag, Last-Modified) replace the stored ones; None keeps them."""
+        now_us = to_us(now)
         async with self._transaction() as db:
+            row = await self._fetchone(
+                "SELECT auto_paused_at FROM sources WHERE id = ?", (source_id,)
+            )
             await db.execute(
                 "UPDATE sources SET last_polled = ?, failures = 0, auto_paused_at = NULL,"
-                " auto_pause_reason = NULL, last_error = NULL WHERE id = ?",
-                (to_us(now), source_id),
+                " auto_pause_reason = NULL, last_error = NULL, etag = ifnull(?, etag),"
+                " last_modified = ifnull(?, last_modified) WHERE id = ?",
+                (now_us, etag, last_modified, source_id),
             )
+            if row is not None and row[0] is not None:
+                await self._write_alerts(source_id, "source_resumed", None, now_us)
 
     async def record_failure(
         self, source_id: int, *, now: datetime, error: str, pause_after: int
@@ -564,6 +583,10 @@ class Store:
         """One more failure; the source is paused automatically at `pause_after` in a row."""
         now_us = to_us(now)
         async with self._transaction() as db:
+            before = await self._fetchone(
+                "SELECT auto_paused_at FROM sources WHERE id = ?", (source_id,)
+            )
+            was_paused = None if before is None else before[0]
             await db.execute(
                 "UPDATE sources SET failures = failures + 1, last_polled = ?, last_error = ?,"
                 " last_error_at = ?,"
@@ -575,9 +598,25 @@ class Store:
                 (now_us, error, now_us, pause_after, now_us, pause_after, error, source_id),
             )
             row = await self._fetchone("SELECT * FROM sources WHERE id = ?", (source_id,))
+            if row is not None and was_paused is None and row["auto_paused_at"] is not None:
+                # paused by this very failure: told once, in the same transaction
+                await self._write_alerts(source_id, "source_paused", error, now_us)
         if row is None:
             raise StoreError(f"no source with id {source_id}")
         return SourceRecord.from_row(row)
+
+    async def _write_alerts(
+        self, source_id: int, kind: str, reason: str | None, now_us: int
+    ) -> None:
+        """One alert per audience of the source: each server whose active stories use it, and
+        the console (guild NULL) when a config story does."""
+        await self._db.execute(
+            "INSERT INTO alerts (source_id, guild_id, kind, reason, next_attempt, created_at)"
+            " SELECT DISTINCT ?, st.guild_id, ?, ?, ?, ? FROM story_sources ss"
+            " JOIN stories st ON st.id = ss.story_id LEFT JOIN guilds g ON g.id = st.guild_id"
+            " WHERE ss.source_id = ? AND g.left_at IS NULL",
+            (source_id, kind, reason, now_us, now_us, source_id),
+        )
 
     async def finish_poll(
         self,
@@ -635,6 +674,10 @@ class Store:
             await db.execute(
                 "DELETE FROM deliveries WHERE state IN ('sent', 'undeliverable')"
                 " AND created_at < ?",
+                (now_us - default_us,),
+            )
+            await db.execute(
+                "DELETE FROM alerts WHERE state != 'pending' AND created_at < ?",
                 (now_us - default_us,),
             )
             await db.execute(
@@ -816,10 +859,14 @@ class Store:
                 "UPDATE subscriptions SET thread_id = ? WHERE id = ?", (thread_id, subscription_id)
             )
 
-    async def pending_deliveries(self, now: datetime, limit: int = 100) -> list[Delivery]:
+    async def pending_deliveries(
+        self, now: datetime, limit: int = 100, *, targets: Iterable[str] | None = None
+    ) -> list[Delivery]:
         """Deliveries due now, in the order their changes were made. A subscription whose
-        earlier delivery waits for a retry gets nothing later until it has gone."""
+        earlier delivery waits for a retry gets nothing later until it has gone. TARGETS
+        ('discord', 'console') keeps only those a running sink can send."""
         now_us = to_us(now)
+        wanted = None if targets is None else json.dumps(sorted(targets))
         rows = await self._query_all(
             "SELECT d.*, sub.story_id, st.name AS story_name, sub.guild_id, sub.target,"
             " sub.channel_id, sub.thread, sub.thread_id, sub.mention_role_id, sub.mode,"
@@ -828,10 +875,11 @@ class Store:
             " JOIN stories st ON st.id = sub.story_id"
             " LEFT JOIN sources src ON src.id = d.source_id"
             " WHERE d.state = 'pending' AND d.next_attempt <= ? AND sub.paused_at IS NULL"
+            " AND (? IS NULL OR sub.target IN (SELECT value FROM json_each(?)))"
             " AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.subscription_id ="
             "  d.subscription_id AND e.state = 'pending' AND e.id < d.id AND e.next_attempt > ?)"
             " ORDER BY d.id LIMIT ?",
-            (now_us, now_us, limit),
+            (now_us, wanted, wanted, now_us, limit),
         )
         return [Delivery.from_row(row) for row in rows]
 
@@ -906,6 +954,45 @@ class Store:
         if row is None:
             return None
         return row[0], row[1], _required(from_us(row[2])), bool(row[3])
+
+    async def pending_alerts(
+        self, now: datetime, limit: int = 100, *, console: bool = True, guilds: bool = True
+    ) -> list[Alert]:
+        """Alerts due now, oldest first: those for the console (guild NULL) and/or servers."""
+        rows = await self._query_all(
+            "SELECT a.*, s.url AS source_url FROM alerts a LEFT JOIN sources s"
+            " ON s.id = a.source_id WHERE a.state = 'pending' AND a.next_attempt <= ?"
+            " AND ((? AND a.guild_id IS NULL) OR (? AND a.guild_id IS NOT NULL))"
+            " ORDER BY a.id LIMIT ?",
+            (to_us(now), console, guilds, limit),
+        )
+        return [Alert.from_row(row) for row in rows]
+
+    async def mark_alert_sent(
+        self, alert_id: int, message_id: int | None = None, *, now: datetime
+    ) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE alerts SET state = 'sent', message_id = ?, sent_at = ?,"
+                " attempts = attempts + 1, last_error = NULL WHERE id = ?",
+                (message_id, to_us(now), alert_id),
+            )
+
+    async def mark_alert_retry(self, alert_id: int, *, error: str, next_attempt: datetime) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE alerts SET attempts = attempts + 1, last_error = ?, next_attempt = ?"
+                " WHERE id = ? AND state = 'pending'",
+                (error, to_us(next_attempt), alert_id),
+            )
+
+    async def mark_alert_undeliverable(self, alert_id: int, *, error: str) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE alerts SET state = 'undeliverable', attempts = attempts + 1,"
+                " last_error = ? WHERE id = ?",
+                (error, alert_id),
+            )
 
 
 class _LoadedState:

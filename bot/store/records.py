@@ -242,3 +242,31 @@ class KeyPointsRecord:
     kind: KeyPointsKind
     items: tuple[str, ...]
     changed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A pending message for moderators about a source: paused after failures, or resumed.
+    `guild_id` None: the config's stories, shown on the console (or logged)."""
+
+    id: int
+    source_id: int | None
+    source_url: str | None
+    guild_id: int | None
+    kind: str  # 'source_paused' or 'source_resumed'
+    reason: str | None
+    attempts: int
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Alert:
+        return cls(
+            id=row["id"],
+            source_id=row["source_id"],
+            source_url=row["source_url"],
+            guild_id=row["guild_id"],
+            kind=row["kind"],
+            reason=row["reason"],
+            attempts=row["attempts"],
+            created_at=_required_dt(row["created_at"]),
+        )
