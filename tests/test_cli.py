@@ -18,3 +18,25 @@ def test_every_subcommand_has_help():
     help_text = parser.format_help()
     for name in SUBCOMMANDS:
         assert name in help_text
+
+
+def test_closed_pipe_gives_no_traceback(tmp_path):
+    # Far more output than a pipe buffers, so the writer must meet the closed pipe.
+    items = "".join(
+        f"<item><guid>n{i}</guid><title>Item {i}</title><description>{'word ' * 100}"
+        "</description></item>"
+        for i in range(600)
+    )
+    feed = tmp_path / "big.rss"
+    feed.write_text(f'<rss version="2.0"><channel><title>Big</title>{items}</channel></rss>')
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "preview", str(feed), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.read(10)
+    process.stdout.close()  # the reader goes away, as `| head -c 10` would
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 1
+    assert "Traceback" not in stderr
