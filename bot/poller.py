@@ -217,7 +217,7 @@ class Poller:
                 body_hash=result.body_hash,
             )
             if changes:
-                log.info("%s: %d change(s)", source.url, len(changes))
+                log.debug("%s: %d change(s)", source.url, len(changes))
             changed = bool(changes) or source.auto_paused
             current = await self._store.get_source(source.id)
         status = schedule.story_status(

@@ -59,6 +59,7 @@ class Dispatcher:
         self._idle = idle
         self._clock = clock or (lambda: datetime.now(UTC))
         self._rng = rng or random.Random()
+        self._lock = asyncio.Lock()  # one drain at a time, so no row is sent twice
 
     @property
     def wakeup(self) -> asyncio.Event:
@@ -66,6 +67,10 @@ class Dispatcher:
 
     async def drain(self) -> int:
         """Send everything due now; returns how many rows went out."""
+        async with self._lock:
+            return await self._drain()
+
+    async def _drain(self) -> int:
         sent = 0
         while True:
             now = self._clock()
