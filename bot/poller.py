@@ -227,8 +227,11 @@ class Poller:
             coverage_end=current.coverage_end,
         )
         due = schedule.next_check(now, interval=current.interval, status=status, rng=self._rng)
+        # The first poll that finds something is a baseline: it posts nothing but the key
+        # points (rule 2), so the status it finds is stored silently.
+        baseline = source.baseline_at is None and current.baseline_at is not None
         status_change = await self._store.finish_poll(
-            source.id, now=now, next_check=due, status=status
+            source.id, now=now, next_check=due, status=status, announce=not baseline
         )
         if status_change is not None:
             log.info("%s: status %s → %s", source.url, status_change.previous, status)

@@ -625,8 +625,10 @@ class Store:
         now: datetime,
         next_check: datetime,
         status: StoryStatus | None = None,
+        announce: bool = True,
     ) -> StatusChanged | None:
-        """Schedule the next check; a new status is a change, delivered like the others."""
+        """Schedule the next check; a new status is a change, delivered like the others
+        (announce=False: stored silently, as after a baseline poll)."""
         now_us = to_us(now)
         async with self._transaction() as db:
             row = await self._fetchone("SELECT status FROM sources WHERE id = ?", (source_id,))
@@ -640,9 +642,9 @@ class Store:
                 "UPDATE sources SET next_check = ?, status = ? WHERE id = ?",
                 (to_us(next_check), (status or previous).value, source_id),
             )
-            if change is not None:
+            if change is not None and announce:
                 await self._write_outbox(source_id, (change,), now_us)
-            return change
+            return change if announce else None
 
     async def prune(self, now: datetime, retention: timedelta = DEFAULT_RETENTION) -> int:
         """Forget entries not seen for the retention window (a source's own, else `retention`),
