@@ -73,13 +73,13 @@ class Harness:
         return [d.change for d in pending]
 
 
-async def until_polled(store: Store, source_id: int, timeout: float) -> None:
+async def until_polled(store: Store, source_id: int, within: float) -> None:
     async def polled() -> None:
         # a database row has no event to wait on: look again every few milliseconds
         while (await store.get_source(source_id)).last_polled is None:  # noqa: ASYNC110
             await asyncio.sleep(0.02)
 
-    await asyncio.wait_for(polled(), timeout)
+    await asyncio.wait_for(polled(), within)
 
 
 def settings(server: SourceServer, **changes: object) -> PollingConfig:
