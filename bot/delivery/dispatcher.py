@@ -80,8 +80,14 @@ class Dispatcher:
             for alert in alerts:
                 sent += await self._send_alert(alert)
             deliveries = await self._store.pending_deliveries(now, BATCH, targets=self._sinks)
+            held: set[int] = set()
             for delivery in deliveries:
-                sent += await self._send(delivery)
+                if delivery.subscription_id in held:
+                    continue  # an earlier row of it failed: keep the order, wait for it
+                if not await self._send(delivery):
+                    held.add(delivery.subscription_id)
+                else:
+                    sent += 1
             if len(deliveries) < BATCH and len(alerts) < BATCH:
                 return sent
 
