@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot import schedule
 from bot.errors import BulletinError
+from bot.model import StoryStatus
 from bot.runtime import Runtime
 from bot.sources.extract import Selectors, extract
 from bot.sources.fetch import RetryLater
@@ -194,6 +195,20 @@ class Poller:
         changed = False
         current = source
         if result.body is None:  # 304, or the same body again: nothing to parse
+            status = self._status(source, now)
+            if not source.auto_paused and status is source.status:
+                due = schedule.next_check(
+                    now, interval=source.interval, status=status, rng=self._rng
+                )
+                if await self._store.record_unchanged(
+                    source.id,
+                    now=now,
+                    next_check=due,
+                    status=status,
+                    etag=result.etag,
+                    last_modified=result.last_modified,
+                ):
+                    return False  # the common case, in one statement
             await self._store.record_not_modified(
                 source.id, now=now, etag=result.etag, last_modified=result.last_modified
             )
@@ -220,12 +235,7 @@ class Poller:
                 log.debug("%s: %d change(s)", source.url, len(changes))
             changed = bool(changes) or source.auto_paused
             current = await self._store.get_source(source.id)
-        status = schedule.story_status(
-            now,
-            last_update_at=current.last_update_at,
-            since=current.baseline_at or current.created_at,
-            coverage_end=current.coverage_end,
-        )
+        status = self._status(current, now)
         due = schedule.next_check(now, interval=current.interval, status=status, rng=self._rng)
         # The first poll that finds something is a baseline: it posts nothing but the key
         # points (rule 2), so the status it finds is stored silently.
@@ -237,6 +247,15 @@ class Poller:
             log.info("%s: status %s → %s", source.url, status_change.previous, status)
             changed = True
         return changed
+
+    @staticmethod
+    def _status(source: SourceRecord, now: datetime) -> StoryStatus:
+        return schedule.story_status(
+            now,
+            last_update_at=source.last_update_at,
+            since=source.baseline_at or source.created_at,
+            coverage_end=source.coverage_end,
+        )
 
     async def _failed(self, source: SourceRecord, now: datetime, error: Exception) -> None:
         if isinstance(error, BulletinError):

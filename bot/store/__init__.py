@@ -577,6 +577,29 @@ class Store:
             if row is not None and row[0] is not None:
                 await self._write_alerts(source_id, "source_resumed", None, now_us)
 
+    async def record_unchanged(
+        self,
+        source_id: int,
+        *,
+        now: datetime,
+        next_check: datetime,
+        status: StoryStatus,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> bool:
+        """The common unchanged poll in one statement: it answered, same status, next check.
+        Applies only to a source that is not auto-paused and whose status is STATUS already;
+        returns False (nothing written) otherwise, and the caller takes the general way
+        (`record_not_modified`, then `finish_poll`)."""
+        async with self._lock:
+            cursor = await self._db.execute(
+                "UPDATE sources SET last_polled = ?, failures = 0, last_error = NULL,"
+                " etag = ifnull(?, etag), last_modified = ifnull(?, last_modified),"
+                " next_check = ? WHERE id = ? AND auto_paused_at IS NULL AND status = ?",
+                (to_us(now), etag, last_modified, to_us(next_check), source_id, status.value),
+            )
+            return cursor.rowcount > 0
+
     async def record_failure(
         self, source_id: int, *, now: datetime, error: str, pause_after: int
     ) -> SourceRecord:
