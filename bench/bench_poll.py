@@ -35,7 +35,6 @@ SOURCES = 1000
 CHANGING_ROUNDS = 3
 STILL_ROUNDS = 2
 BIG_POLLS = 20
-BIG_FEED_BYTES = 250 * 1024
 
 
 # --- the server (child process) ---------------------------------------------------------------
@@ -61,24 +60,22 @@ def _changed_body(body: bytes, version: int, source: int) -> bytes:
 
 
 def _big_feed(version: int) -> bytes:
-    """A synthetic RSS feed of about 250 KB whose newest item is `version`."""
+    """A synthetic RSS feed of about 250 KB whose newest item is `version`: 60 items of
+    about 4 KB of HTML each (full-text feeds carry a few dozen long items)."""
     items = []
-    size = 0
-    n = version
-    while size < BIG_FEED_BYTES and n > version - 400:
-        text = (
-            f"Update {n}: the committee met again and agreed the next steps for the harbour "
-            "works, the ferry timetable and the festival stage. " * 4
+    for n in range(version, version - 60, -1):
+        paragraph = (
+            f"<p>Update {n}: the committee met again and agreed the next steps for the "
+            "harbour works, the ferry timetable and the festival stage, and said that "
+            "residents would be told of every closure a week ahead.</p>"
         )
         item = (
             f"<item><title>Harbour works update {n}</title><guid>big-{n}</guid>"
             f"<link>https://news.example/harbour/{n}</link>"
-            f"<pubDate>Sat, 01 Jun 2024 12:00:00 GMT</pubDate>"
-            f"<description>{text}</description></item>"
+            "<pubDate>Sat, 01 Jun 2024 12:00:00 GMT</pubDate>"
+            f"<description><![CDATA[{paragraph * 20}]]></description></item>"
         )
         items.append(item)
-        size += len(item)
-        n -= 1
     return (
         '<?xml version="1.0"?><rss version="2.0"><channel><title>Harbour works</title>'
         + "".join(items)
