@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0
 PRUNE_EVERY = timedelta(days=1)
-PRUNE_FIRST = timedelta(minutes=1)
+PRUNE_FIRST = timedelta(minutes=10)  # not in the first minutes of a run (or a demo)
 
 
 class Poller:

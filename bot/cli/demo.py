@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import math
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -142,6 +143,8 @@ async def _say_when_done(server: DemoServer, config: Config, stop: asyncio.Event
 
 
 def run(args: argparse.Namespace) -> int:
+    # the demo's database is new every time: its migrations are not news
+    logging.getLogger("bot.store.migrate").setLevel(logging.WARNING)
     try:
         return asyncio.run(demo(args.step_seconds))
     except OSError as error:

@@ -12,7 +12,9 @@ DONE = "stopped changing"
 
 
 async def test_demo_shows_the_story_growing_then_stops_on_ctrl_c(tmp_path):
-    async with Bulletin("demo", "--step-seconds", "0.4", cwd=tmp_path) as bulletin:
+    # steps of 1 s against polls every second: the update later corrected is seen before
+    # its correction (two steps apart), so the correction shows as an edit
+    async with Bulletin("demo", "--step-seconds", "1", cwd=tmp_path) as bulletin:
         await bulletin.wait_for_output(lambda out: DONE in out, within=40)
         status = await bulletin.interrupt()
     out = " ".join(bulletin.out.split())  # lines are wrapped for the terminal
