@@ -1,12 +1,12 @@
 """Which permissions each action needs, by discord.py's attribute names, with their UI names.
 
-The cogs hand in what discord.py computed (`discord.Permissions` iterates as (name, bool) pairs),
-so the rules stay plain data here.
+The cogs hand in what discord.py computed (`discord.Permissions`), so the rules stay plain
+data here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 # (attribute, name as Discord's UI shows it)
 Requirement = tuple[str, str]
@@ -33,14 +33,19 @@ def bot_needs(*, thread: bool) -> tuple[Requirement, ...]:
     return BOT_IN_CHANNEL + (BOT_FOR_THREADS if thread else ())
 
 
-def missing(
-    granted: Mapping[str, bool] | Iterable[tuple[str, bool]], required: Sequence[Requirement]
-) -> list[str]:
-    """The UI names of the required permissions not granted, in the order required."""
-    have = dict(granted)
-    if have.get("administrator"):
+def missing(granted: Mapping[str, bool] | object, required: Sequence[Requirement]) -> list[str]:
+    """The UI names of the required permissions not granted, in the order required.
+    `granted`: a mapping of attribute names, or an object with them as attributes (such as
+    `discord.Permissions`, whose iteration leaves out aliases like view_channel)."""
+
+    def has(attribute: str) -> bool:
+        if isinstance(granted, Mapping):
+            return bool(granted.get(attribute))
+        return bool(getattr(granted, attribute, False))
+
+    if has("administrator"):
         return []
-    return [label for attribute, label in required if not have.get(attribute)]
+    return [label for attribute, label in required if not has(attribute)]
 
 
 def missing_text(names: Sequence[str]) -> str:
