@@ -84,6 +84,11 @@ class BulletinBot(commands.Bot):
         await self.runtime.store.guild_joined(guild.id, now=datetime.now(UTC))
         log.info("joined guild %s", guild.id)
 
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        # A GUILD_CREATE marked available (after an outage, or a rejoin as some servers send
+        # it): the bot is there, so the server's data stays.
+        await self.runtime.store.guild_joined(guild.id, now=datetime.now(UTC))
+
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         # The store deletes the server's data 7 days from now unless the bot comes back.
         await self.runtime.store.guild_left(guild.id, now=datetime.now(UTC))

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -24,12 +25,20 @@ from tests.fakes.discord_fixtures import BOT_PERMISSIONS
 from tests.fakes.source_server import SourceServer
 
 
+async def eventually(predicate: Callable[[], object], timeout: float = 2.0) -> None:  # noqa: ASYNC109
+    """Wait until predicate() holds: for effects of gateway events the bot handles in tasks."""
+    async with asyncio.timeout(timeout):
+        while not predicate():  # noqa: ASYNC110 - the store has no event to wait on
+            await asyncio.sleep(0.01)
+
+
 @dataclass
 class Harness:
     server: FakeDiscord
     guild: Guild
     runtime: Runtime
     sources: SourceServer
+    db_path: str = ""
     bot: BulletinBot | None = None
     members: dict[str, Member] = field(default_factory=dict)
 
@@ -45,6 +54,12 @@ class Harness:
 
     def moderator(self, guild: Guild | None = None) -> Member:
         return self.member("mod", Perm.MANAGE_GUILD | Perm.MANAGE_CHANNELS, guild)
+
+    def left_at(self, guild: Guild) -> int | None:
+        """The guild's `left_at` as the store has it (read beside the bot's connection)."""
+        with contextlib.closing(sqlite3.connect(self.db_path)) as db:
+            row = db.execute("SELECT left_at FROM guilds WHERE id = ?", (guild.id,)).fetchone()
+        return None if row is None else row[0]
 
     async def second_guild(self, name: str = "Other") -> Guild:
         """Another server the bot joins while running (global commands reach it)."""
@@ -104,7 +119,7 @@ async def harness(discord_server, guild, tmp_path) -> AsyncIterator[Harness]:
     global commands registered too (so that other servers have them)."""
     runtime = await make_runtime(tmp_path, dev_guild=guild.id, server=discord_server)
     async with SourceServer() as sources:
-        h = Harness(discord_server, guild, runtime, sources)
+        h = Harness(discord_server, guild, runtime, sources, str(tmp_path / "bulletin.db"))
         bot, task = await start(runtime, discord_server)
         h.bot = bot
         await bot.tree.sync()  # global: what /sync global does, for the other servers
