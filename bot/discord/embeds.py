@@ -1,79 +1,54 @@
-"""The embeds of /latest and /keypoints, in one place so that the delivery renderer
-(`bot.delivery.render`) can take over when it lands.
+"""The embeds of /latest and /keypoints, built by the delivery renderer so that replies and
+posts look alike and source text is sanitised the same way (mentions, Markdown, links).
 
-Text from sources is shown as it is, inside embeds, and every reply is sent with mentions off.
+Every reply is sent with mentions off as well.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import discord
 
-from bot.model import KeyPointsKind, utc
-from bot.services.common import clip, when
+from bot.delivery.render import RenderContext, key_points_embed, update_embed
+from bot.model import KeyPoints
+from bot.services.common import when
 from bot.services.stories import KeyPointsView
 from bot.store import StoredEntryRecord
 
-COLOUR = discord.Colour(0x2B6CB0)
 TOTAL_BUDGET = 5800  # Discord allows 6,000 characters across the embeds of one message
-KEY_POINTS_LABEL = {
-    KeyPointsKind.SUMMARY: "Key points",
-    KeyPointsKind.KEY_EVENTS: "Key events",
-    KeyPointsKind.EXTRACTED: "Key points (extracted from the newest updates)",
-}
+EXTRACTED_NOTE = "extracted: sentences picked from the updates, not the page's own list"
 
 
 def entry_embeds(story_name: str, records: list[StoredEntryRecord]) -> list[discord.Embed]:
     """One embed per update, newest first, within Discord's limits (10 embeds, 6,000 chars)."""
     records = records[:10]
-    per_entry = max(200, TOTAL_BUDGET // max(len(records), 1) - 300)
+    per_entry = max(200, TOTAL_BUDGET // max(len(records), 1) - 400)
+    context = RenderContext(story_name=story_name, text_limit=per_entry)
     embeds = []
     for record in records:
         entry = record.entry
-        embed = discord.Embed(
-            title=clip(entry.title or story_name, 256),
-            description=clip(entry.text, min(per_entry, 4096)) or None,
-            url=entry.url,
-            colour=COLOUR,
-            timestamp=utc(entry.published or record.first_seen),
-        )
-        if record.edited_at is not None:
-            embed.set_footer(text=clip(f"{story_name} · edited", 200))
-        else:
-            embed.set_footer(text=clip(story_name, 200))
-        if entry.image and entry.image.startswith(("http://", "https://")):
-            embed.set_thumbnail(url=entry.image)
-        embeds.append(embed)
+        if entry.published is None:  # still give the reader a time: when Bulletin first saw it
+            entry = replace(entry, published=record.first_seen)
+        data = update_embed(entry, context, edited=record.edited_at is not None)
+        embeds.append(discord.Embed.from_dict(data))
     return embeds
 
 
 def key_points_embeds(story_name: str, views: list[KeyPointsView]) -> list[discord.Embed]:
-    """One embed per source with key points (or the one extracted summary)."""
+    """One embed per source with key points (or the one extracted summary), saying when they
+    last changed and linking the page."""
     views = views[:10]
-    per_view = max(300, TOTAL_BUDGET // max(len(views), 1) - 300)
+    per_view = max(300, min(TOTAL_BUDGET // max(len(views), 1) - 300, 3900))
+    context = RenderContext(story_name=story_name)
     embeds = []
     for view in views:
-        lines: list[str] = []
-        used = 0
-        for item in view.items:
-            line = "• " + clip(item, 500)
-            if used + len(line) + 1 > min(per_view, 4000):
-                lines.append("…")
-                break
-            lines.append(line)
-            used += len(line) + 1
-        changed = when(view.changed_at, never="unknown")
+        data = key_points_embed(KeyPoints(view.kind, view.items), context, limit=per_view)
         note = "updated" if view.extracted else "last changed"
-        embed = discord.Embed(
-            title=clip(f"{story_name} — {KEY_POINTS_LABEL[view.kind]}", 256),
-            description="\n".join(lines) + f"\n\n{note} {changed}",
-            url=view.url,
-            colour=COLOUR,
-        )
+        data["description"] += f"\n\n{note} {when(view.changed_at, never='unknown')}"
+        if view.url:
+            data["url"] = view.url
         if view.extracted:
-            embed.set_footer(
-                text="extracted: sentences picked from the updates, not the page's own list"
-            )
-        elif view.url:
-            embed.set_footer(text=clip(view.url, 200))
-        embeds.append(embed)
+            data["footer"] = {"text": EXTRACTED_NOTE}
+        embeds.append(discord.Embed.from_dict(data))
     return embeds

@@ -189,7 +189,7 @@ def test_key_point_change_marks_added_strikes_removed_and_lists_all():
 
 @pytest.mark.parametrize(
     ("kind", "label"),
-    [(KeyPointsKind.SUMMARY, "Summary"), (KeyPointsKind.KEY_EVENTS, "Key events")],
+    [(KeyPointsKind.SUMMARY, "Key points"), (KeyPointsKind.KEY_EVENTS, "Key events")],
 )
 def test_key_point_change_is_labelled_by_kind(kind, label):
     change = KeyPointsChanged(kind, added=("a",), removed=(), items=("a",))

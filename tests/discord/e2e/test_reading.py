@@ -72,7 +72,7 @@ async def test_keypoints_shows_the_sources_own_list_and_a_link(harness):
         harness.guild, harness.member("reader"), "keypoints", {"story": "Mars"}
     )
     (embed,) = embeds(inv)
-    assert embed["title"] == "Mars — Key points"
+    assert embed["title"] == "Key points: Mars"
     assert "• The lander is down\n• Pictures soon" in embed["description"]
     assert "last changed <t:" in embed["description"]
     assert embed["url"] == "https://news.test/mars"
