@@ -227,7 +227,7 @@ def test_correction_is_short_and_carries_the_new_text():
     [
         (NewEntry(entry()), "Sea wall holds"),
         (EditedEntry(entry(), None, "old"), "Sea wall holds"),
-        (KeyPointsChanged(KeyPointsKind.SUMMARY, ("a",), (), ("a",)), "Summary updated"),
+        (KeyPointsChanged(KeyPointsKind.SUMMARY, ("a",), (), ("a",)), "Key points updated"),
         (StatusChanged(StoryStatus.ENDED, StoryStatus.QUIET), "Coverage ended"),
     ],
 )
