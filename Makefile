@@ -29,7 +29,13 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
+	@$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[dev,bench]' >> $(VENV)/install.log 2>&1 \
+		|| echo "(feedparser/fastfeedparser could not be installed: their comparison rows are skipped)"
 	$(BIN)/python -m bench
+
+# Long hypothesis runs of the fuzz strategies (make test runs them briefly).
+fuzz: $(STAMP)
+	BULLETIN_FUZZ=1 $(BIN)/python -m pytest tests/fuzz
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -40,6 +40,7 @@ from bot.store.migrate import LATEST, StoreError, migrate
 from bot.store.records import (
     Alert,
     Delivery,
+    DeliveryHealth,
     KeyPointsRecord,
     SourceRecord,
     StoredEntryRecord,
@@ -51,6 +52,7 @@ __all__ = [
     "DEFAULT_RETENTION",
     "Alert",
     "Delivery",
+    "DeliveryHealth",
     "KeyPointsRecord",
     "SourceRecord",
     "Store",
@@ -760,6 +762,98 @@ class Store:
             )
             for row in rows
         ]
+
+    # --- what the slash commands need --------------------------------------------------------
+
+    async def count_guild_sources(self, guild_id: int) -> int:
+        """How many (story, source) links a server's own stories hold (its source quota)."""
+        row = await self._query_one(
+            "SELECT count(*) FROM story_sources ss JOIN stories st ON st.id = ss.story_id"
+            " WHERE st.guild_id = ?",
+            (guild_id,),
+        )
+        return int(row[0]) if row else 0
+
+    async def delete_story(self, story_id: int) -> None:
+        """Remove a story with its subscriptions and pending deliveries; its sources stay for
+        the other stories that use them (a source no story uses is no longer polled)."""
+        async with self._transaction() as db:
+            sources = await self._fetchall(
+                "SELECT source_id FROM story_sources WHERE story_id = ?", (story_id,)
+            )
+            await db.execute("DELETE FROM stories WHERE id = ?", (story_id,))
+            for row in sources:
+                await self._refresh_interval(row[0])
+
+    async def enqueue_backfill(self, subscription_id: int, count: int, *, now: datetime) -> int:
+        """Queue the story's `count` newest stored entries for one subscription, oldest first,
+        as new-entry deliveries marked `backfill`; the number queued."""
+        if count <= 0:
+            return 0
+        now_us = to_us(now)
+        async with self._transaction() as db:
+            sub = await self._fetchone(
+                "SELECT story_id FROM subscriptions WHERE id = ?", (subscription_id,)
+            )
+            if sub is None:
+                raise StoreError(f"no subscription with id {subscription_id}")
+            rows = await self._fetchall(
+                "SELECT e.* FROM entries e JOIN story_sources ss ON ss.source_id = e.source_id"
+                " WHERE ss.story_id = ?"
+                " ORDER BY ifnull(e.published, e.first_seen) DESC, e.seq DESC LIMIT ?",
+                (sub[0], count),
+            )
+            records = [StoredEntryRecord.from_row(row) for row in reversed(rows)]
+            deliveries = []
+            for record in records:
+                change = NewEntry(record.entry)
+                payload = change_to_json(change)
+                nonce = _nonce(
+                    subscription_id, record.source_id, "backfill", record.entry.id, now_us
+                )
+                deliveries.append(
+                    (
+                        subscription_id,
+                        record.source_id,
+                        record.entry.id,
+                        payload,
+                        now_us,
+                        nonce,
+                        now_us,
+                    )
+                )
+            await db.executemany(
+                "INSERT INTO deliveries (subscription_id, source_id, entry_id, kind, payload,"
+                " next_attempt, nonce, created_at, backfill)"
+                " VALUES (?, ?, ?, 'new', ?, ?, ?, ?, 1)",
+                deliveries,
+            )
+            return len(deliveries)
+
+    async def delivery_health(self, guild_id: int) -> dict[int, DeliveryHealth]:
+        """Per subscription of a server with trouble: deliveries waiting for a retry after a
+        failure, deliveries given up, and the newest error."""
+        rows = await self._query_all(
+            "SELECT d.subscription_id,"
+            " sum(d.state = 'pending' AND d.attempts > 0),"
+            " sum(d.state = 'undeliverable'),"
+            " (SELECT e.last_error FROM deliveries e WHERE e.subscription_id = d.subscription_id"
+            "  AND e.last_error IS NOT NULL ORDER BY e.id DESC LIMIT 1)"
+            " FROM deliveries d JOIN subscriptions sub ON sub.id = d.subscription_id"
+            " WHERE sub.guild_id = ? AND (d.state = 'undeliverable'"
+            "  OR (d.state = 'pending' AND d.attempts > 0))"
+            " GROUP BY d.subscription_id",
+            (guild_id,),
+        )
+        return {
+            row[0]: DeliveryHealth(
+                subscription_id=row[0],
+                retrying=int(row[1] or 0),
+                undeliverable=int(row[2] or 0),
+                last_error=row[3],
+            )
+            for row in rows
+        }
 
     # --- servers ----------------------------------------------------------------------------
 

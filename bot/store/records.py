@@ -171,6 +171,7 @@ class Delivery:
     attempts: int
     nonce: str
     created_at: datetime
+    backfill: bool = False  # asked for by /subscribe backfill: an earlier update, not a new one
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Delivery:
@@ -194,6 +195,7 @@ class Delivery:
             attempts=row["attempts"],
             nonce=row["nonce"],
             created_at=_required_dt(row["created_at"]),
+            backfill=bool(row["backfill"]),
         )
 
 
@@ -242,6 +244,16 @@ class KeyPointsRecord:
     kind: KeyPointsKind
     items: tuple[str, ...]
     changed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryHealth:
+    """How a subscription's deliveries fare: waiting for a retry, given up, the last error."""
+
+    subscription_id: int
+    retrying: int
+    undeliverable: int
+    last_error: str | None
 
 
 @dataclass(frozen=True, slots=True)

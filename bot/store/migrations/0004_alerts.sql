@@ -1,4 +1,4 @@
--- Bulletin schema, version 3: alerts for moderators (a source paused after failures, resumed).
+-- Bulletin schema, version 4: alerts for moderators (a source paused after failures, resumed).
 
 -- One row per audience: guild_id NULL is the operator of the config's stories (the console);
 -- a guild gets its own row for each of its stories' sources. Written in the transaction that
