@@ -20,7 +20,7 @@ run:
 	else \
 		echo "DISCORD_TOKEN is not set: starting the console demo (bulletin demo); Ctrl-C stops it."; \
 	fi
-	@$(MAKE) --no-print-directory $(STAMP)
+	@$(MAKE) --no-print-directory -s $(STAMP)
 	@if [ -n "$${DISCORD_TOKEN:-}" ]; then exec $(BIN)/bulletin run; else exec $(BIN)/bulletin demo; fi
 
 test: $(STAMP)

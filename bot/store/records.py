@@ -171,6 +171,7 @@ class Delivery:
     attempts: int
     nonce: str
     created_at: datetime
+    backfill: bool = False  # asked for by /subscribe backfill: an earlier update, not a new one
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Delivery:
@@ -194,6 +195,7 @@ class Delivery:
             attempts=row["attempts"],
             nonce=row["nonce"],
             created_at=_required_dt(row["created_at"]),
+            backfill=bool(row["backfill"]),
         )
 
 
@@ -242,3 +244,41 @@ class KeyPointsRecord:
     kind: KeyPointsKind
     items: tuple[str, ...]
     changed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryHealth:
+    """How a subscription's deliveries fare: waiting for a retry, given up, the last error."""
+
+    subscription_id: int
+    retrying: int
+    undeliverable: int
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A pending message for moderators about a source: paused after failures, or resumed.
+    `guild_id` None: the config's stories, shown on the console (or logged)."""
+
+    id: int
+    source_id: int | None
+    source_url: str | None
+    guild_id: int | None
+    kind: str  # 'source_paused' or 'source_resumed'
+    reason: str | None
+    attempts: int
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Alert:
+        return cls(
+            id=row["id"],
+            source_id=row["source_id"],
+            source_url=row["source_url"],
+            guild_id=row["guild_id"],
+            kind=row["kind"],
+            reason=row["reason"],
+            attempts=row["attempts"],
+            created_at=_required_dt(row["created_at"]),
+        )
