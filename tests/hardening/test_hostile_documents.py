@@ -336,3 +336,9 @@ def test_lone_surrogates_from_json_are_replaced_so_hashing_and_storing_work():
         "a\ufffdb",
     )
     assert content_hash(entry.title, entry.text)
+
+
+def test_lone_surrogate_in_a_title_that_makes_the_id_is_hashed():
+    body = b'{"@type":"LiveBlogPosting","liveBlogUpdate":[{"headline":"\\ud800"}]}'
+    entry = extract(body).entries[0]
+    assert entry.id.startswith("sha256:") and entry.title == "\ufffd"

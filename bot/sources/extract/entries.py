@@ -20,7 +20,8 @@ def hashed_id(title: str | None, published: datetime | None, text: str) -> str:
         material = f"{title or ''}\x00{format_utc(published) or ''}"
     else:
         material = f"\x00\x00{text}"
-    return "sha256:" + hashlib.sha256(material.encode()).hexdigest()
+    # surrogatepass: JSON can spell a lone surrogate, which plain UTF-8 cannot encode
+    return "sha256:" + hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def url_fragment(url: str | None) -> str | None:
