@@ -342,3 +342,9 @@ def test_lone_surrogate_in_a_title_that_makes_the_id_is_hashed():
     body = b'{"@type":"LiveBlogPosting","liveBlogUpdate":[{"headline":"\\ud800"}]}'
     entry = extract(body).entries[0]
     assert entry.id.startswith("sha256:") and entry.title == "\ufffd"
+
+
+@pytest.mark.parametrize("text", ["² May 2024", "1 May ２０２４", "Wed, 01 May 2024 1０:00 GMT"])
+def test_unicode_digits_in_dates_are_unreadable_not_a_crash(text):
+    result = parse_date(text)  # before the fix: ValueError from int("²")
+    assert result is None or result.utcoffset() is not None

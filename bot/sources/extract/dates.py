@@ -139,7 +139,7 @@ def _parse_rfc822(text: str) -> datetime | None:
     offset = timedelta(0)
     for token in tokens:
         low = token.lower().rstrip(".")
-        if token.isdigit():
+        if token.isascii() and token.isdigit():  # "²".isdigit() holds, int("²") fails
             number = int(token)
             if len(token) == 4:
                 year = number
