@@ -35,6 +35,7 @@ from bot.model import (
     StoryStatus,
 )
 from bot.store.codec import change_kind, change_to_json, from_us, to_us, to_us_or_none
+from bot.store.delivery_state import DeliveryStateMixin
 from bot.store.keywords import matches_keywords
 from bot.store.migrate import LATEST, StoreError, migrate
 from bot.store.records import (
@@ -86,7 +87,7 @@ def _nonce(subscription_id: int, source_id: int, kind: str, key: str, now_us: in
     return "b" + hashlib.sha256(raw).hexdigest()[:24]
 
 
-class Store:
+class Store(DeliveryStateMixin):
     """Everything Bulletin keeps. Open with `await Store.open(path)`; `await store.close()`."""
 
     def __init__(self, db: aiosqlite.Connection) -> None:
@@ -823,13 +824,14 @@ class Store:
         rows = await self._query_all(
             "SELECT d.*, sub.story_id, st.name AS story_name, sub.guild_id, sub.target,"
             " sub.channel_id, sub.thread, sub.thread_id, sub.mention_role_id, sub.mode,"
-            " src.url AS source_url"
+            " sub.keywords, src.url AS source_url"
             " FROM deliveries d JOIN subscriptions sub ON sub.id = d.subscription_id"
             " JOIN stories st ON st.id = sub.story_id"
             " LEFT JOIN sources src ON src.id = d.source_id"
             " WHERE d.state = 'pending' AND d.next_attempt <= ? AND sub.paused_at IS NULL"
             " AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.subscription_id ="
-            "  d.subscription_id AND e.state = 'pending' AND e.id < d.id AND e.next_attempt > ?)"
+            "  d.subscription_id AND e.state = 'pending' AND e.id < d.id AND e.next_attempt > ?"
+            "  AND NOT e.deferred)"
             " ORDER BY d.id LIMIT ?",
             (now_us, now_us, limit),
         )
