@@ -215,7 +215,7 @@ class DiscordSink:
             except Exception as error:
                 outcome = classify(error)
                 if isinstance(outcome, Paused):
-                    await self._pause(sub, str(outcome))
+                    await self.pause(sub, str(outcome))
                     return
                 if isinstance(outcome, Refused):
                     log.warning("subscription %s: %s; kept as undeliverable", sub.id, outcome)
@@ -484,7 +484,8 @@ class DiscordSink:
 
     # --- pausing -----------------------------------------------------------------------------
 
-    async def _pause(self, sub: SubscriptionRecord, reason: str) -> None:
+    async def pause(self, sub: SubscriptionRecord, reason: str) -> None:
+        """Pause the subscription and, the first time, say so in the server's alerts channel."""
         now = self.clock()
         if not await self.store.pause_subscription_once(sub.id, reason=reason, now=now):
             return
