@@ -20,7 +20,7 @@ run:
 	else \
 		echo "DISCORD_TOKEN is not set: starting the console demo (bulletin demo); Ctrl-C stops it."; \
 	fi
-	@$(MAKE) --no-print-directory $(STAMP)
+	@$(MAKE) --no-print-directory -s $(STAMP)
 	@if [ -n "$${DISCORD_TOKEN:-}" ]; then exec $(BIN)/bulletin run; else exec $(BIN)/bulletin demo; fi
 
 test: $(STAMP)
@@ -29,7 +29,13 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
+	@$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[dev,bench]' >> $(VENV)/install.log 2>&1 \
+		|| echo "(feedparser/fastfeedparser could not be installed: their comparison rows are skipped)"
 	$(BIN)/python -m bench
+
+# Long hypothesis runs of the fuzz strategies (make test runs them briefly).
+fuzz: $(STAMP)
+	BULLETIN_FUZZ=1 $(BIN)/python -m pytest tests/fuzz
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -65,9 +65,9 @@ LATEST_HINT = "/latest"
 MAX_UPDATES_PER_POLL = 30  # more new updates than this for one channel: newest 30 + "and K more"
 
 KIND_LABELS = {
-    KeyPointsKind.SUMMARY: "Summary",
+    KeyPointsKind.SUMMARY: "Key points",
     KeyPointsKind.KEY_EVENTS: "Key events",
-    KeyPointsKind.EXTRACTED: "Summary (extracted from recent updates)",
+    KeyPointsKind.EXTRACTED: "Key points (extracted from recent updates)",
 }
 
 _SENTENCE_END = re.compile(r"[.!?…。！？](?:[\"'”’»)\]]*)(?=\s|$)")

@@ -39,7 +39,9 @@ from bot.store.delivery_state import DeliveryStateMixin
 from bot.store.keywords import matches_keywords
 from bot.store.migrate import LATEST, StoreError, migrate
 from bot.store.records import (
+    Alert,
     Delivery,
+    DeliveryHealth,
     KeyPointsRecord,
     SourceRecord,
     StoredEntryRecord,
@@ -49,7 +51,9 @@ from bot.store.records import (
 
 __all__ = [
     "DEFAULT_RETENTION",
+    "Alert",
     "Delivery",
+    "DeliveryHealth",
     "KeyPointsRecord",
     "SourceRecord",
     "Store",
@@ -358,7 +362,7 @@ class Store(DeliveryStateMixin):
         now_us = to_us(now)
         async with self._transaction() as db:
             source = await self._fetchone(
-                "SELECT id, baseline_at FROM sources WHERE id = ?", (source_id,)
+                "SELECT id, baseline_at, auto_paused_at FROM sources WHERE id = ?", (source_id,)
             )
             if source is None:
                 raise StoreError(f"no source with id {source_id}")
@@ -429,6 +433,8 @@ class Store(DeliveryStateMixin):
             )
             if changes:
                 await self._write_outbox(source_id, changes, now_us)
+            if source["auto_paused_at"] is not None:
+                await self._write_alerts(source_id, "source_resumed", None, now_us)
             return changes
 
     async def _fill_previous_words(self, source_id: int, changes: Changes) -> Changes:
@@ -550,14 +556,52 @@ class Store(DeliveryStateMixin):
                 rows,
             )
 
-    async def record_not_modified(self, source_id: int, *, now: datetime) -> None:
-        """A poll that found the source unchanged (304 or the same body): it answered."""
+    async def record_not_modified(
+        self,
+        source_id: int,
+        *,
+        now: datetime,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> None:
+        """A poll that found the source unchanged (304 or the same body): it answered.
+        New validators (ETag, Last-Modified) replace the stored ones; None keeps them."""
+        now_us = to_us(now)
         async with self._transaction() as db:
+            row = await self._fetchone(
+                "SELECT auto_paused_at FROM sources WHERE id = ?", (source_id,)
+            )
             await db.execute(
                 "UPDATE sources SET last_polled = ?, failures = 0, auto_paused_at = NULL,"
-                " auto_pause_reason = NULL, last_error = NULL WHERE id = ?",
-                (to_us(now), source_id),
+                " auto_pause_reason = NULL, last_error = NULL, etag = ifnull(?, etag),"
+                " last_modified = ifnull(?, last_modified) WHERE id = ?",
+                (now_us, etag, last_modified, source_id),
             )
+            if row is not None and row[0] is not None:
+                await self._write_alerts(source_id, "source_resumed", None, now_us)
+
+    async def record_unchanged(
+        self,
+        source_id: int,
+        *,
+        now: datetime,
+        next_check: datetime,
+        status: StoryStatus,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> bool:
+        """The common unchanged poll in one statement: it answered, same status, next check.
+        Applies only to a source that is not auto-paused and whose status is STATUS already;
+        returns False (nothing written) otherwise, and the caller takes the general way
+        (`record_not_modified`, then `finish_poll`)."""
+        async with self._lock:
+            cursor = await self._db.execute(
+                "UPDATE sources SET last_polled = ?, failures = 0, last_error = NULL,"
+                " etag = ifnull(?, etag), last_modified = ifnull(?, last_modified),"
+                " next_check = ? WHERE id = ? AND auto_paused_at IS NULL AND status = ?",
+                (to_us(now), etag, last_modified, to_us(next_check), source_id, status.value),
+            )
+            return cursor.rowcount > 0
 
     async def record_failure(
         self, source_id: int, *, now: datetime, error: str, pause_after: int
@@ -565,6 +609,10 @@ class Store(DeliveryStateMixin):
         """One more failure; the source is paused automatically at `pause_after` in a row."""
         now_us = to_us(now)
         async with self._transaction() as db:
+            before = await self._fetchone(
+                "SELECT auto_paused_at FROM sources WHERE id = ?", (source_id,)
+            )
+            was_paused = None if before is None else before[0]
             await db.execute(
                 "UPDATE sources SET failures = failures + 1, last_polled = ?, last_error = ?,"
                 " last_error_at = ?,"
@@ -576,9 +624,25 @@ class Store(DeliveryStateMixin):
                 (now_us, error, now_us, pause_after, now_us, pause_after, error, source_id),
             )
             row = await self._fetchone("SELECT * FROM sources WHERE id = ?", (source_id,))
+            if row is not None and was_paused is None and row["auto_paused_at"] is not None:
+                # paused by this very failure: told once, in the same transaction
+                await self._write_alerts(source_id, "source_paused", error, now_us)
         if row is None:
             raise StoreError(f"no source with id {source_id}")
         return SourceRecord.from_row(row)
+
+    async def _write_alerts(
+        self, source_id: int, kind: str, reason: str | None, now_us: int
+    ) -> None:
+        """One alert per audience of the source: each server whose active stories use it, and
+        the console (guild NULL) when a config story does."""
+        await self._db.execute(
+            "INSERT INTO alerts (source_id, guild_id, kind, reason, next_attempt, created_at)"
+            " SELECT DISTINCT ?, st.guild_id, ?, ?, ?, ? FROM story_sources ss"
+            " JOIN stories st ON st.id = ss.story_id LEFT JOIN guilds g ON g.id = st.guild_id"
+            " WHERE ss.source_id = ? AND g.left_at IS NULL",
+            (source_id, kind, reason, now_us, now_us, source_id),
+        )
 
     async def finish_poll(
         self,
@@ -587,8 +651,10 @@ class Store(DeliveryStateMixin):
         now: datetime,
         next_check: datetime,
         status: StoryStatus | None = None,
+        announce: bool = True,
     ) -> StatusChanged | None:
-        """Schedule the next check; a new status is a change, delivered like the others."""
+        """Schedule the next check; a new status is a change, delivered like the others
+        (announce=False: stored silently, as after a baseline poll)."""
         now_us = to_us(now)
         async with self._transaction() as db:
             row = await self._fetchone("SELECT status FROM sources WHERE id = ?", (source_id,))
@@ -602,9 +668,9 @@ class Store(DeliveryStateMixin):
                 "UPDATE sources SET next_check = ?, status = ? WHERE id = ?",
                 (to_us(next_check), (status or previous).value, source_id),
             )
-            if change is not None:
+            if change is not None and announce:
                 await self._write_outbox(source_id, (change,), now_us)
-            return change
+            return change if announce else None
 
     async def prune(self, now: datetime, retention: timedelta = DEFAULT_RETENTION) -> int:
         """Forget entries not seen for the retention window (a source's own, else `retention`),
@@ -636,6 +702,10 @@ class Store(DeliveryStateMixin):
             await db.execute(
                 "DELETE FROM deliveries WHERE state IN ('sent', 'undeliverable')"
                 " AND created_at < ?",
+                (now_us - default_us,),
+            )
+            await db.execute(
+                "DELETE FROM alerts WHERE state != 'pending' AND created_at < ?",
                 (now_us - default_us,),
             )
             await db.execute(
@@ -693,6 +763,98 @@ class Store(DeliveryStateMixin):
             )
             for row in rows
         ]
+
+    # --- what the slash commands need --------------------------------------------------------
+
+    async def count_guild_sources(self, guild_id: int) -> int:
+        """How many (story, source) links a server's own stories hold (its source quota)."""
+        row = await self._query_one(
+            "SELECT count(*) FROM story_sources ss JOIN stories st ON st.id = ss.story_id"
+            " WHERE st.guild_id = ?",
+            (guild_id,),
+        )
+        return int(row[0]) if row else 0
+
+    async def delete_story(self, story_id: int) -> None:
+        """Remove a story with its subscriptions and pending deliveries; its sources stay for
+        the other stories that use them (a source no story uses is no longer polled)."""
+        async with self._transaction() as db:
+            sources = await self._fetchall(
+                "SELECT source_id FROM story_sources WHERE story_id = ?", (story_id,)
+            )
+            await db.execute("DELETE FROM stories WHERE id = ?", (story_id,))
+            for row in sources:
+                await self._refresh_interval(row[0])
+
+    async def enqueue_backfill(self, subscription_id: int, count: int, *, now: datetime) -> int:
+        """Queue the story's `count` newest stored entries for one subscription, oldest first,
+        as new-entry deliveries marked `backfill`; the number queued."""
+        if count <= 0:
+            return 0
+        now_us = to_us(now)
+        async with self._transaction() as db:
+            sub = await self._fetchone(
+                "SELECT story_id FROM subscriptions WHERE id = ?", (subscription_id,)
+            )
+            if sub is None:
+                raise StoreError(f"no subscription with id {subscription_id}")
+            rows = await self._fetchall(
+                "SELECT e.* FROM entries e JOIN story_sources ss ON ss.source_id = e.source_id"
+                " WHERE ss.story_id = ?"
+                " ORDER BY ifnull(e.published, e.first_seen) DESC, e.seq DESC LIMIT ?",
+                (sub[0], count),
+            )
+            records = [StoredEntryRecord.from_row(row) for row in reversed(rows)]
+            deliveries = []
+            for record in records:
+                change = NewEntry(record.entry)
+                payload = change_to_json(change)
+                nonce = _nonce(
+                    subscription_id, record.source_id, "backfill", record.entry.id, now_us
+                )
+                deliveries.append(
+                    (
+                        subscription_id,
+                        record.source_id,
+                        record.entry.id,
+                        payload,
+                        now_us,
+                        nonce,
+                        now_us,
+                    )
+                )
+            await db.executemany(
+                "INSERT INTO deliveries (subscription_id, source_id, entry_id, kind, payload,"
+                " next_attempt, nonce, created_at, backfill)"
+                " VALUES (?, ?, ?, 'new', ?, ?, ?, ?, 1)",
+                deliveries,
+            )
+            return len(deliveries)
+
+    async def delivery_health(self, guild_id: int) -> dict[int, DeliveryHealth]:
+        """Per subscription of a server with trouble: deliveries waiting for a retry after a
+        failure, deliveries given up, and the newest error."""
+        rows = await self._query_all(
+            "SELECT d.subscription_id,"
+            " sum(d.state = 'pending' AND d.attempts > 0),"
+            " sum(d.state = 'undeliverable'),"
+            " (SELECT e.last_error FROM deliveries e WHERE e.subscription_id = d.subscription_id"
+            "  AND e.last_error IS NOT NULL ORDER BY e.id DESC LIMIT 1)"
+            " FROM deliveries d JOIN subscriptions sub ON sub.id = d.subscription_id"
+            " WHERE sub.guild_id = ? AND (d.state = 'undeliverable'"
+            "  OR (d.state = 'pending' AND d.attempts > 0))"
+            " GROUP BY d.subscription_id",
+            (guild_id,),
+        )
+        return {
+            row[0]: DeliveryHealth(
+                subscription_id=row[0],
+                retrying=int(row[1] or 0),
+                undeliverable=int(row[2] or 0),
+                last_error=row[3],
+            )
+            for row in rows
+        }
 
     # --- servers ----------------------------------------------------------------------------
 
@@ -817,10 +979,14 @@ class Store(DeliveryStateMixin):
                 "UPDATE subscriptions SET thread_id = ? WHERE id = ?", (thread_id, subscription_id)
             )
 
-    async def pending_deliveries(self, now: datetime, limit: int = 100) -> list[Delivery]:
+    async def pending_deliveries(
+        self, now: datetime, limit: int = 100, *, targets: Iterable[str] | None = None
+    ) -> list[Delivery]:
         """Deliveries due now, in the order their changes were made. A subscription whose
-        earlier delivery waits for a retry gets nothing later until it has gone."""
+        earlier delivery waits for a retry gets nothing later until it has gone. TARGETS
+        ('discord', 'console') keeps only those a running sink can send."""
         now_us = to_us(now)
+        wanted = None if targets is None else json.dumps(sorted(targets))
         rows = await self._query_all(
             "SELECT d.*, sub.story_id, st.name AS story_name, sub.guild_id, sub.target,"
             " sub.channel_id, sub.thread, sub.thread_id, sub.mention_role_id, sub.mode,"
@@ -829,11 +995,12 @@ class Store(DeliveryStateMixin):
             " JOIN stories st ON st.id = sub.story_id"
             " LEFT JOIN sources src ON src.id = d.source_id"
             " WHERE d.state = 'pending' AND d.next_attempt <= ? AND sub.paused_at IS NULL"
+            " AND (? IS NULL OR sub.target IN (SELECT value FROM json_each(?)))"
             " AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.subscription_id ="
             "  d.subscription_id AND e.state = 'pending' AND e.id < d.id AND e.next_attempt > ?"
             "  AND NOT e.deferred)"
             " ORDER BY d.id LIMIT ?",
-            (now_us, now_us, limit),
+            (now_us, wanted, wanted, now_us, limit),
         )
         return [Delivery.from_row(row) for row in rows]
 
@@ -908,6 +1075,45 @@ class Store(DeliveryStateMixin):
         if row is None:
             return None
         return row[0], row[1], _required(from_us(row[2])), bool(row[3])
+
+    async def pending_alerts(
+        self, now: datetime, limit: int = 100, *, console: bool = True, guilds: bool = True
+    ) -> list[Alert]:
+        """Alerts due now, oldest first: those for the console (guild NULL) and/or servers."""
+        rows = await self._query_all(
+            "SELECT a.*, s.url AS source_url FROM alerts a LEFT JOIN sources s"
+            " ON s.id = a.source_id WHERE a.state = 'pending' AND a.next_attempt <= ?"
+            " AND ((? AND a.guild_id IS NULL) OR (? AND a.guild_id IS NOT NULL))"
+            " ORDER BY a.id LIMIT ?",
+            (to_us(now), console, guilds, limit),
+        )
+        return [Alert.from_row(row) for row in rows]
+
+    async def mark_alert_sent(
+        self, alert_id: int, message_id: int | None = None, *, now: datetime
+    ) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE alerts SET state = 'sent', message_id = ?, sent_at = ?,"
+                " attempts = attempts + 1, last_error = NULL WHERE id = ?",
+                (message_id, to_us(now), alert_id),
+            )
+
+    async def mark_alert_retry(self, alert_id: int, *, error: str, next_attempt: datetime) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE alerts SET attempts = attempts + 1, last_error = ?, next_attempt = ?"
+                " WHERE id = ? AND state = 'pending'",
+                (error, to_us(next_attempt), alert_id),
+            )
+
+    async def mark_alert_undeliverable(self, alert_id: int, *, error: str) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE alerts SET state = 'undeliverable', attempts = attempts + 1,"
+                " last_error = ? WHERE id = ?",
+                (error, alert_id),
+            )
 
 
 class _LoadedState:

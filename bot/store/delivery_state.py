@@ -10,9 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.model import NewEntry
-from bot.store.codec import change_to_json, from_us, to_us
-from bot.store.keywords import matches_keywords
+from bot.store.codec import from_us, to_us
 from bot.store.records import SubscriptionRecord
 
 
@@ -151,45 +149,6 @@ class DeliveryStateMixin:
                 "UPDATE subscriptions SET announced_status = ? WHERE id = ?",
                 (status, subscription_id),
             )
-
-    async def enqueue_backfill(self, subscription_id: int, count: int, *, now: datetime) -> int:
-        """Queue the story's last `count` updates (those the subscription's keywords let
-        through), oldest first, once per subscription; the number queued."""
-        sub = await self.get_subscription(subscription_id)
-        if sub is None or count <= 0:
-            return 0
-        latest = await self.latest_entries(sub.story_id, limit=count)
-        chosen = [e for e in reversed(latest) if matches_keywords(sub.keywords, e.entry)]
-        now_us = to_us(now)
-        async with self._transaction() as db:
-            cursor = await db.execute(
-                "UPDATE subscriptions SET backfilled_at = ? WHERE id = ? AND backfilled_at IS NULL",
-                (now_us, subscription_id),
-            )
-            if cursor.rowcount == 0:
-                return 0
-            rows = []
-            for record in chosen:
-                raw = f"backfill:{subscription_id}:{record.source_id}:{record.entry.id}".encode()
-                nonce = "f" + hashlib.sha256(raw).hexdigest()[:24]
-                payload = change_to_json(NewEntry(record.entry))
-                rows.append(
-                    (
-                        subscription_id,
-                        record.source_id,
-                        record.entry.id,
-                        payload,
-                        now_us,
-                        nonce,
-                        now_us,
-                    )
-                )
-            await db.executemany(
-                "INSERT INTO deliveries (subscription_id, source_id, entry_id, kind, payload,"
-                " next_attempt, nonce, created_at) VALUES (?, ?, ?, 'new', ?, ?, ?, ?)",
-                rows,
-            )
-            return len(rows)
 
     # --- digests ---------------------------------------------------------------------------
 

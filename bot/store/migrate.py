@@ -44,10 +44,11 @@ async def migrate(db: aiosqlite.Connection, *, target: int = LATEST) -> int:
             f"the database is at schema version {version}, newer than this Bulletin knows "
             f"({LATEST}); upgrade Bulletin"
         )
+    fresh = version == 0
     for number, name, sql in migrations():
         if version < number <= target:
             # a fresh database is simply created; upgrading an existing one is worth a line
-            (log.info if version else log.debug)("applying migration %s", name)
+            (log.debug if fresh else log.info)("applying migration %s", name)
             # executescript runs the whole file; the version moves in the same transaction
             script = f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;"
             try:

@@ -176,6 +176,7 @@ class Delivery:
     attempts: int
     nonce: str
     created_at: datetime
+    backfill: bool = False  # asked for by /subscribe backfill: an earlier update, not a new one
     keywords: str | None = None  # the subscription's filter: a delivered update matched it
     batch: str | None = None  # the nonce of the message this row was claimed for, if any
     batch_more: int = 0  # "and K more" that message carries
@@ -204,6 +205,7 @@ class Delivery:
             attempts=row["attempts"],
             nonce=row["nonce"],
             created_at=_required_dt(row["created_at"]),
+            backfill=bool(row["backfill"]),
             keywords=row["keywords"] if "keywords" in keys else None,
             batch=row["batch"] if "batch" in keys else None,
             batch_more=row["batch_more"] if "batch_more" in keys else 0,
@@ -256,3 +258,41 @@ class KeyPointsRecord:
     kind: KeyPointsKind
     items: tuple[str, ...]
     changed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryHealth:
+    """How a subscription's deliveries fare: waiting for a retry, given up, the last error."""
+
+    subscription_id: int
+    retrying: int
+    undeliverable: int
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A pending message for moderators about a source: paused after failures, or resumed.
+    `guild_id` None: the config's stories, shown on the console (or logged)."""
+
+    id: int
+    source_id: int | None
+    source_url: str | None
+    guild_id: int | None
+    kind: str  # 'source_paused' or 'source_resumed'
+    reason: str | None
+    attempts: int
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Alert:
+        return cls(
+            id=row["id"],
+            source_id=row["source_id"],
+            source_url=row["source_url"],
+            guild_id=row["guild_id"],
+            kind=row["kind"],
+            reason=row["reason"],
+            attempts=row["attempts"],
+            created_at=_required_dt(row["created_at"]),
+        )

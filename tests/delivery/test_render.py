@@ -189,7 +189,7 @@ def test_key_point_change_marks_added_strikes_removed_and_lists_all():
 
 @pytest.mark.parametrize(
     ("kind", "label"),
-    [(KeyPointsKind.SUMMARY, "Summary"), (KeyPointsKind.KEY_EVENTS, "Key events")],
+    [(KeyPointsKind.SUMMARY, "Key points"), (KeyPointsKind.KEY_EVENTS, "Key events")],
 )
 def test_key_point_change_is_labelled_by_kind(kind, label):
     change = KeyPointsChanged(kind, added=("a",), removed=(), items=("a",))
@@ -227,7 +227,7 @@ def test_correction_is_short_and_carries_the_new_text():
     [
         (NewEntry(entry()), "Sea wall holds"),
         (EditedEntry(entry(), None, "old"), "Sea wall holds"),
-        (KeyPointsChanged(KeyPointsKind.SUMMARY, ("a",), (), ("a",)), "Summary updated"),
+        (KeyPointsChanged(KeyPointsKind.SUMMARY, ("a",), (), ("a",)), "Key points updated"),
         (StatusChanged(StoryStatus.ENDED, StoryStatus.QUIET), "Coverage ended"),
     ],
 )

@@ -1,4 +1,4 @@
--- Bulletin schema, version 3: what delivery to Discord keeps between sends.
+-- Bulletin schema, version 5: what delivery to Discord keeps between sends.
 
 -- A row claimed for one message: that message's nonce, so that after a crash the same rows are
 -- sent again together, under the same nonce (Discord then returns the first message).

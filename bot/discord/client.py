@@ -1,0 +1,128 @@
+"""The Discord bot: a `commands.Bot` handed its resources, its cogs, its sync, its life.
+
+bot = BulletinBot(runtime)                  # the store, fetcher, scheduler made by the app
+await run_discord(runtime, token, stop=stop_event)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import pkgutil
+from datetime import UTC, datetime
+
+import discord
+from discord.ext import commands
+
+import cogs
+from bot.discord.endpoints import point_discord_at
+from bot.discord.tree import BulletinTree
+from bot.errors import BulletinError
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def cog_extensions() -> list[str]:
+    """Every module of the `cogs` package, as extension names."""
+    return sorted(
+        f"{cogs.__name__}.{info.name}"
+        for info in pkgutil.iter_modules(cogs.__path__)
+        if not info.name.startswith("_")
+    )
+
+
+def intents() -> discord.Intents:
+    """Only the guilds intent: servers, channels, roles and the bot's own member. Slash
+    commands need no message or member intents (none of them privileged)."""
+    return discord.Intents(guilds=True)
+
+
+class BulletinBot(commands.Bot):
+    """Bulletin on Discord. Resources come in with `runtime`; nothing is made here."""
+
+    def __init__(self, runtime: Runtime, **options: object) -> None:
+        options.setdefault("guild_ready_timeout", 0.5)
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents(),
+            help_command=None,
+            tree_cls=BulletinTree,
+            allowed_mentions=discord.AllowedMentions.none(),
+            **options,  # type: ignore[arg-type]
+        )
+        self.runtime = runtime
+
+    @property
+    def dev_guild(self) -> int | None:
+        return self.runtime.config.discord.dev_guild
+
+    async def setup_hook(self) -> None:
+        for name in cog_extensions():
+            await self.load_extension(name)
+        if self.dev_guild is not None:
+            await self.sync_dev_guild()
+
+    async def sync_dev_guild(self) -> int:
+        """Copy the global commands to the dev server and register them there: the number."""
+        assert self.dev_guild is not None
+        target = discord.Object(self.dev_guild)
+        self.tree.copy_global_to(guild=target)
+        synced = await self.tree.sync(guild=target)
+        log.info("synced %d commands to dev guild %s", len(synced), self.dev_guild)
+        return len(synced)
+
+    async def on_ready(self) -> None:
+        # The bot is in these servers, whatever they did while it was away: keep their data.
+        now = datetime.now(UTC)
+        for guild in self.guilds:
+            await self.runtime.store.guild_joined(guild.id, now=now)
+        log.info("ready as %s in %d servers", self.user, len(self.guilds))
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self.runtime.store.guild_joined(guild.id, now=datetime.now(UTC))
+        log.info("joined guild %s", guild.id)
+
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        # A GUILD_CREATE marked available (after an outage, or a rejoin as some servers send
+        # it): the bot is there, so the server's data stays.
+        await self.runtime.store.guild_joined(guild.id, now=datetime.now(UTC))
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        # The store deletes the server's data 7 days from now unless the bot comes back.
+        await self.runtime.store.guild_left(guild.id, now=datetime.now(UTC))
+        log.info("left guild %s; its data goes in 7 days unless the bot returns", guild.id)
+
+
+async def run_discord(runtime: Runtime, token: str, *, stop: asyncio.Event) -> None:
+    """Run the bot until `stop` is set, then close it cleanly. Raises BulletinError when
+    Discord refuses the token or the bot stops on its own with an error."""
+    config = runtime.config.discord
+    point_discord_at(config.api_base, config.gateway_url)
+    bot = BulletinBot(runtime)
+    async with bot:
+        runner = asyncio.create_task(bot.start(token), name="discord")
+        stopper = asyncio.create_task(stop.wait(), name="discord-stop")
+        try:
+            await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+            if not runner.done():
+                await bot.close()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait_for(runner, 10)
+        error = runner.exception() if not runner.cancelled() else None
+        if isinstance(error, discord.LoginFailure):
+            raise BulletinError(
+                f"Discord refused the bot token (from ${config.token_env}); check it"
+            ) from None
+        if isinstance(error, discord.PrivilegedIntentsRequired):
+            raise BulletinError("Discord refused the gateway intents") from None
+        if isinstance(error, BulletinError):
+            raise error
+        if error is not None:
+            raise BulletinError(
+                f"the Discord connection stopped: {type(error).__name__}: {error}"
+            ) from error
+    log.info("disconnected from Discord")

@@ -1,0 +1,204 @@
+"""Subscriptions of a server's channels to stories: keywords, digests, quota, backfill, health."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.runtime import Runtime
+from bot.services.common import MAX_SUBSCRIPTIONS_PER_GUILD, Refusal, clip, plural
+from bot.services.stories import find_story
+from bot.store import DeliveryHealth, Store, StoryRecord, SubscriptionRecord
+from bot.text import collapse_whitespace
+
+log = logging.getLogger(__name__)
+
+MODES = ("updates", "key-points", "digest")
+# /subscribe every: the digest periods offered, in seconds.
+EVERY = {"1h": 3600, "3h": 3 * 3600, "6h": 6 * 3600, "12h": 12 * 3600, "24h": 24 * 3600}
+DEFAULT_EVERY = "6h"
+MAX_PHRASES = 20
+MAX_PHRASE = 100
+
+
+def parse_keywords(text: str | None) -> str | None:
+    """Comma-separated phrases, tidied ("Gaza,  ceasefire talks" → "Gaza, ceasefire talks");
+    None when there are none. Phrases are plain words, never patterns."""
+    if text is None:
+        return None
+    phrases: list[str] = []
+    seen: set[str] = set()
+    for part in text.split(","):
+        phrase = collapse_whitespace(part).strip()
+        if not phrase:
+            continue
+        if not any(ch.isalnum() for ch in phrase):
+            raise Refusal(f"The keyword “{clip(phrase, 50)}” has no letter or digit in it.")
+        if len(phrase) > MAX_PHRASE:
+            raise Refusal(f"Keep each keyword under {MAX_PHRASE} characters.")
+        if phrase.casefold() not in seen:
+            seen.add(phrase.casefold())
+            phrases.append(phrase)
+    if len(phrases) > MAX_PHRASES:
+        raise Refusal(f"Give at most {MAX_PHRASES} keywords, separated by commas.")
+    return ", ".join(phrases) or None
+
+
+def digest_every(mode: str, every: str | None) -> int | None:
+    """The digest period in seconds: `every` only means something for digests."""
+    if mode not in MODES:
+        raise Refusal(f"Unknown mode {mode!r}; choose updates, key-points or digest.")
+    if mode != "digest":
+        if every is not None:
+            raise Refusal("`every` is only for digests: add mode:digest, or leave `every` out.")
+        return None
+    choice = every or DEFAULT_EVERY
+    if choice not in EVERY:
+        raise Refusal(f"Choose `every` among {', '.join(EVERY)}.")
+    return EVERY[choice]
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribed:
+    story: StoryRecord
+    subscription_id: int
+    changed: bool  # the channel already followed the story: its settings were replaced
+    every: int | None
+    keywords: str | None
+    backfilled: int
+
+
+async def subscribe(
+    runtime: Runtime,
+    guild_id: int,
+    story_name: str,
+    *,
+    channel_id: int,
+    mode: str = "updates",
+    every: str | None = None,
+    mention_role_id: int | None = None,
+    keywords: str | None = None,
+    thread: bool = False,
+    backfill: int = 0,
+    now: datetime,
+) -> Subscribed:
+    """Subscribe a channel of this server to a story it can see (again: change it)."""
+    store = runtime.store
+    story = await find_story(store, guild_id, story_name)
+    seconds = digest_every(mode, every)
+    phrases = parse_keywords(keywords)
+    if not 0 <= backfill <= 10:
+        raise Refusal("Backfill takes 0 to 10 updates.")
+    existing = await store.subscriptions(guild_id=guild_id)
+    changed = any(s.story_id == story.id and s.channel_id == channel_id for s in existing)
+    if not changed and len(existing) >= MAX_SUBSCRIPTIONS_PER_GUILD:
+        raise Refusal(
+            f"This server has {MAX_SUBSCRIPTIONS_PER_GUILD} subscriptions already, the most "
+            "Bulletin allows; remove one with /unsubscribe first."
+        )
+    subscription_id = await store.subscribe(
+        story.id,
+        guild_id=guild_id,
+        channel_id=channel_id,
+        mode=mode,
+        every=seconds,
+        mention_role_id=mention_role_id,
+        keywords=phrases,
+        thread=thread,
+        now=now,
+    )
+    queued = 0
+    if backfill:
+        queued = await store.enqueue_backfill(subscription_id, backfill, now=now)
+        if queued:
+            runtime.delivery_wakeup.set()
+    log.info(
+        "guild %s subscribed channel %s to story %d (%s)", guild_id, channel_id, story.id, mode
+    )
+    return Subscribed(
+        story=story,
+        subscription_id=subscription_id,
+        changed=changed,
+        every=seconds,
+        keywords=phrases,
+        backfilled=queued,
+    )
+
+
+async def unsubscribe(store: Store, guild_id: int, story_name: str, *, channel_id: int) -> str:
+    story = await find_story(store, guild_id, story_name)
+    if not await _owned_subscription(store, guild_id, story.id, channel_id):
+        raise Refusal(
+            f"<#{channel_id}> does not follow “{story.name}”; /subscriptions lists what does."
+        )
+    await store.unsubscribe(story.id, channel_id=channel_id)
+    log.info("guild %s unsubscribed channel %s from story %d", guild_id, channel_id, story.id)
+    return f"<#{channel_id}> no longer follows “{story.name}”."
+
+
+async def _owned_subscription(store: Store, guild_id: int, story_id: int, channel_id: int) -> bool:
+    return any(
+        s.channel_id == channel_id
+        for s in await store.subscriptions(guild_id=guild_id, story_id=story_id)
+    )
+
+
+def describe_every(seconds: int | None) -> str:
+    if seconds is None:
+        return ""
+    return f"every {seconds // 3600}h"
+
+
+def health_text(subscription: SubscriptionRecord, health: DeliveryHealth | None) -> str:
+    """ "ok", "paused: …" or what is failing."""
+    if subscription.paused_at is not None:
+        reason = subscription.pause_reason or "paused"
+        return f"paused: {reason} — fix it, then /subscribe again to resume"
+    if health is None:
+        return "ok"
+    parts = []
+    if health.retrying:
+        parts.append(f"{plural(health.retrying, 'post')} waiting to be retried")
+    if health.undeliverable:
+        parts.append(f"{plural(health.undeliverable, 'post')} could not be delivered")
+    text = "; ".join(parts) or "ok"
+    if health.last_error:
+        text += f" (last error: {clip(health.last_error, 120)})"
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionView:
+    subscription: SubscriptionRecord
+    story_name: str
+    health: str
+
+
+async def list_subscriptions(store: Store, guild_id: int) -> list[SubscriptionView]:
+    """This server's subscriptions, with their health."""
+    names = {s.id: s.name for s in await store.stories_for_guild(guild_id)}
+    health = await store.delivery_health(guild_id)
+    return [
+        SubscriptionView(
+            subscription=sub,
+            story_name=names.get(sub.story_id, f"story {sub.story_id}"),
+            health=health_text(sub, health.get(sub.id)),
+        )
+        for sub in await store.subscriptions(guild_id=guild_id)
+        if sub.target == "discord"
+    ]
+
+
+def describe_subscription(view: SubscriptionView) -> str:
+    sub = view.subscription
+    details = [sub.mode]
+    if sub.every:
+        details.append(describe_every(sub.every))
+    if sub.keywords:
+        details.append(f"keywords: {sub.keywords}")
+    if sub.mention_role_id:
+        details.append(f"mentions <@&{sub.mention_role_id}>")
+    if sub.thread:
+        details.append("in a thread")
+    return f"**{view.story_name}** → <#{sub.channel_id}> ({', '.join(details)}) — {view.health}"

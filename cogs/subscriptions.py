@@ -1,0 +1,163 @@
+"""/subscribe, /unsubscribe and /subscriptions: which channels follow which stories."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord.replies import guild_id_of, reply_lines, runtime_of, story_autocomplete
+from bot.services import subscriptions
+from bot.services.common import Refusal, plural
+from bot.services.permissions import MANAGE_CHANNELS, bot_needs, missing, missing_text
+
+Mode = Literal["updates", "key-points", "digest"]
+Every = Literal["1h", "3h", "6h", "12h", "24h"]
+
+
+def _target(
+    interaction: discord.Interaction, channel: discord.TextChannel | None
+) -> discord.abc.GuildChannel:
+    target = channel or interaction.channel
+    if not isinstance(target, discord.TextChannel):
+        raise Refusal("Pick a text channel (the `channel` option) to post to.")
+    return target
+
+
+def _check_member(interaction: discord.Interaction, channel: discord.abc.GuildChannel) -> None:
+    """The run-time check: Manage Channels in the channel the subscription posts to."""
+    member = interaction.user
+    if not isinstance(member, discord.Member):
+        raise Refusal("Bulletin's commands work in a server, not in direct messages.")
+    if missing(channel.permissions_for(member), (MANAGE_CHANNELS,)):
+        raise Refusal(
+            f"You need the Manage Channels permission in {channel.mention} to change what "
+            "it follows; ask a moderator."
+        )
+
+
+class Subscriptions(commands.Cog):
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="subscribe")
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_channels=True)
+    @app_commands.checks.has_permissions(manage_channels=True)
+    @app_commands.describe(
+        story="The story to follow",
+        channel="Where to post (default: this channel)",
+        mode="updates: every update; key-points: changed key points; digest: a summary",
+        every="How often a digest is posted (digest mode only; default 6h)",
+        mention="A role to mention with each post",
+        keywords="Only updates with one of these comma-separated words or phrases",
+        thread="Post in a thread of the channel, one per story",
+        backfill="Also post this many of the latest updates now (0-10)",
+    )
+    async def subscribe(
+        self,
+        interaction: discord.Interaction,
+        story: str,
+        channel: discord.TextChannel | None = None,
+        mode: Mode = "updates",
+        every: Every | None = None,
+        mention: discord.Role | None = None,
+        keywords: app_commands.Range[str, 1, 500] | None = None,
+        thread: bool = False,
+        backfill: app_commands.Range[int, 0, 10] = 0,
+    ) -> None:
+        """Follow a story in a channel; subscribing again changes the subscription."""
+        guild_id = guild_id_of(interaction)
+        target = _target(interaction, channel)
+        _check_member(interaction, target)
+        assert interaction.guild is not None
+        lacking = missing(target.permissions_for(interaction.guild.me), bot_needs(thread=thread))
+        if lacking:
+            raise Refusal(
+                f"Bulletin cannot post in {target.mention}: it needs {missing_text(lacking)} "
+                "there. Grant them (channel settings → Permissions) and try again."
+            )
+        done = await subscriptions.subscribe(
+            runtime_of(interaction),
+            guild_id,
+            story,
+            channel_id=target.id,
+            mode=mode,
+            every=every,
+            mention_role_id=mention.id if mention else None,
+            keywords=keywords,
+            thread=thread,
+            backfill=backfill,
+            now=datetime.now(UTC),
+        )
+        verb = "now follows" if not done.changed else "follows (settings changed)"
+        details = [mode]
+        if done.every:
+            details.append(subscriptions.describe_every(done.every))
+        if done.keywords:
+            details.append(f"keywords: {done.keywords}")
+        if mention:
+            details.append(f"mentioning {mention.mention}")
+        if thread:
+            details.append("in a thread")
+        text = f"{target.mention} {verb} “{done.story.name}” ({', '.join(details)})."
+        if backfill:
+            text += (
+                f" The latest {plural(done.backfilled, 'update')} will be posted shortly."
+                if done.backfilled
+                else " There are no updates to backfill yet."
+            )
+        await interaction.response.send_message(text, ephemeral=True)
+
+    @app_commands.command(name="unsubscribe")
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_channels=True)
+    @app_commands.checks.has_permissions(manage_channels=True)
+    @app_commands.describe(
+        story="The story to stop following", channel="The channel (default: this channel)"
+    )
+    async def unsubscribe(
+        self,
+        interaction: discord.Interaction,
+        story: str,
+        channel: discord.TextChannel | None = None,
+    ) -> None:
+        """Stop following a story in a channel."""
+        guild_id = guild_id_of(interaction)
+        target = _target(interaction, channel)
+        _check_member(interaction, target)
+        text = await subscriptions.unsubscribe(
+            runtime_of(interaction).store, guild_id, story, channel_id=target.id
+        )
+        await interaction.response.send_message(text, ephemeral=True)
+
+    @app_commands.command(name="subscriptions")
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_channels=True)
+    @app_commands.checks.has_permissions(manage_channels=True)
+    async def list_subscriptions(self, interaction: discord.Interaction) -> None:
+        """This server's subscriptions and their health."""
+        views = await subscriptions.list_subscriptions(
+            runtime_of(interaction).store, guild_id_of(interaction)
+        )
+        if not views:
+            await interaction.response.send_message(
+                "No channel here follows a story yet; /subscribe starts one.", ephemeral=True
+            )
+            return
+        lines = ["**Subscriptions**", *map(subscriptions.describe_subscription, views)]
+        await reply_lines(interaction, lines, ephemeral=True)
+
+    @subscribe.autocomplete("story")
+    @unsubscribe.autocomplete("story")
+    async def story_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await story_autocomplete(interaction, current)
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(Subscriptions(bot))

@@ -1,0 +1,43 @@
+"""`bulletin demo` as a subprocess, with fast steps."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from bot.demo.story import EDITED_SLUG, KEY_POINTS_AFTER, KEY_POINTS_BEFORE, UPDATES
+from tests.cli.process import ROOT, Bulletin
+
+DONE = "stopped changing"
+
+
+async def test_demo_shows_the_story_growing_then_stops_on_ctrl_c(tmp_path):
+    # steps of 1 s against polls every second: the update later corrected is seen before
+    # its correction (two steps apart), so the correction shows as an edit
+    async with Bulletin("demo", "--step-seconds", "1", cwd=tmp_path) as bulletin:
+        await bulletin.wait_for_output(lambda out: DONE in out, within=40)
+        status = await bulletin.interrupt()
+    out = " ".join(bulletin.out.split())  # lines are wrapped for the terminal
+    assert status == 0, bulletin.err
+    assert KEY_POINTS_BEFORE[0] in out
+    assert out.index("Key points:") < out.index("key points changed:")
+    assert KEY_POINTS_AFTER[0] in out
+    later = [u for u in UPDATES if u.step > 0]
+    assert all(out.count(u.headline) >= 1 for u in later)
+    edited = next(u for u in UPDATES if u.slug == EDITED_SLUG)
+    assert f"edited: {edited.headline}" in out
+    assert list(tmp_path.iterdir()) == []  # its database was temporary
+
+
+def test_demo_rejects_a_step_that_is_not_positive(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "demo", "--step-seconds", "0"],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "--step-seconds" in result.stderr

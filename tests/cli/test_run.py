@@ -1,0 +1,83 @@
+"""`bulletin run` in console mode as a subprocess, following a page on a local server."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+from tests.cli.process import ROOT, Bulletin
+from tests.fakes.source_server import SourceServer
+from tests.livepage import live_page, update
+
+NOW = datetime.now(UTC)
+KEY_POINT = "The harbour opens at ten"
+
+
+def recent(n: int):
+    return update(n, at=NOW - timedelta(minutes=10 - n))
+
+
+def write_config(path, server: SourceServer) -> None:
+    path.write_text(
+        f"""
+[database]
+path = "run.db"
+
+[polling]
+interval = 1
+min_interval = 1
+timeout = 3
+allow_private_addresses = ["{server.host_port}"]
+
+[[stories]]
+name = "Harbour festival"
+sources = ["{server.url("/live")}"]
+""",
+        encoding="utf-8",
+    )
+
+
+async def test_run_prints_the_key_points_then_new_updates_and_stops_on_ctrl_c(tmp_path):
+    async with SourceServer() as server:
+        server.page("/live", live_page(recent(1), key_points=(KEY_POINT,)))
+        write_config(tmp_path / "bulletin.toml", server)
+        async with Bulletin("run", "--config", "bulletin.toml", cwd=tmp_path) as bulletin:
+            await bulletin.wait_for_output(lambda out: KEY_POINT in out)
+            server.page("/live", live_page(recent(1), recent(2), key_points=(KEY_POINT,)))
+            await bulletin.wait_for_output(lambda out: "Harbour festival update 2" in out)
+            status = await bulletin.interrupt()
+    assert status == 0, bulletin.err
+    assert bulletin.out.index(KEY_POINT) < bulletin.out.index("Harbour festival update 2")
+    assert (tmp_path / "run.db").is_file()
+    assert "Traceback" not in bulletin.err
+
+
+def test_a_bad_config_is_one_line_and_exit_2(tmp_path):
+    (tmp_path / "bad.toml").write_text("[polling]\ninterval = 5\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--config", "bad.toml"],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "polling.interval" in result.stderr
+
+
+def test_a_missing_config_file_is_one_line_and_exit_2(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--config", "nowhere.toml"],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "config file not found" in result.stderr

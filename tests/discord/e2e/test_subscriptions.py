@@ -1,0 +1,160 @@
+"""/subscribe, /unsubscribe, /subscriptions through the real bot and the fake Discord."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.services.common import MAX_SUBSCRIPTIONS_PER_GUILD
+from bot.sources.extract import extract
+from tests.fakes.discord import Perm
+from tests.services.pages import live_page
+
+NOW = datetime(2026, 11, 25, 5, 0, tzinfo=UTC)
+
+
+async def polled_story(h, name="Mars"):
+    story = await h.store.ensure_story(name, guild_id=h.guild.id)
+    url = f"https://news.test/{name.lower()}"
+    source = await h.store.add_source(story, url)
+    snapshot = extract(live_page(), content_type="text/html", url=url)
+    await h.store.apply_poll(
+        source, snapshot, now=NOW, etag=None, last_modified=None, body_hash=None
+    )
+    return story
+
+
+def content(inv) -> str:
+    return inv.callbacks[0]["data"].get("content") or ""
+
+
+async def subscribe(h, member=None, **options):
+    options.setdefault("story", "Mars")
+    return await h.server.invoke(h.guild, member or h.moderator(), "subscribe", options)
+
+
+async def test_subscribe_this_channel_with_defaults(harness):
+    story = await polled_story(harness)
+    inv = await subscribe(harness)
+    assert inv.ephemeral and inv.answered_after < 3.0
+    assert content(inv) == f"<#{harness.guild.system_channel_id}> now follows “Mars” (updates)."
+    (sub,) = await harness.store.subscriptions(guild_id=harness.guild.id)
+    assert (sub.story_id, sub.channel_id, sub.mode) == (
+        story,
+        harness.guild.system_channel_id,
+        "updates",
+    )
+
+
+async def test_subscribing_again_changes_the_subscription(harness):
+    await polled_story(harness)
+    news = harness.server.add_channel(harness.guild, "news")
+    await subscribe(harness, channel=news)
+    pings = harness.server.add_role(harness.guild, "Pings")
+    inv = await subscribe(
+        harness, channel=news, mode="digest", mention=pings, keywords="Lander,  jezero crater"
+    )
+    assert "settings changed" in content(inv) and "every 6h" in content(inv)
+    (sub,) = await harness.store.subscriptions(guild_id=harness.guild.id)
+    assert (sub.mode, sub.every, sub.mention_role_id) == ("digest", 6 * 3600, pings.id)
+    assert sub.keywords == "Lander, jezero crater"
+
+
+async def test_every_without_digest_mode_is_refused(harness):
+    await polled_story(harness)
+    inv = await subscribe(harness, every="1h")
+    assert "only for digests" in content(inv)
+    assert await harness.store.subscriptions(guild_id=harness.guild.id) == []
+
+
+@pytest.mark.parametrize(
+    ("deny", "thread", "named"),
+    [
+        (Perm.EMBED_LINKS, False, "Embed Links"),
+        (Perm.SEND_MESSAGES, False, "Send Messages and Embed Links"),
+        (Perm.VIEW_CHANNEL, False, "View Channel, Send Messages and Embed Links"),
+        (Perm.CREATE_PUBLIC_THREADS, True, "Create Public Threads"),
+        (Perm.SEND_MESSAGES_IN_THREADS, True, "Send Messages in Threads"),
+    ],
+)
+async def test_subscribe_names_the_permissions_the_bot_lacks(harness, deny, thread, named):
+    await polled_story(harness)
+    news = harness.server.add_channel(harness.guild, "news")
+    await harness.server.set_overwrite(news, harness.server.bot_role(harness.guild), deny=deny)
+    inv = await subscribe(harness, channel=news, thread=thread)
+    assert f"it needs {named} there" in content(inv)
+    assert await harness.store.subscriptions(guild_id=harness.guild.id) == []
+
+
+async def test_thread_permissions_are_not_needed_without_thread(harness):
+    await polled_story(harness)
+    news = harness.server.add_channel(harness.guild, "news")
+    await harness.server.set_overwrite(
+        news, harness.server.bot_role(harness.guild), deny=Perm.CREATE_PUBLIC_THREADS
+    )
+    inv = await subscribe(harness, channel=news)
+    assert "now follows" in content(inv)
+
+
+async def test_member_without_manage_channels_in_the_target_channel_is_refused(harness):
+    await polled_story(harness)
+    mod = harness.moderator()
+    locked = harness.server.add_channel(harness.guild, "locked")
+    await harness.server.set_overwrite(locked, mod, deny=Perm.MANAGE_CHANNELS)
+    inv = await subscribe(harness, member=mod, channel=locked)
+    assert "You need the Manage Channels permission in" in content(inv)
+    assert await harness.store.subscriptions(guild_id=harness.guild.id) == []
+
+
+async def test_backfill_queues_the_latest_updates_marked_as_backfill(harness):
+    await polled_story(harness)
+    inv = await subscribe(harness, backfill=2)
+    assert "The latest 2 updates will be posted shortly" in content(inv)
+    assert harness.runtime.delivery_wakeup.is_set()
+    pending = await harness.store.pending_deliveries(datetime.now(UTC))
+    assert [d.change.entry.title for d in pending] == ["Parachute opens", "Touchdown confirmed"]
+    assert all(d.backfill and d.kind == "new" for d in pending)
+
+
+async def test_subscription_quota_refuses_a_new_one(harness):
+    story = await polled_story(harness)
+    for n in range(MAX_SUBSCRIPTIONS_PER_GUILD):
+        await harness.store.subscribe(story, guild_id=harness.guild.id, channel_id=10_000 + n)
+    inv = await subscribe(harness)
+    assert f"{MAX_SUBSCRIPTIONS_PER_GUILD} subscriptions already" in content(inv)
+
+
+async def test_unsubscribe_removes_it(harness):
+    await polled_story(harness)
+    await subscribe(harness)
+    inv = await harness.server.invoke(
+        harness.guild, harness.moderator(), "unsubscribe", {"story": "Mars"}
+    )
+    assert "no longer follows “Mars”" in content(inv)
+    assert await harness.store.subscriptions(guild_id=harness.guild.id) == []
+
+
+async def test_unsubscribe_what_was_not_followed_says_so(harness):
+    await polled_story(harness)
+    inv = await harness.server.invoke(
+        harness.guild, harness.moderator(), "unsubscribe", {"story": "Mars"}
+    )
+    assert inv.ephemeral and "does not follow “Mars”" in content(inv)
+
+
+async def test_subscriptions_show_health_with_the_pause_reason(harness):
+    await polled_story(harness)
+    await subscribe(harness)
+    (sub,) = await harness.store.subscriptions(guild_id=harness.guild.id)
+    await harness.store.pause_subscription(sub.id, reason="channel deleted", now=NOW)
+    inv = await harness.server.invoke(harness.guild, harness.moderator(), "subscriptions")
+    assert "**Mars**" in content(inv) and "paused: channel deleted" in content(inv)
+
+
+async def test_subscriptions_of_another_server_are_not_listed(harness):
+    await polled_story(harness)
+    await subscribe(harness)
+    other = await harness.second_guild()
+    inv = await harness.server.invoke(other, harness.moderator(other), "subscriptions")
+    assert "No channel here follows a story yet" in content(inv)

@@ -1,0 +1,94 @@
+"""The store methods the commands added: backfill, source count, delivery health, delete."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.sources.extract import extract
+from bot.store import Store
+from tests.services.pages import live_page
+
+NOW = datetime(2026, 11, 25, 5, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def store(tmp_path):
+    s = await Store.open(tmp_path / "b.db")
+    yield s
+    await s.close()
+
+
+async def polled(store, guild_id=1, name="Mars", url="https://news.test/mars"):
+    story = await store.ensure_story(name, guild_id=guild_id, now=NOW)
+    source = await store.add_source(story, url, now=NOW)
+    snapshot = extract(live_page(), content_type="text/html", url=url)
+    await store.apply_poll(source, snapshot, now=NOW, etag=None, last_modified=None, body_hash=None)
+    return story, source
+
+
+async def test_backfill_queues_the_newest_entries_oldest_first(store):
+    story, _ = await polled(store)
+    sub = await store.subscribe(story, guild_id=1, channel_id=10, now=NOW)
+    assert await store.enqueue_backfill(sub, 2, now=NOW) == 2
+    pending = await store.pending_deliveries(NOW)
+    assert [d.entry_id.rsplit("#", 1)[1] for d in pending] == ["u2", "u3"]
+    assert all(d.backfill for d in pending)
+
+
+async def test_backfill_of_more_than_stored_queues_what_there_is(store):
+    story, _ = await polled(store)
+    sub = await store.subscribe(story, guild_id=1, channel_id=10, now=NOW)
+    assert await store.enqueue_backfill(sub, 10, now=NOW) == 3
+
+
+async def test_backfill_of_zero_queues_nothing(store):
+    story, _ = await polled(store)
+    sub = await store.subscribe(story, guild_id=1, channel_id=10, now=NOW)
+    assert await store.enqueue_backfill(sub, 0, now=NOW) == 0
+    assert await store.pending_deliveries(NOW) == []
+
+
+async def test_poll_deliveries_are_not_backfill(store):
+    story = await store.ensure_story("Mars", guild_id=1, now=NOW)
+    source = await store.add_source(story, "https://news.test/mars", now=NOW)
+    await store.subscribe(story, guild_id=1, channel_id=10, now=NOW)
+    url = "https://news.test/mars"
+    first = extract(live_page(updates=[("u1", "A", "One sentence here.")]), url=url)
+    await store.apply_poll(source, first, now=NOW, etag=None, last_modified=None, body_hash=None)
+    second = extract(live_page(), content_type="text/html", url=url)
+    later = NOW + timedelta(minutes=1)
+    await store.apply_poll(source, second, now=later, etag=None, last_modified=None, body_hash=None)
+    pending = await store.pending_deliveries(later)
+    assert pending and not any(d.backfill for d in pending)
+
+
+async def test_guild_source_count_counts_only_its_own_stories(store):
+    await polled(store, guild_id=1)
+    await polled(store, guild_id=2)
+    config_story = await store.ensure_story("World Cup", now=NOW)
+    await store.add_source(config_story, "https://news.test/cup", now=NOW)
+    assert await store.count_guild_sources(1) == 1
+
+
+async def test_delete_story_keeps_a_source_another_story_uses(store):
+    mine, source = await polled(store, guild_id=1)
+    theirs, _ = await polled(store, guild_id=2)
+    await store.subscribe(mine, guild_id=1, channel_id=10, now=NOW)
+    await store.delete_story(mine)
+    assert [s.name for s in await store.stories_for_guild(1)] == []
+    assert await store.subscriptions(guild_id=1) == []
+    assert [s.id for s in await store.sources_of_story(theirs)] == [source]
+
+
+async def test_delivery_health_counts_retries_and_failures(store):
+    story, _ = await polled(store)
+    sub = await store.subscribe(story, guild_id=1, channel_id=10, now=NOW)
+    await store.enqueue_backfill(sub, 2, now=NOW)
+    first, second = await store.pending_deliveries(NOW)
+    await store.mark_retry(first.id, error="HTTP 503", next_attempt=NOW + timedelta(minutes=1))
+    await store.mark_undeliverable(second.id, error="Missing Access")
+    health = (await store.delivery_health(1))[sub]
+    assert (health.retrying, health.undeliverable, health.last_error) == (1, 1, "Missing Access")
+    assert await store.delivery_health(2) == {}
