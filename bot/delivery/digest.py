@@ -104,7 +104,7 @@ class Digests:
             )
             return None
         try:
-            message = await self.sink.send(
+            message = await self.sink.post(
                 sub.channel_id, payload, nonce=digest_nonce(sub.id, since)
             )
         except Exception as error:

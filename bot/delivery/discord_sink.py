@@ -48,6 +48,7 @@ from bot.delivery.render import (
     to_send_kwargs,
     update_embed,
 )
+from bot.delivery.sinks import SendFailed, alert_text
 from bot.model import (
     EditedEntry,
     KeyPoints,
@@ -57,7 +58,7 @@ from bot.model import (
     StatusChanged,
     StoryStatus,
 )
-from bot.store import Delivery, Store, SubscriptionRecord
+from bot.store import Alert, Delivery, Store, SubscriptionRecord
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +148,7 @@ class DiscordSink:
 
     # --- requests --------------------------------------------------------------------------
 
-    async def send(self, channel_id: int, payload: Payload, *, nonce: str) -> discord.Message:
+    async def post(self, channel_id: int, payload: Payload, *, nonce: str) -> discord.Message:
         """Post one payload with a deterministic nonce (discord.py adds `enforce_nonce`)."""
         await self.pacer.wait(channel_id)
         await self.limiter.acquire()
@@ -177,9 +178,14 @@ class DiscordSink:
         await asyncio.gather(*(one(group) for group in groups.values()))
         return sum(len(group) for group in groups.values())
 
+    async def send(self, delivery: Delivery) -> int | None:
+        """One row (the dispatcher's per-row interface); `deliver` is the batched one."""
+        await self.deliver([delivery])
+        return None
+
     async def drain(self, *, limit: int = 1000) -> int:
         """Deliver what is due now; the number of rows handled."""
-        rows = await self.store.pending_deliveries(self.clock(), limit=limit)
+        rows = await self.store.pending_deliveries(self.clock(), limit=limit, targets=("discord",))
         return await self.deliver(rows)
 
     async def run(
@@ -335,7 +341,7 @@ class DiscordSink:
         nonce: str,
         more: int,
     ) -> None:
-        message = await self.send(destination, self._updates_message(sub, rows, more), nonce=nonce)
+        message = await self.post(destination, self._updates_message(sub, rows, more), nonce=nonce)
         await self.store.mark_batch_sent(
             [row.id for row in rows], message.id, now=self.clock(), channel_id=destination
         )
@@ -390,7 +396,7 @@ class DiscordSink:
         link = f"https://discord.com/channels/{guild}/{channel_id}/{posted.message_id}"
         payload = render_correction(change, ctx, original_message_url=link)
         destination = await self._destination(sub, row)
-        message = await self.send(destination, payload, nonce=row.nonce)
+        message = await self.post(destination, payload, nonce=row.nonce)
         await self.store.mark_batch_sent(
             [row.id], message.id, now=now, channel_id=destination, record=[]
         )
@@ -410,7 +416,7 @@ class DiscordSink:
             except discord.NotFound:
                 log.info("subscription %s: the thread's starter message is gone", sub.id)
         payload = render_key_points_change(change, ctx, ping=sub.mention_role_id is not None)
-        message = await self.send(destination, payload, nonce=row.nonce)
+        message = await self.post(destination, payload, nonce=row.nonce)
         await self.store.mark_batch_sent(
             [row.id], message.id, now=self.clock(), channel_id=destination, record=[]
         )
@@ -428,7 +434,7 @@ class DiscordSink:
             return
         destination = await self._destination(sub, row)
         payload = render_status_change(change, self._context(row, sub))
-        message = await self.send(destination, payload, nonce=row.nonce)
+        message = await self.post(destination, payload, nonce=row.nonce)
         await self.store.set_announced_status(sub.id, change.status.value)
         await self.store.mark_batch_sent(
             [row.id], message.id, now=self.clock(), channel_id=destination, record=[]
@@ -460,7 +466,7 @@ class DiscordSink:
         )
         ctx = self._context(row, sub)
         nonce = "t" + _digest("thread", sub.id, sub.created_at.isoformat())
-        starter = await self.send(
+        starter = await self.post(
             sub.channel_id, self._starter_payload(key_points, ctx), nonce=nonce
         )
         await self.limiter.acquire()
@@ -482,7 +488,40 @@ class DiscordSink:
         log.info("subscription %s: thread %s in channel %s", sub.id, thread_id, sub.channel_id)
         return thread_id
 
-    # --- pausing -----------------------------------------------------------------------------
+    # --- alerts and pausing -----------------------------------------------------------------
+
+    async def alerts_channel(self, guild_id: int) -> int | None:
+        """The server's alerts channel, else its system channel (None: neither)."""
+        channel_id = await self.store.alerts_channel(guild_id)
+        if channel_id is None:
+            await self.limiter.acquire()
+            data: dict[str, Any] = dict(await self.client.http.get_guild(guild_id))
+            system = data.get("system_channel_id")
+            channel_id = int(system) if system else None
+        return channel_id
+
+    async def send_alert(self, alert: Alert) -> int | None:
+        """A moderators' alert (a source paused or resumed), for the dispatcher."""
+        if alert.guild_id is None:
+            return None
+        try:
+            channel_id = await self.alerts_channel(alert.guild_id)
+            if channel_id is None:
+                log.warning("guild %s: nowhere to say %s", alert.guild_id, alert_text(alert))
+                return None
+            payload = {
+                "content": alert_text(alert)[:2000],
+                "embeds": [],
+                "allowed_mentions": {"parse": []},
+            }
+            message = await self.post(channel_id, payload, nonce="a" + _digest("alert", alert.id))
+        except Exception as error:
+            outcome = classify(error)
+            retry_after = outcome.retry_after if isinstance(outcome, Retry) else None
+            raise SendFailed(
+                str(outcome), permanent=not isinstance(outcome, Retry), retry_after=retry_after
+            ) from error
+        return message.id
 
     async def pause(self, sub: SubscriptionRecord, reason: str) -> None:
         """Pause the subscription and, the first time, say so in the server's alerts channel."""
@@ -499,12 +538,7 @@ class DiscordSink:
         if sub.guild_id is None:
             return
         try:
-            channel_id = await self.store.alerts_channel(sub.guild_id)
-            if channel_id is None:
-                await self.limiter.acquire()
-                data: dict[str, Any] = dict(await self.client.http.get_guild(sub.guild_id))
-                system = data.get("system_channel_id")
-                channel_id = int(system) if system else None
+            channel_id = await self.alerts_channel(sub.guild_id)
             if channel_id is None or channel_id == sub.channel_id:
                 log.warning("guild %s: nowhere to say that delivery paused", sub.guild_id)
                 return
@@ -515,7 +549,7 @@ class DiscordSink:
                 "`/subscribe` there again to resume; nothing waiting is lost."
             )
             nonce = "p" + _digest("pause", sub.id, now.isoformat())
-            await self.send(
+            await self.post(
                 channel_id,
                 {"content": text[:2000], "embeds": [], "allowed_mentions": {"parse": []}},
                 nonce=nonce,
