@@ -283,3 +283,18 @@ async def test_a_dropped_gateway_does_not_stop_delivery(
     await source.poll(snap(entry(0), entry(1), entry(2)))
     await sink.drain()
     assert titles(discord_server, guild.system_channel_id) == ["Update 1", "Update 2"]
+
+
+async def test_the_dispatcher_hands_discord_rows_and_alerts_to_the_sink(
+    discord_server, guild, store, sink, follow, clock
+):
+    from bot.delivery.dispatcher import Dispatcher
+
+    source = await follow()
+    await source.poll(snap(entry(0), entry(1), entry(2)))
+    await store.record_failure(source.ids.source_id, now=clock(), error="HTTP 500", pause_after=1)
+    await Dispatcher(store, {"discord": sink}, clock=clock).drain()
+    messages = discord_server.messages_in(guild.system_channel_id)
+    alert, updates = messages  # the dispatcher sends alerts first
+    assert alert["content"].startswith("source paused: https://news.example/live")
+    assert [e["title"] for e in updates["embeds"]] == ["Update 1", "Update 2"]
