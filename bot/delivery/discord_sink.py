@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import discord
 
+from bot.delivery.dispatcher import retry_delay
 from bot.delivery.limiter import ChannelPacer, RateLimiter
 from bot.delivery.render import (
     MAX_UPDATES_PER_POLL,
@@ -66,23 +67,11 @@ Clock = Callable[[], datetime]
 
 EDIT_EVERY = timedelta(minutes=1)  # at most one edit a minute per message
 EDIT_REACH = timedelta(days=1)  # older messages get a correction instead
-RETRY_BASE = 2.0  # seconds; doubled per attempt, with jitter
-RETRY_CAP = 15 * 60.0
 THREAD_ARCHIVE_MINUTES = 10080
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def retry_delay(attempts: int, rng: random.Random, *, retry_after: float | None = None) -> float:
-    """Seconds before the next try: exponential in the attempts so far, with jitter (half to
-    all of it), never less than what Discord asked for."""
-    ceiling = min(RETRY_BASE * 2 ** min(attempts, 20), RETRY_CAP)
-    delay = ceiling * rng.uniform(0.5, 1.0)
-    if retry_after is not None:
-        delay = max(delay, retry_after)
-    return delay
 
 
 def _digest(*parts: object) -> str:
@@ -229,7 +218,7 @@ class DiscordSink:
                         await self.store.mark_undeliverable(row.id, error=str(outcome))
                 else:
                     assert isinstance(outcome, Retry)
-                    delay = retry_delay(unit[0].attempts, self.rng, retry_after=outcome.retry_after)
+                    delay = retry_delay(unit[0].attempts + 1, self.rng, outcome.retry_after)
                     log.info("subscription %s: %s; retrying in %.1f s", sub.id, outcome, delay)
                     when = self.clock() + timedelta(seconds=delay)
                     for row in unit:
