@@ -1045,20 +1045,30 @@ class Store(DeliveryStateMixin):
 
     async def mark_retry(self, delivery_id: int, *, error: str, next_attempt: datetime) -> None:
         """The send failed for now: try again at `next_attempt`."""
-        async with self._transaction() as db:
-            await db.execute(
-                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, next_attempt = ?"
-                " WHERE id = ? AND state = 'pending'",
-                (error, to_us(next_attempt), delivery_id),
-            )
+        await self._retry_later("deliveries", delivery_id, error, next_attempt)
 
     async def mark_undeliverable(self, delivery_id: int, *, error: str) -> None:
         """The send can never succeed (kept, not dropped, for /subscriptions to show)."""
+        await self._give_up("deliveries", delivery_id, error)
+
+    async def _retry_later(
+        self, table: str, row_id: int, error: str, next_attempt: datetime
+    ) -> None:
+        """Shared by the outbox and the alerts: one more failed attempt, next try later."""
         async with self._transaction() as db:
             await db.execute(
-                "UPDATE deliveries SET state = 'undeliverable', attempts = attempts + 1,"
+                f"UPDATE {table} SET attempts = attempts + 1, last_error = ?,"  # noqa: S608 - our table names
+                " next_attempt = ? WHERE id = ? AND state = 'pending'",
+                (error, to_us(next_attempt), row_id),
+            )
+
+    async def _give_up(self, table: str, row_id: int, error: str) -> None:
+        """Shared by the outbox and the alerts: kept as undeliverable, never dropped."""
+        async with self._transaction() as db:
+            await db.execute(
+                f"UPDATE {table} SET state = 'undeliverable', attempts = attempts + 1,"  # noqa: S608
                 " last_error = ? WHERE id = ?",
-                (error, delivery_id),
+                (error, row_id),
             )
 
     async def posted_message(
@@ -1100,20 +1110,10 @@ class Store(DeliveryStateMixin):
             )
 
     async def mark_alert_retry(self, alert_id: int, *, error: str, next_attempt: datetime) -> None:
-        async with self._transaction() as db:
-            await db.execute(
-                "UPDATE alerts SET attempts = attempts + 1, last_error = ?, next_attempt = ?"
-                " WHERE id = ? AND state = 'pending'",
-                (error, to_us(next_attempt), alert_id),
-            )
+        await self._retry_later("alerts", alert_id, error, next_attempt)
 
     async def mark_alert_undeliverable(self, alert_id: int, *, error: str) -> None:
-        async with self._transaction() as db:
-            await db.execute(
-                "UPDATE alerts SET state = 'undeliverable', attempts = attempts + 1,"
-                " last_error = ? WHERE id = ?",
-                (error, alert_id),
-            )
+        await self._give_up("alerts", alert_id, error)
 
 
 class _LoadedState:
