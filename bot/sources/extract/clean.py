@@ -97,9 +97,21 @@ def unescape_again(text: str) -> str:
     return text
 
 
+def _collapsed(run: str) -> str:
+    """`" ".join(run.split())`, without splitting a run that is already tidy.
+
+    Splitting allocates every word and dominates the cost of long bodies. A printable run
+    holds no whitespace but U+0020; with no double space and no space at either end the
+    split and join would give it back unchanged.
+    """
+    if run.isprintable() and "  " not in run and run[:1] != " " and run[-1:] != " ":
+        return run
+    return " ".join(run.split())
+
+
 def _paragraphs(raw: str) -> str:
-    runs = (" ".join(line.split()) for line in raw.split(_BREAK))
-    return "\n\n".join(run for run in runs if run)
+    runs = [_collapsed(line) for line in raw.split(_BREAK)]
+    return "\n\n".join([run for run in runs if run])
 
 
 def node_text(root: LexborNode, *, skip: frozenset[str] = SKIP_TAGS) -> str:
@@ -159,8 +171,8 @@ def _flatten(tree: LexborHTMLParser, markup: str) -> None:
 
 
 def _runs_text(root: LexborNode) -> str:
-    runs = (" ".join(run.split()) for run in root.text(separator=_RUN).split(_RUN))
-    return unescape_again("\n\n".join(run for run in runs if run))
+    runs = [_collapsed(run) for run in root.text(separator=_RUN).split(_RUN)]
+    return unescape_again("\n\n".join([run for run in runs if run]))
 
 
 def _plain_text(fragment: str, depth: int) -> str:
