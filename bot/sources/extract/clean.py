@@ -257,5 +257,13 @@ def clean_line(fragment: str | None) -> str | None:
     """A title or list item: text on one line, or None when nothing is left."""
     if not fragment:
         return None
+    if "<" not in fragment:
+        # No markup (the common title): what html_to_text would do, without its machinery;
+        # markup that only appears once entities are decoded still takes the full path.
+        text = fragment
+        if "&" in text:
+            text = unescape_again(html.unescape(text))
+        if "<" not in text:
+            return " ".join(text.split()) or None
     text = collapse_whitespace(html_to_text(fragment))
     return text or None
