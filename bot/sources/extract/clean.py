@@ -163,8 +163,12 @@ def _flatten(tree: LexborHTMLParser, markup: str) -> None:
     """Leave only block elements around the text: skipped elements go with their content,
     inline ones are unwrapped and their text merged, all inside lexbor. Afterwards every
     text node is one paragraph's worth of text."""
-    tree.strip_tags(_SKIP_LIST)
-    inline = {name.lower() for name in _TAG_NAME.findall(markup)} - _KEEP
+    names = {name.lower() for name in _TAG_NAME.findall(markup)}
+    # Each name stripped costs a walk of the whole tree: strip only the names the markup
+    # holds, and those the parser makes by itself (<head>; <image> becomes <img>).
+    present = names | {"head", "img"} if "image" in names else names | {"head"}
+    tree.strip_tags([name for name in _SKIP_LIST if name in present])
+    inline = names - _KEEP
     if inline:
         tree.unwrap_tags(sorted(inline))
     tree.merge_text_nodes()
