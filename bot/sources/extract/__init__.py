@@ -14,7 +14,7 @@ import json
 
 from bot.errors import ExtractError
 from bot.model import Snapshot, SourceKind
-from bot.sources.extract.detect import charset_of, decode_html, decode_json, sniff
+from bot.sources.extract.detect import charset_of, decode_json, html_for_parser, sniff
 from bot.sources.extract.feeds import parse_xml, read_feed
 from bot.sources.extract.guardian import is_guardian_page_data, read_page_data
 from bot.sources.extract.htmlpage import read_html
@@ -58,7 +58,7 @@ def extract(
         if root is None:
             raise ExtractError("an XML document that could not be read at all")
         return _coerce(read_feed(root, fallback_url=url), kind)
-    return read_html(decode_html(body, charset), url=url, kind=kind, selectors=selectors)
+    return read_html(html_for_parser(body, charset), url=url, kind=kind, selectors=selectors)
 
 
 def _from_json(body: bytes, charset: str | None, url: str | None) -> Snapshot:
