@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import secrets
 import signal
@@ -344,14 +345,17 @@ async def finished(tmp_path_factory) -> AsyncIterator[Finished]:
     ):
         await ready(world, bulletin)
         reader = world.member("reader")
-        for command, options in (
-            ("help", {}),
-            ("stories", {}),
-            ("latest", {"story": STORY}),
-            ("keypoints", {"story": STORY}),
+        editor = world.member("editor", Perm.MANAGE_GUILD)
+        for member, command, options in (
+            (reader, "help", {}),
+            (reader, "stories", {}),
+            (reader, "latest", {"story": STORY}),
+            (reader, "keypoints", {"story": STORY}),
+            (editor, "source list", {}),
+            (editor, "source status", {}),
         ):
-            await world.discord.invoke(world.guild, reader, command, options)
-        await add_source(world, world.member("editor", Perm.MANAGE_GUILD), ADDED_PAGE, "Mars")
+            await world.discord.invoke(world.guild, member, command, options)
+        await add_source(world, editor, ADDED_PAGE, "Mars")
         started = time.monotonic()
         status = await bulletin.stop(signal.SIGTERM, within=10)
         yield Finished(world, bulletin, token, status, time.monotonic() - started)
@@ -367,6 +371,15 @@ async def test_the_token_never_appears_in_the_output_even_with_debug_logging(fin
     output = finished.bulletin.out + finished.bulletin.err
     assert "DEBUG discord.gateway" in output  # debug logging was on: the check means something
     assert finished.token not in output
+
+
+async def test_the_token_never_appears_in_any_reply(finished):
+    replies = [
+        json.dumps([inv.callbacks, inv.followups])
+        for inv in finished.world.discord.invocations.values()
+    ]
+    assert len(replies) == 7 and all(replies)
+    assert all(finished.token not in reply for reply in replies)
 
 
 async def test_the_token_never_appears_in_the_database_files(finished):
@@ -412,3 +425,26 @@ async def test_a_wrong_token_is_one_clear_line_and_exit_2(tmp_path, verbose):
     others = [line for line in bulletin.err.splitlines() if line not in errors]
     assert all(LOG_RECORD.match(line) for line in others), bulletin.err
     assert wrong not in bulletin.out + bulletin.err
+
+
+async def test_an_unreachable_discord_is_one_clear_line_and_exit_2(tmp_path):
+    token = new_token()
+    async with world_in(tmp_path, token=token) as world:
+        await world.discord.close()  # the config still points there; nothing listens now
+        async with world.launch(token) as bulletin:
+            status = await bulletin.wait(within=15)
+    assert status == 2
+    errors = [line for line in bulletin.err.splitlines() if line.startswith("bulletin run:")]
+    assert len(errors) == 1 and "Cannot connect" in errors[0]
+    assert "Traceback" not in bulletin.err
+    assert token not in bulletin.out + bulletin.err
+
+
+async def test_the_database_is_intact_and_tokenless_after_a_refused_token(tmp_path):
+    wrong = new_token()
+    async with world_in(tmp_path, token=new_token()) as world:
+        async with world.launch(wrong) as bulletin:
+            assert await bulletin.wait(within=15) == 2
+        assert read_database(world.database, "PRAGMA integrity_check") == [("ok",)]
+        for path in world.database.parent.iterdir():
+            assert wrong.encode() not in path.read_bytes(), path.name
