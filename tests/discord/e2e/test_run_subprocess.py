@@ -448,3 +448,19 @@ async def test_the_database_is_intact_and_tokenless_after_a_refused_token(tmp_pa
         assert read_database(world.database, "PRAGMA integrity_check") == [("ok",)]
         for path in world.database.parent.iterdir():
             assert wrong.encode() not in path.read_bytes(), path.name
+
+
+async def test_sigterm_during_a_poll_in_flight_cancels_it_and_exits_0(tmp_path):
+    token = new_token()
+    async with world_in(tmp_path, token=token) as world:
+        world.sources.hang(CONFIG_PAGE)  # accepts the request, never answers (timeout 3 s)
+        async with world.launch(token) as bulletin:
+            await until(bulletin, lambda: "help" in world.discord.registered(world.guild))
+            await until(bulletin, lambda: world.sources.hits[CONFIG_PAGE] >= 1)
+            status = await bulletin.stop(signal.SIGTERM, within=5)
+        # The hanging fetch was cancelled, not waited out: no timeout recorded, nothing half-done.
+        rows = read_database(world.database, "SELECT last_polled, last_error FROM sources")
+        assert rows == [(None, None)]
+        assert read_database(world.database, "PRAGMA integrity_check") == [("ok",)]
+    assert status == 0, bulletin.err[-3000:]
+    assert "Traceback" not in bulletin.err
