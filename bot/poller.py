@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from bot import schedule
@@ -78,8 +78,9 @@ class Poller:
         """Add the poll tick and the daily prune to the scheduler."""
         now = datetime.now(UTC)
         self._runtime.scheduler.add_job(
-            self.run_once,
+            self._scheduled,
             "interval",
+            args=[self.run_once],
             seconds=self._tick,
             id="bulletin-poll",
             coalesce=True,
@@ -89,8 +90,9 @@ class Poller:
             replace_existing=True,
         )
         self._runtime.scheduler.add_job(
-            self.prune,
+            self._scheduled,
             "interval",
+            args=[self.prune],
             seconds=PRUNE_EVERY.total_seconds(),
             id="bulletin-prune",
             coalesce=True,
@@ -98,6 +100,16 @@ class Poller:
             next_run_time=now + PRUNE_FIRST,
             replace_existing=True,
         )
+
+    async def _scheduled(self, job: Callable[[], Awaitable[object]]) -> None:
+        """Run JOB for the scheduler. Shutting the scheduler down cancels a job caught mid-await,
+        and APScheduler logs that as the job failing, traceback and all: a stop is no failure."""
+        try:
+            await job()
+        except asyncio.CancelledError:
+            if self._runtime.scheduler.running:
+                raise
+            log.debug("%s cut short by the shutdown", getattr(job, "__name__", job))
 
     async def run_once(self) -> int:
         """Start polls of the sources due now (those not already in flight); how many."""

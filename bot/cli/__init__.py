@@ -50,7 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args))
     except BulletinError as error:
-        print(f"bulletin {args.command}: {error}", file=sys.stderr)
+        # One write, newline included: print() writes the end separately, and a log record
+        # from another thread (aiosqlite's, with -v) could land in between.
+        sys.stderr.write(f"bulletin {args.command}: {error}\n")
+        sys.stderr.flush()
         return 2
     except KeyboardInterrupt:
         return 130
