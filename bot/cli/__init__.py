@@ -47,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # aiosqlite logs every statement at DEBUG: too much even for -v.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
     try:
         return int(args.handler(args))
     except BulletinError as error:
