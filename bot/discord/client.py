@@ -48,6 +48,7 @@ class BulletinBot(commands.Bot):
 
     def __init__(self, runtime: Runtime, **options: object) -> None:
         options.setdefault("guild_ready_timeout", 0.5)
+        self.runtime = runtime  # before the tree is made: it reads the command rate from it
         pacer = ChannelPacer()  # fed by the rate-limit headers of discord.py's own requests
         options.setdefault("http_trace", pacer.trace_config())
         super().__init__(
@@ -58,7 +59,6 @@ class BulletinBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
             **options,  # type: ignore[arg-type]
         )
-        self.runtime = runtime
         self.delivery = DiscordSink(
             self, runtime.store, limiter=RateLimiter(runtime.config.delivery.rate), pacer=pacer
         )
