@@ -133,10 +133,16 @@ class Store(DeliveryStateMixin):
             await self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                # Inside the try: a COMMIT that fails (disk full, a deferred constraint, a lock)
+                # can leave the transaction open, and the next BEGIN on this shared connection
+                # would then fail for good ("cannot start a transaction within a transaction").
+                await self._db.commit()
             except BaseException:
-                await self._db.rollback()
+                try:
+                    await self._db.rollback()
+                except sqlite3.Error:
+                    log.exception("rollback failed after a failed transaction")
                 raise
-            await self._db.commit()
 
     # Reads outside a transaction take the lock too: on the shared connection they would
     # otherwise see another coroutine's uncommitted writes (e.g. outbox rows of a poll that
