@@ -529,13 +529,16 @@ class Store(DeliveryStateMixin):
 
     async def _write_outbox(self, source_id: int, changes: Iterable[Change], now_us: int) -> None:
         """One delivery per (subscription of an active story using the source, change) that
-        the subscription's mode and keywords let through, in the order of the changes."""
+        the subscription's mode and keywords let through, in the order of the changes.
+
+        A subscription paused by a delivery fault (Discord's 403/404) still gets its rows: they
+        wait, unsent, until `/subscribe` there again resumes it ("nothing waiting is lost")."""
         subscriptions = await self._fetchall(
             "SELECT sub.id, sub.mode, sub.keywords FROM subscriptions sub"
             " JOIN stories st ON st.id = sub.story_id"
             " JOIN story_sources ss ON ss.story_id = st.id"
             " LEFT JOIN guilds g ON g.id = st.guild_id"
-            " WHERE ss.source_id = ? AND st.paused_at IS NULL AND sub.paused_at IS NULL"
+            " WHERE ss.source_id = ? AND st.paused_at IS NULL"
             " AND g.left_at IS NULL ORDER BY sub.id",
             (source_id,),
         )
