@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -179,6 +180,14 @@ class Poller:
             await self.poll_source(source)
         except asyncio.CancelledError:
             raise
+        except sqlite3.OperationalError as error:
+            # The database, not the source (locked past busy_timeout, disk full): nothing of
+            # this poll was written, so the source is still due and the next tick retries it.
+            log.error(
+                "%s: poll not recorded, the database failed (%s); retrying at the next tick",
+                source.url,
+                error,
+            )
         except Exception:
             # poll_source records failures itself; this is the store failing underneath it
             log.exception("%s: poll could not be recorded", source.url)
@@ -188,8 +197,8 @@ class Poller:
         now = self._clock()
         try:
             changed = await self._fetch_and_store(source, now)
-        except asyncio.CancelledError:
-            raise
+        except (asyncio.CancelledError, sqlite3.OperationalError):
+            raise  # a database failure is not the source's: counted as none of its failures
         except Exception as error:
             await self._failed(source, now, error)
             return

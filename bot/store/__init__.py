@@ -133,10 +133,16 @@ class Store(DeliveryStateMixin):
             await self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                # Inside the try: a COMMIT that fails (disk full, a deferred constraint, a lock)
+                # can leave the transaction open, and the next BEGIN on this shared connection
+                # would then fail for good ("cannot start a transaction within a transaction").
+                await self._db.commit()
             except BaseException:
-                await self._db.rollback()
+                try:
+                    await self._db.rollback()
+                except sqlite3.Error:
+                    log.exception("rollback failed after a failed transaction")
                 raise
-            await self._db.commit()
 
     # Reads outside a transaction take the lock too: on the shared connection they would
     # otherwise see another coroutine's uncommitted writes (e.g. outbox rows of a poll that
@@ -523,13 +529,16 @@ class Store(DeliveryStateMixin):
 
     async def _write_outbox(self, source_id: int, changes: Iterable[Change], now_us: int) -> None:
         """One delivery per (subscription of an active story using the source, change) that
-        the subscription's mode and keywords let through, in the order of the changes."""
+        the subscription's mode and keywords let through, in the order of the changes.
+
+        A subscription paused by a delivery fault (Discord's 403/404) still gets its rows: they
+        wait, unsent, until `/subscribe` there again resumes it ("nothing waiting is lost")."""
         subscriptions = await self._fetchall(
             "SELECT sub.id, sub.mode, sub.keywords FROM subscriptions sub"
             " JOIN stories st ON st.id = sub.story_id"
             " JOIN story_sources ss ON ss.story_id = st.id"
             " LEFT JOIN guilds g ON g.id = st.guild_id"
-            " WHERE ss.source_id = ? AND st.paused_at IS NULL AND sub.paused_at IS NULL"
+            " WHERE ss.source_id = ? AND st.paused_at IS NULL"
             " AND g.left_at IS NULL ORDER BY sub.id",
             (source_id,),
         )
