@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench fuzz lint format clean
+.PHONY: run test bench fuzz soak format clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ bench: $(STAMP)
 # Long hypothesis runs of the fuzz strategies (make test runs them briefly).
 fuzz: $(STAMP)
 	BULLETIN_FUZZ=1 $(BIN)/python -m pytest tests/fuzz
+
+# Long crash-and-restart runs (make test runs a few iterations).
+soak: $(STAMP)
+	BULLETIN_SOAK=1 $(BIN)/python -m pytest tests/faults
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -56,6 +56,9 @@ class DiscordConfig:
     api_base: str | None = None  # None: discord.py's own (https://discord.com/api/v10)
     gateway_url: str | None = None  # None: whatever Discord's /gateway/bot answers
     dev_guild: int | None = None  # where slash commands are synced during development
+    # Slash commands one member may run in one server per minute (a burst of this many, then
+    # one more every 60/N seconds); 0 turns the limit off.
+    commands_per_minute: int = 10
     # Read from the environment at load time; None means console mode.
     token: Secret | None = field(default=None, repr=False, compare=False)
 
@@ -254,7 +257,11 @@ def _parse_discord(table: Mapping[str, Any]) -> DiscordConfig:
             "the token is read from the environment variable named by discord.token_env, "
             "never from the file: remove it from the file",
         )
-    _known_keys(table, "discord", ("token_env", "api_base", "gateway_url", "dev_guild"))
+    _known_keys(
+        table,
+        "discord",
+        ("token_env", "api_base", "gateway_url", "dev_guild", "commands_per_minute"),
+    )
     token_env = table.get("token_env", "DISCORD_TOKEN")
     if not isinstance(token_env, str) or not token_env.strip() or "=" in token_env:
         raise _fail(
@@ -276,6 +283,9 @@ def _parse_discord(table: Mapping[str, Any]) -> DiscordConfig:
         api_base=api_base,
         gateway_url=gateway_url,
         dev_guild=dev_guild,
+        commands_per_minute=_int(
+            table, "discord", "commands_per_minute", DiscordConfig().commands_per_minute, 0
+        ),
     )
 
 

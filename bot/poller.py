@@ -19,7 +19,8 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from bot import schedule
@@ -78,8 +79,9 @@ class Poller:
         """Add the poll tick and the daily prune to the scheduler."""
         now = datetime.now(UTC)
         self._runtime.scheduler.add_job(
-            self.run_once,
+            self._scheduled,
             "interval",
+            args=[self.run_once],
             seconds=self._tick,
             id="bulletin-poll",
             coalesce=True,
@@ -89,8 +91,9 @@ class Poller:
             replace_existing=True,
         )
         self._runtime.scheduler.add_job(
-            self.prune,
+            self._scheduled,
             "interval",
+            args=[self.prune],
             seconds=PRUNE_EVERY.total_seconds(),
             id="bulletin-prune",
             coalesce=True,
@@ -98,6 +101,16 @@ class Poller:
             next_run_time=now + PRUNE_FIRST,
             replace_existing=True,
         )
+
+    async def _scheduled(self, job: Callable[[], Awaitable[object]]) -> None:
+        """Run JOB for the scheduler. Shutting the scheduler down cancels a job caught mid-await,
+        and APScheduler logs that as the job failing, traceback and all: a stop is no failure."""
+        try:
+            await job()
+        except asyncio.CancelledError:
+            if self._runtime.scheduler.running:
+                raise
+            log.debug("%s cut short by the shutdown", getattr(job, "__name__", job))
 
     async def run_once(self) -> int:
         """Start polls of the sources due now (those not already in flight); how many."""
@@ -167,6 +180,14 @@ class Poller:
             await self.poll_source(source)
         except asyncio.CancelledError:
             raise
+        except sqlite3.OperationalError as error:
+            # The database, not the source (locked past busy_timeout, disk full): nothing of
+            # this poll was written, so the source is still due and the next tick retries it.
+            log.error(
+                "%s: poll not recorded, the database failed (%s); retrying at the next tick",
+                source.url,
+                error,
+            )
         except Exception:
             # poll_source records failures itself; this is the store failing underneath it
             log.exception("%s: poll could not be recorded", source.url)
@@ -176,8 +197,8 @@ class Poller:
         now = self._clock()
         try:
             changed = await self._fetch_and_store(source, now)
-        except asyncio.CancelledError:
-            raise
+        except (asyncio.CancelledError, sqlite3.OperationalError):
+            raise  # a database failure is not the source's: counted as none of its failures
         except Exception as error:
             await self._failed(source, now, error)
             return

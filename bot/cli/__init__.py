@@ -47,10 +47,15 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # aiosqlite logs every statement at DEBUG: too much even for -v.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
     try:
         return int(args.handler(args))
     except BulletinError as error:
-        print(f"bulletin {args.command}: {error}", file=sys.stderr)
+        # One write, newline included: print() writes the end separately, and a log record
+        # from another thread (aiosqlite's, with -v) could land in between.
+        sys.stderr.write(f"bulletin {args.command}: {error}\n")
+        sys.stderr.flush()
         return 2
     except KeyboardInterrupt:
         return 130

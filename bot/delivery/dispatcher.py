@@ -79,7 +79,23 @@ class Dispatcher:
             )
             for alert in alerts:
                 sent += await self._send_alert(alert)
-            deliveries = await self._store.pending_deliveries(now, BATCH, targets=self._sinks)
+            # Sinks that take a whole batch (Discord: per-channel batching, claimed nonces,
+            # throttled edits) get their rows at once and keep their own order and retries.
+            full = False
+            for target, sink in self._sinks.items():
+                deliver = getattr(sink, "deliver", None)
+                if deliver is None:
+                    continue
+                rows = await self._store.pending_deliveries(now, BATCH * 10, targets=(target,))
+                if rows:
+                    sent += await deliver(rows)
+                    full = full or len(rows) >= BATCH * 10
+            row_targets = [t for t, s in self._sinks.items() if not hasattr(s, "deliver")]
+            deliveries = (
+                await self._store.pending_deliveries(now, BATCH, targets=row_targets)
+                if row_targets
+                else []
+            )
             held: set[int] = set()
             for delivery in deliveries:
                 if delivery.subscription_id in held:
@@ -88,7 +104,7 @@ class Dispatcher:
                     held.add(delivery.subscription_id)
                 else:
                     sent += 1
-            if len(deliveries) < BATCH and len(alerts) < BATCH:
+            if len(deliveries) < BATCH and len(alerts) < BATCH and not full:
                 return sent
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -16,6 +16,10 @@ import discord
 from discord.ext import commands
 
 import cogs
+from bot.delivery.digest import Digests
+from bot.delivery.discord_sink import DiscordSink
+from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.limiter import ChannelPacer, RateLimiter
 from bot.discord.endpoints import point_discord_at
 from bot.discord.tree import BulletinTree
 from bot.errors import BulletinError
@@ -44,6 +48,9 @@ class BulletinBot(commands.Bot):
 
     def __init__(self, runtime: Runtime, **options: object) -> None:
         options.setdefault("guild_ready_timeout", 0.5)
+        self.runtime = runtime  # before the tree is made: it reads the command rate from it
+        pacer = ChannelPacer()  # fed by the rate-limit headers of discord.py's own requests
+        options.setdefault("http_trace", pacer.trace_config())
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents(),
@@ -52,7 +59,12 @@ class BulletinBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
             **options,  # type: ignore[arg-type]
         )
-        self.runtime = runtime
+        self.delivery = DiscordSink(
+            self, runtime.store, limiter=RateLimiter(runtime.config.delivery.rate), pacer=pacer
+        )
+        self.digests = Digests(self.delivery, runtime.scheduler)
+        self._delivery_stop = asyncio.Event()
+        self._delivery_task: asyncio.Task[None] | None = None
 
     @property
     def dev_guild(self) -> int | None:
@@ -63,6 +75,31 @@ class BulletinBot(commands.Bot):
             await self.load_extension(name)
         if self.dev_guild is not None:
             await self.sync_dev_guild()
+        await self.start_delivery()
+
+    async def start_delivery(self) -> None:
+        """Drain the outbox to Discord (and moderators' alerts) and schedule the digests."""
+        dispatcher = Dispatcher(
+            self.runtime.store, {"discord": self.delivery}, wakeup=self.runtime.delivery_wakeup
+        )
+        await self.digests.refresh()
+        self.runtime.scheduler.add_job(
+            self.digests.refresh,
+            "interval",
+            minutes=1,
+            id="digest-refresh",
+            replace_existing=True,
+        )
+        self._delivery_task = asyncio.create_task(
+            dispatcher.run(self._delivery_stop), name="discord-delivery"
+        )
+
+    async def close(self) -> None:
+        self._delivery_stop.set()
+        if self._delivery_task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(self._delivery_task, 5)
+        await super().close()
 
     async def sync_dev_guild(self) -> int:
         """Copy the global commands to the dev server and register them there: the number."""

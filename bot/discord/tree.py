@@ -12,6 +12,7 @@ import logging
 import discord
 from discord import app_commands
 
+from bot.discord.ratelimit import CommandRate, try_again_text
 from bot.errors import BulletinError
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,30 @@ def explain(error: app_commands.AppCommandError, command: str) -> str | None:
 
 
 class BulletinTree(app_commands.CommandTree):
+    """The tree with the error handler above and a per-member command rate (checked before any
+    command runs; autocomplete is free)."""
+
+    def __init__(self, client: discord.Client, **options: object) -> None:
+        super().__init__(client, **options)  # type: ignore[arg-type]
+        runtime = getattr(client, "runtime", None)
+        per_minute = runtime.config.discord.commands_per_minute if runtime is not None else 0
+        self.rate = CommandRate(per_minute)
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.type is not discord.InteractionType.application_command:
+            return True
+        wait = self.rate.take(interaction.guild_id, interaction.user.id)
+        if wait <= 0:
+            return True
+        log.info(
+            "member %s in guild %s is over the command rate (%.0f s to wait)",
+            interaction.user.id,
+            interaction.guild_id,
+            wait,
+        )
+        await send_ephemeral(interaction, try_again_text(wait))
+        return False
+
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:

@@ -35,6 +35,7 @@ from bot.model import (
     StoryStatus,
 )
 from bot.store.codec import change_kind, change_to_json, from_us, to_us, to_us_or_none
+from bot.store.delivery_state import DeliveryStateMixin
 from bot.store.keywords import matches_keywords
 from bot.store.migrate import LATEST, StoreError, migrate
 from bot.store.records import (
@@ -90,7 +91,7 @@ def _nonce(subscription_id: int, source_id: int, kind: str, key: str, now_us: in
     return "b" + hashlib.sha256(raw).hexdigest()[:24]
 
 
-class Store:
+class Store(DeliveryStateMixin):
     """Everything Bulletin keeps. Open with `await Store.open(path)`; `await store.close()`."""
 
     def __init__(self, db: aiosqlite.Connection) -> None:
@@ -132,10 +133,16 @@ class Store:
             await self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                # Inside the try: a COMMIT that fails (disk full, a deferred constraint, a lock)
+                # can leave the transaction open, and the next BEGIN on this shared connection
+                # would then fail for good ("cannot start a transaction within a transaction").
+                await self._db.commit()
             except BaseException:
-                await self._db.rollback()
+                try:
+                    await self._db.rollback()
+                except sqlite3.Error:
+                    log.exception("rollback failed after a failed transaction")
                 raise
-            await self._db.commit()
 
     # Reads outside a transaction take the lock too: on the shared connection they would
     # otherwise see another coroutine's uncommitted writes (e.g. outbox rows of a poll that
@@ -522,13 +529,16 @@ class Store:
 
     async def _write_outbox(self, source_id: int, changes: Iterable[Change], now_us: int) -> None:
         """One delivery per (subscription of an active story using the source, change) that
-        the subscription's mode and keywords let through, in the order of the changes."""
+        the subscription's mode and keywords let through, in the order of the changes.
+
+        A subscription paused by a delivery fault (Discord's 403/404) still gets its rows: they
+        wait, unsent, until `/subscribe` there again resumes it ("nothing waiting is lost")."""
         subscriptions = await self._fetchall(
             "SELECT sub.id, sub.mode, sub.keywords FROM subscriptions sub"
             " JOIN stories st ON st.id = sub.story_id"
             " JOIN story_sources ss ON ss.story_id = st.id"
             " LEFT JOIN guilds g ON g.id = st.guild_id"
-            " WHERE ss.source_id = ? AND st.paused_at IS NULL AND sub.paused_at IS NULL"
+            " WHERE ss.source_id = ? AND st.paused_at IS NULL"
             " AND g.left_at IS NULL ORDER BY sub.id",
             (source_id,),
         )
@@ -989,14 +999,15 @@ class Store:
         rows = await self._query_all(
             "SELECT d.*, sub.story_id, st.name AS story_name, sub.guild_id, sub.target,"
             " sub.channel_id, sub.thread, sub.thread_id, sub.mention_role_id, sub.mode,"
-            " src.url AS source_url"
+            " sub.keywords, src.url AS source_url"
             " FROM deliveries d JOIN subscriptions sub ON sub.id = d.subscription_id"
             " JOIN stories st ON st.id = sub.story_id"
             " LEFT JOIN sources src ON src.id = d.source_id"
             " WHERE d.state = 'pending' AND d.next_attempt <= ? AND sub.paused_at IS NULL"
             " AND (? IS NULL OR sub.target IN (SELECT value FROM json_each(?)))"
             " AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.subscription_id ="
-            "  d.subscription_id AND e.state = 'pending' AND e.id < d.id AND e.next_attempt > ?)"
+            "  d.subscription_id AND e.state = 'pending' AND e.id < d.id AND e.next_attempt > ?"
+            "  AND NOT e.deferred)"
             " ORDER BY d.id LIMIT ?",
             (now_us, wanted, wanted, now_us, limit),
         )
@@ -1043,20 +1054,30 @@ class Store:
 
     async def mark_retry(self, delivery_id: int, *, error: str, next_attempt: datetime) -> None:
         """The send failed for now: try again at `next_attempt`."""
-        async with self._transaction() as db:
-            await db.execute(
-                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, next_attempt = ?"
-                " WHERE id = ? AND state = 'pending'",
-                (error, to_us(next_attempt), delivery_id),
-            )
+        await self._retry_later("deliveries", delivery_id, error, next_attempt)
 
     async def mark_undeliverable(self, delivery_id: int, *, error: str) -> None:
         """The send can never succeed (kept, not dropped, for /subscriptions to show)."""
+        await self._give_up("deliveries", delivery_id, error)
+
+    async def _retry_later(
+        self, table: str, row_id: int, error: str, next_attempt: datetime
+    ) -> None:
+        """Shared by the outbox and the alerts: one more failed attempt, next try later."""
         async with self._transaction() as db:
             await db.execute(
-                "UPDATE deliveries SET state = 'undeliverable', attempts = attempts + 1,"
+                f"UPDATE {table} SET attempts = attempts + 1, last_error = ?,"  # noqa: S608 - our table names
+                " next_attempt = ? WHERE id = ? AND state = 'pending'",
+                (error, to_us(next_attempt), row_id),
+            )
+
+    async def _give_up(self, table: str, row_id: int, error: str) -> None:
+        """Shared by the outbox and the alerts: kept as undeliverable, never dropped."""
+        async with self._transaction() as db:
+            await db.execute(
+                f"UPDATE {table} SET state = 'undeliverable', attempts = attempts + 1,"  # noqa: S608
                 " last_error = ? WHERE id = ?",
-                (error, delivery_id),
+                (error, row_id),
             )
 
     async def posted_message(
@@ -1098,20 +1119,10 @@ class Store:
             )
 
     async def mark_alert_retry(self, alert_id: int, *, error: str, next_attempt: datetime) -> None:
-        async with self._transaction() as db:
-            await db.execute(
-                "UPDATE alerts SET attempts = attempts + 1, last_error = ?, next_attempt = ?"
-                " WHERE id = ? AND state = 'pending'",
-                (error, to_us(next_attempt), alert_id),
-            )
+        await self._retry_later("alerts", alert_id, error, next_attempt)
 
     async def mark_alert_undeliverable(self, alert_id: int, *, error: str) -> None:
-        async with self._transaction() as db:
-            await db.execute(
-                "UPDATE alerts SET state = 'undeliverable', attempts = attempts + 1,"
-                " last_error = ? WHERE id = ?",
-                (error, alert_id),
-            )
+        await self._give_up("alerts", alert_id, error)
 
 
 class _LoadedState:

@@ -126,9 +126,12 @@ class SubscriptionRecord:
     pause_reason: str | None
     last_digest_at: datetime | None
     created_at: datetime
+    starter_message_id: int | None = None  # thread mode: the message holding the key points
+    announced_status: str | None = None  # the last story status posted to it
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> SubscriptionRecord:
+        keys = row.keys()
         return cls(
             id=row["id"],
             story_id=row["story_id"],
@@ -145,6 +148,8 @@ class SubscriptionRecord:
             pause_reason=row["pause_reason"],
             last_digest_at=_dt(row["last_digest_at"]),
             created_at=_required_dt(row["created_at"]),
+            starter_message_id=row["starter_message_id"] if "starter_message_id" in keys else None,
+            announced_status=row["announced_status"] if "announced_status" in keys else None,
         )
 
 
@@ -172,9 +177,14 @@ class Delivery:
     nonce: str
     created_at: datetime
     backfill: bool = False  # asked for by /subscribe backfill: an earlier update, not a new one
+    keywords: str | None = None  # the subscription's filter: a delivered update matched it
+    batch: str | None = None  # the nonce of the message this row was claimed for, if any
+    batch_more: int = 0  # "and K more" that message carries
+    deferred: bool = False  # a throttled edit
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Delivery:
+        keys = row.keys()
         return cls(
             id=row["id"],
             subscription_id=row["subscription_id"],
@@ -196,6 +206,10 @@ class Delivery:
             nonce=row["nonce"],
             created_at=_required_dt(row["created_at"]),
             backfill=bool(row["backfill"]),
+            keywords=row["keywords"] if "keywords" in keys else None,
+            batch=row["batch"] if "batch" in keys else None,
+            batch_more=row["batch_more"] if "batch_more" in keys else 0,
+            deferred=bool(row["deferred"]) if "deferred" in keys else False,
         )
 
 

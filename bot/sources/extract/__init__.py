@@ -17,7 +17,7 @@ from dataclasses import replace
 
 from bot.errors import ExtractError
 from bot.model import Entry, KeyPoints, Snapshot, SourceKind
-from bot.sources.extract.detect import charset_of, decode_html, decode_json, sniff
+from bot.sources.extract.detect import charset_of, decode_json, html_for_parser, sniff
 from bot.sources.extract.feeds import parse_xml, read_feed
 from bot.sources.extract.guardian import is_guardian_page_data, read_page_data
 from bot.sources.extract.htmlpage import read_html
@@ -72,7 +72,7 @@ def extract(
         if root is None:
             raise ExtractError("an XML document that could not be read at all")
         return _bounded(_coerce(read_feed(root, fallback_url=url), kind))
-    snapshot = read_html(decode_html(body, charset), url=url, kind=kind, selectors=selectors)
+    snapshot = read_html(html_for_parser(body, charset), url=url, kind=kind, selectors=selectors)
     return _bounded(snapshot)
 
 

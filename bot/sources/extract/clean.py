@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+from typing import overload
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -196,13 +197,30 @@ _SCOPE_TAGS = frozenset(
 _TAG_START = re.compile(r"<(?:(!--)|(/?)([A-Za-z][A-Za-z0-9:-]*))")
 
 
-def limit_nesting(markup: str, limit: int = MAX_DEPTH) -> str:
+@overload
+def limit_nesting(markup: str, limit: int = MAX_DEPTH) -> str: ...
+@overload
+def limit_nesting(markup: bytes, limit: int = MAX_DEPTH) -> bytes: ...
+
+
+def limit_nesting(markup: str | bytes, limit: int = MAX_DEPTH) -> str | bytes:
     """MARKUP with the start tags that would nest elements deeper than LIMIT removed.
 
     A linear scan that follows the HTML tree-building rules closely enough never to count
     less depth than the parser builds: an end tag closes only an element open above the
-    nearest scope boundary, as the parser's "in scope" check does.
+    nearest scope boundary, as the parser's "in scope" check does. UTF-8 bytes (as pages
+    reach lexbor) come back as bytes, untouched unless something was removed.
     """
+    if isinstance(markup, bytes):
+        if markup.count(b"<") <= limit:
+            return markup
+        text = markup.decode("utf-8", "surrogateescape")
+        limited = _limit_text(text, limit)
+        return markup if limited is text else limited.encode("utf-8", "surrogateescape")
+    return _limit_text(markup, limit)
+
+
+def _limit_text(markup: str, limit: int) -> str:
     if markup.count("<") <= limit:  # cannot nest that deep: the common case, at once
         return markup
     stack: list[str] = []
@@ -294,9 +312,21 @@ def unescape_again(text: str) -> str:
     return text
 
 
+def _collapsed(run: str) -> str:
+    """`" ".join(run.split())`, without splitting a run that is already tidy.
+
+    Splitting allocates every word and dominates the cost of long bodies. A printable run
+    holds no whitespace but U+0020; with no double space and no space at either end the
+    split and join would give it back unchanged.
+    """
+    if run.isprintable() and "  " not in run and run[:1] != " " and run[-1:] != " ":
+        return run
+    return " ".join(run.split())
+
+
 def _paragraphs(raw: str) -> str:
-    runs = (" ".join(line.split()) for line in raw.split(_BREAK))
-    return "\n\n".join(run for run in runs if run)
+    runs = [_collapsed(line) for line in raw.split(_BREAK)]
+    return "\n\n".join([run for run in runs if run])
 
 
 def node_text(root: LexborNode, *, skip: frozenset[str] = SKIP_TAGS) -> str:
@@ -348,16 +378,20 @@ def _flatten(tree: LexborHTMLParser, markup: str) -> None:
     """Leave only block elements around the text: skipped elements go with their content,
     inline ones are unwrapped and their text merged, all inside lexbor. Afterwards every
     text node is one paragraph's worth of text."""
-    tree.strip_tags(_SKIP_LIST)
-    inline = {name.lower() for name in _TAG_NAME.findall(markup)} - _KEEP
+    names = {name.lower() for name in _TAG_NAME.findall(markup)}
+    # Each name stripped costs a walk of the whole tree: strip only the names the markup
+    # holds, and those the parser makes by itself (<head>; <image> becomes <img>).
+    present = names | {"head", "img"} if "image" in names else names | {"head"}
+    tree.strip_tags([name for name in _SKIP_LIST if name in present])
+    inline = names - _KEEP
     if inline:
         tree.unwrap_tags(sorted(inline))
     tree.merge_text_nodes()
 
 
 def _runs_text(root: LexborNode) -> str:
-    runs = (" ".join(run.split()) for run in root.text(separator=_RUN).split(_RUN))
-    return unescape_again("\n\n".join(run for run in runs if run))
+    runs = [_collapsed(run) for run in root.text(separator=_RUN).split(_RUN)]
+    return unescape_again("\n\n".join([run for run in runs if run]))
 
 
 def _plain_text(fragment: str, depth: int) -> str:
@@ -459,5 +493,13 @@ def clean_line(fragment: str | None) -> str | None:
     """A title or list item: text on one line, or None when nothing is left."""
     if not fragment:
         return None
+    if "<" not in fragment:
+        # No markup (the common title): what html_to_text would do, without its machinery;
+        # markup that only appears once entities are decoded still takes the full path.
+        text = fragment
+        if "&" in text:
+            text = unescape_again(html.unescape(text))
+        if "<" not in text:
+            return " ".join(text.split()) or None
     text = collapse_whitespace(html_to_text(fragment))
     return text or None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from datetime import UTC, datetime, timedelta
@@ -94,6 +95,7 @@ def _parse_iso(text: str) -> datetime | None:
         return None
 
 
+@functools.lru_cache(maxsize=256)  # a feed repeats one or two zones in every item
 def _zone_offset(token: str) -> timedelta | None:
     token = token.strip()
     match = _OFFSET.match(token)

@@ -81,6 +81,20 @@ def sniff(body: bytes, content_type: str | None) -> str:
 
 def decode_html(body: bytes, charset: str | None) -> str:
     """HTTP charset → BOM → <meta charset> → UTF-8 → UTF-8 with stray bytes as cp1252."""
+    text, _ = _decode_html(body, charset)
+    return text
+
+
+def html_for_parser(body: bytes, charset: str | None) -> str | bytes:
+    """What to hand the HTML parser: the bytes themselves when `decode_html` would read them
+    as UTF-8 (lexbor reads UTF-8 bytes as they are, sparing a re-encoding of the whole page),
+    else the decoded text."""
+    text, utf8_body = _decode_html(body, charset)
+    return utf8_body if utf8_body is not None else text
+
+
+def _decode_html(body: bytes, charset: str | None) -> tuple[str, bytes | None]:
+    """(text, the body without its BOM when the text is its strict UTF-8 decoding, else None)."""
     body, bom = strip_bom(body)
     candidates = [bom, charset]
     meta = _META_CHARSET.search(body[:4096])
@@ -91,10 +105,11 @@ def decode_html(body: bytes, charset: str | None) -> str:
         if not name:
             continue
         try:
-            return body.decode(name)
+            text = body.decode(name)
         except (LookupError, UnicodeDecodeError):
             continue
-    return decode_mixed(body)
+        return text, body if codecs.lookup(name).name == "utf-8" else None
+    return decode_mixed(body), None
 
 
 def decode_json(body: bytes, charset: str | None) -> str:

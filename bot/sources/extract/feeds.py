@@ -105,18 +105,34 @@ def root_kind(root: etree._Element) -> str | None:
     return None
 
 
+_CHILD_KEYS: dict[object, str] = {}  # tag → key in _children; feeds repeat a handful of tags
+
+
+def _child_key(child: etree._Element) -> str:
+    name = _local(child)
+    if name:
+        ns = _ns(child)
+        # prefix the few names that mean different things in different namespaces
+        if name == "link" and "Atom" in ns:
+            name = "atom:link"
+        elif name in ("encoded",) and "content" in ns:
+            name = "content:encoded"
+    return name
+
+
 def _children(element: etree._Element) -> dict[str, list[etree._Element]]:
     found: dict[str, list[etree._Element]] = {}
     for child in element:
-        name = _local(child)
-        if name:
-            ns = _ns(child)
-            # prefix the few names that mean different things in different namespaces
-            if name == "link" and "Atom" in ns:
-                name = "atom:link"
-            elif name in ("encoded",) and "content" in ns:
-                name = "content:encoded"
-            found.setdefault(name, []).append(child)
+        tag = child.tag
+        key = _CHILD_KEYS.get(tag)
+        if key is None:
+            key = _child_key(child)
+            if isinstance(tag, str):  # comments and PIs have a function as tag: not cached
+                if len(_CHILD_KEYS) > 4096:  # bounded: hostile feeds may invent tags
+                    _CHILD_KEYS.clear()
+                _CHILD_KEYS[tag] = key
+        if key:
+            found.setdefault(key, []).append(child)
     return found
 
 

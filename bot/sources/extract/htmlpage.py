@@ -43,7 +43,7 @@ def _canonical(tree: LexborHTMLParser) -> str | None:
 
 
 def read_html(
-    text: str,
+    text: str | bytes,
     *,
     url: str | None,
     kind: SourceKind | None,

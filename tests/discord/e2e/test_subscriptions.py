@@ -107,14 +107,21 @@ async def test_member_without_manage_channels_in_the_target_channel_is_refused(h
     assert await harness.store.subscriptions(guild_id=harness.guild.id) == []
 
 
-async def test_backfill_queues_the_latest_updates_marked_as_backfill(harness):
+async def test_backfill_posts_the_latest_updates_oldest_first(harness):
     await polled_story(harness)
     inv = await subscribe(harness, backfill=2)
     assert "The latest 2 updates will be posted shortly" in content(inv)
-    assert harness.runtime.delivery_wakeup.is_set()
-    pending = await harness.store.pending_deliveries(datetime.now(UTC))
-    assert [d.change.entry.title for d in pending] == ["Parachute opens", "Touchdown confirmed"]
-    assert all(d.backfill and d.kind == "new" for d in pending)
+    channel = harness.guild.system_channel_id
+
+    def titles() -> list[str]:
+        return [
+            e["title"] for m in harness.server.messages_in(channel) for e in m.get("embeds", [])
+        ]
+
+    # the bot's delivery (woken by the command) posts them
+    await harness.server.wait_until(lambda: len(titles()) >= 2, 5)
+    assert titles() == ["Parachute opens", "Touchdown confirmed"]
+    assert await harness.store.pending_deliveries(datetime.now(UTC)) == []
 
 
 async def test_subscription_quota_refuses_a_new_one(harness):

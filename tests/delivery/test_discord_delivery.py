@@ -1,0 +1,300 @@
+"""The outbox to Discord end to end: store.apply_poll → DiscordSink → the fake Discord."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.model import StoryStatus
+from tests.delivery.conftest import T0, entry, snap
+from tests.fakes.discord import Perm
+
+
+def titles(server, channel_id: int) -> list[str]:
+    return [e["title"] for m in server.messages_in(channel_id) for e in m["embeds"]]
+
+
+async def test_a_growing_source_arrives_in_order_once(
+    discord_server, guild, store, sink, follow, clock
+):
+    source = await follow()
+    await source.poll(snap(entry(0), entry(2), entry(1)))  # listed out of order
+    await sink.drain()
+    clock.advance(minutes=1)
+    await source.poll(snap(entry(0), entry(1), entry(2), entry(3)))
+    await sink.drain()
+    await sink.drain()  # nothing left: nothing again
+    assert titles(discord_server, guild.system_channel_id) == ["Update 1", "Update 2", "Update 3"]
+    assert await store.pending_deliveries(clock(), limit=10) == []
+
+
+async def test_sent_rows_carry_the_message_id(discord_server, guild, store, sink, follow, clock):
+    source = await follow()
+    await source.poll(snap(entry(0), entry(1)))
+    await sink.drain()
+    message = discord_server.messages_in(guild.system_channel_id)[0]
+    posted = await store.posted_message(source.ids.subscription_id, source.ids.source_id, "e1")
+    assert posted is not None and posted[0] == int(message["id"])
+
+
+async def test_every_send_carries_a_nonce_enforced(discord_server, guild, sink, follow):
+    source = await follow()
+    await source.poll(snap(entry(0), entry(1)))
+    await sink.drain()
+    (record,) = discord_server.records_in(guild.system_channel_id, "create")
+    assert record.request["enforce_nonce"] is True
+    assert len(record.request["nonce"]) <= 25
+
+
+@pytest.mark.parametrize(
+    ("new", "embeds_per_message", "note"),
+    [
+        (3, [3], ""),
+        (12, [10, 2], ""),
+        (35, [10, 10, 10], "and 5 more — /latest"),
+    ],
+)
+async def test_pending_updates_are_batched_per_channel(
+    discord_server, guild, sink, follow, new, embeds_per_message, note
+):
+    source = await follow()
+    await source.poll(snap(*(entry(n) for n in range(new + 1))))
+    await sink.drain()
+    messages = discord_server.messages_in(guild.system_channel_id)
+    assert [len(m["embeds"]) for m in messages] == embeds_per_message
+    assert messages[-1]["content"] == note
+    assert titles(discord_server, guild.system_channel_id)[-1] == f"Update {new}"
+
+
+async def test_key_points_mode_posts_only_key_point_changes(discord_server, guild, sink, follow):
+    source = await follow(mode="key-points", baseline=snap(entry(0), key_points=("One",)))
+    await sink.drain()  # the baseline's key points
+    await source.poll(snap(entry(0), entry(1), key_points=("One", "Two")))
+    await sink.drain()
+    _, message = discord_server.messages_in(guild.system_channel_id)
+    assert "updated" in message["embeds"][0]["title"]
+    assert "Two" in message["embeds"][0]["description"]
+
+
+async def test_keywords_let_through_only_matching_updates(discord_server, guild, sink, follow):
+    source = await follow(keywords="turnout")
+    await source.poll(
+        snap(entry(0), entry(1, "Turnout is high."), entry(2, "Nothing to see."), entry(3))
+    )
+    await sink.drain()
+    assert titles(discord_server, guild.system_channel_id) == ["Update 1"]
+
+
+async def test_a_keyword_match_pings_only_the_role(discord_server, guild, sink, follow):
+    role = discord_server.add_role(guild, "news")
+    source = await follow(keywords="turnout", mention_role_id=role.id)
+    await source.poll(snap(entry(0), entry(1, "Turnout is @everyone high.")))
+    await sink.drain()
+    (record,) = discord_server.records_in(guild.system_channel_id, "create")
+    assert record.request["content"].startswith(f"<@&{role.id}>")
+    assert record.request["allowed_mentions"] == {"parse": [], "roles": [role.id]}
+
+
+async def test_plain_updates_do_not_ping(discord_server, guild, sink, follow):
+    role = discord_server.add_role(guild, "news")
+    source = await follow(mention_role_id=role.id)
+    await source.poll(snap(entry(0), entry(1)))
+    await sink.drain()
+    (record,) = discord_server.records_in(guild.system_channel_id, "create")
+    assert record.request["allowed_mentions"]["parse"] == []
+    assert not record.request["allowed_mentions"].get("roles")
+    assert not record.request.get("content")
+
+
+async def test_a_key_point_change_pings_the_role(discord_server, guild, sink, follow):
+    role = discord_server.add_role(guild, "news")
+    source = await follow(mention_role_id=role.id, baseline=snap(entry(0), key_points=("A",)))
+    await source.poll(snap(entry(0), key_points=("A", "B")))
+    await sink.drain()
+    record = discord_server.records_in(guild.system_channel_id, "create")[-1]
+    assert record.request["allowed_mentions"]["roles"] == [role.id]
+
+
+async def test_an_edit_is_applied_in_place_marked_updated(
+    discord_server, guild, sink, follow, clock
+):
+    source = await follow()
+    await source.poll(snap(entry(0), entry(1)))
+    await sink.drain()
+    clock.advance(minutes=5)
+    await source.poll(snap(entry(0), entry(1, "Corrected text of update 1.")))
+    await sink.drain()
+    (message,) = discord_server.messages_in(guild.system_channel_id)
+    assert message["edited_timestamp"] is not None
+    assert "Corrected text" in message["embeds"][0]["description"]
+    assert message["embeds"][0]["footer"]["text"].startswith("Updated")
+
+
+async def test_a_second_edit_within_a_minute_waits_then_applies(
+    discord_server, guild, store, sink, follow, clock
+):
+    source = await follow()
+    await source.poll(snap(entry(0), entry(1)))
+    await sink.drain()
+    clock.advance(minutes=5)
+    await source.poll(snap(entry(0), entry(1, "First fix.")))
+    await sink.drain()
+    clock.advance(seconds=10)
+    await source.poll(snap(entry(0), entry(1, "Second fix."), entry(2)))
+    await sink.drain()
+    first = discord_server.messages_in(guild.system_channel_id)[0]
+    assert "First fix." in first["embeds"][0]["description"]
+    assert titles(discord_server, guild.system_channel_id) == ["Update 1", "Update 2"]
+    clock.advance(minutes=1)
+    await sink.drain()
+    first = discord_server.messages_in(guild.system_channel_id)[0]
+    assert "Second fix." in first["embeds"][0]["description"]
+    assert len(discord_server.records_in(guild.system_channel_id, "edit")) == 2
+
+
+async def test_an_edit_of_a_day_old_message_becomes_a_correction(
+    discord_server, guild, sink, follow, clock
+):
+    source = await follow()
+    await source.poll(snap(entry(0), entry(1)))
+    await sink.drain()
+    clock.advance(days=1, minutes=1)
+    await source.poll(snap(entry(0), entry(1, "Corrected text.")))
+    await sink.drain()
+    original, correction = discord_server.messages_in(guild.system_channel_id)
+    assert original["edited_timestamp"] is None
+    assert correction["embeds"][0]["title"].startswith("Correction:")
+    assert original["id"] in correction["embeds"][0]["description"]
+
+
+async def test_thread_mode_puts_updates_in_one_thread_with_key_points_on_top(
+    discord_server, guild, sink, follow, clock
+):
+    source = await follow(thread=True, baseline=snap(entry(0), key_points=("A",)))
+    await source.poll(snap(entry(0), entry(1), key_points=("A",)))
+    await sink.drain()
+    clock.advance(minutes=1)
+    await source.poll(snap(entry(0), entry(1), entry(2), key_points=("A", "B")))
+    await sink.drain()
+    (starter,) = discord_server.messages_in(guild.system_channel_id)
+    thread_id = int(starter["thread"]["id"])
+    updates = [t for t in titles(discord_server, thread_id) if t.startswith("Update")]
+    assert updates == ["Update 1", "Update 2"]
+    assert starter["edited_timestamp"] is not None
+    assert "B" in starter["embeds"][0]["description"]
+
+
+async def test_coverage_ended_is_said_once(discord_server, guild, store, sink, follow, clock):
+    source = await follow()
+    other = await store.add_source(source.ids.story_id, "https://other.example/live", now=T0)
+    for source_id in (source.ids.source_id, other):
+        await store.finish_poll(
+            source_id, now=clock(), next_check=clock(), status=StoryStatus.ENDED
+        )
+    await sink.drain()
+    (message,) = discord_server.messages_in(guild.system_channel_id)
+    assert message["embeds"][0]["title"].startswith("Coverage ended")
+
+
+async def test_a_quiet_spell_is_not_announced(discord_server, guild, store, sink, follow, clock):
+    source = await follow()
+    await store.finish_poll(
+        source.ids.source_id, now=clock(), next_check=clock(), status=StoryStatus.QUIET
+    )
+    await sink.drain()
+    assert discord_server.messages_in(guild.system_channel_id) == []
+
+
+async def test_backfill_posts_the_last_updates_oldest_first(
+    discord_server, guild, store, sink, follow, clock
+):
+    source = await follow(baseline=snap(*(entry(n) for n in range(5))))
+    assert await store.enqueue_backfill(source.ids.subscription_id, 2, now=clock()) == 2
+    await sink.drain()
+    assert titles(discord_server, guild.system_channel_id) == ["Update 3", "Update 4"]
+
+
+async def test_a_deleted_channel_pauses_and_alerts_once(
+    discord_server, guild, store, sink, follow, clock
+):
+    news = discord_server.add_channel(guild, "news")
+    source = await follow(news.id)
+    await discord_server.delete_channel(news)
+    await source.poll(snap(entry(0), entry(1)))
+    await sink.drain()
+    clock.advance(minutes=1)
+    await source.poll(snap(entry(0), entry(1), entry(2)))
+    await sink.drain()
+    (sub,) = await store.subscriptions(guild_id=guild.id)
+    assert sub.paused_at is not None and "404" in (sub.pause_reason or "")
+    (alert,) = discord_server.messages_in(guild.system_channel_id)
+    assert f"<#{news.id}>" in alert["content"]
+
+
+async def test_removed_permissions_pause_and_resubscribing_resumes(
+    discord_server, guild, store, sink, follow, clock
+):
+    news = discord_server.add_channel(guild, "news")
+    source = await follow(news.id)
+    await discord_server.set_overwrite(
+        news, discord_server.bot_role(guild), deny=Perm.SEND_MESSAGES
+    )
+    await source.poll(snap(entry(0), entry(1)))
+    await sink.drain()
+    (sub,) = await store.subscriptions(guild_id=guild.id)
+    assert "403" in (sub.pause_reason or "")
+    assert len(discord_server.messages_in(guild.system_channel_id)) == 1  # the alert
+    await discord_server.set_overwrite(news, discord_server.bot_role(guild))
+    await store.subscribe(source.ids.story_id, guild_id=guild.id, channel_id=news.id)
+    await sink.drain()
+    assert titles(discord_server, news.id) == ["Update 1"]
+
+
+async def test_a_5xx_storm_is_retried_with_nothing_lost(
+    discord_server, guild, store, sink, follow, clock
+):
+    source = await follow()
+    discord_server.inject("POST", "/channels/*/messages", status=503, times=3)
+    await source.poll(snap(entry(0), entry(1)))
+    await sink.drain()
+    clock.advance(seconds=30)
+    await source.poll(snap(entry(0), entry(1), entry(2)))
+    for _ in range(4):
+        await sink.drain()
+        clock.advance(minutes=1)
+    assert titles(discord_server, guild.system_channel_id) == ["Update 1", "Update 2"]
+    assert await store.pending_deliveries(clock() + timedelta(hours=1)) == []
+
+
+async def test_a_dropped_gateway_does_not_stop_delivery(
+    discord_server, guild, store, start_bot, follow, clock
+):
+    from bot.delivery.discord_sink import DiscordSink
+    from bot.delivery.limiter import RateLimiter
+
+    bot = await start_bot()
+    sink = DiscordSink(bot, store, limiter=RateLimiter(100), clock=clock)
+    source = await follow()
+    await source.poll(snap(entry(0), entry(1)))
+    await discord_server.drop_gateway()
+    await sink.drain()
+    clock.advance(minutes=1)
+    await source.poll(snap(entry(0), entry(1), entry(2)))
+    await sink.drain()
+    assert titles(discord_server, guild.system_channel_id) == ["Update 1", "Update 2"]
+
+
+async def test_the_dispatcher_hands_discord_rows_and_alerts_to_the_sink(
+    discord_server, guild, store, sink, follow, clock
+):
+    from bot.delivery.dispatcher import Dispatcher
+
+    source = await follow()
+    await source.poll(snap(entry(0), entry(1), entry(2)))
+    await store.record_failure(source.ids.source_id, now=clock(), error="HTTP 500", pause_after=1)
+    await Dispatcher(store, {"discord": sink}, clock=clock).drain()
+    messages = discord_server.messages_in(guild.system_channel_id)
+    alert, updates = messages  # the dispatcher sends alerts first
+    assert alert["content"].startswith("source paused: https://news.example/live")
+    assert [e["title"] for e in updates["embeds"]] == ["Update 1", "Update 2"]

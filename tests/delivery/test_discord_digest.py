@@ -1,0 +1,105 @@
+"""Digest subscriptions: cron periods aligned to the hour, one message per period or none."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.delivery.digest import Digests, digest_trigger
+from tests.delivery.conftest import entry, snap
+
+BASE = datetime(2024, 3, 1, 12, 7, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("every", "next_fire"),
+    [
+        (900, datetime(2024, 3, 1, 12, 15, tzinfo=UTC)),
+        (1800, datetime(2024, 3, 1, 12, 30, tzinfo=UTC)),
+        (3600, datetime(2024, 3, 1, 13, 0, tzinfo=UTC)),
+        (None, datetime(2024, 3, 1, 13, 0, tzinfo=UTC)),
+        (6 * 3600, datetime(2024, 3, 1, 18, 0, tzinfo=UTC)),
+        (86400, datetime(2024, 3, 2, 0, 0, tzinfo=UTC)),
+    ],
+)
+def test_digest_periods_are_aligned_to_the_hour(every, next_fire):
+    assert digest_trigger(every).get_next_fire_time(None, BASE) == next_fire
+
+
+@pytest.fixture
+async def digests(sink):
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    return Digests(sink, scheduler)
+
+
+async def test_a_digest_lists_the_periods_updates_and_key_points(
+    discord_server, guild, follow, digests, clock
+):
+    source = await follow(mode="digest", every=3600, baseline=snap(entry(0), key_points=("A",)))
+    clock.advance(minutes=10)
+    await source.poll(snap(entry(0), entry(1), entry(2), key_points=("A",)))
+    clock.advance(minutes=50)
+    await digests.run_digest(source.ids.subscription_id)
+    (message,) = discord_server.messages_in(guild.system_channel_id)
+    digest, key_points = message["embeds"]
+    assert "2 updates" in digest["title"]
+    assert "Update 1" in digest["description"] and "Update 2" in digest["description"]
+    assert "A" in key_points["description"]
+
+
+async def test_nothing_is_posted_when_nothing_happened(
+    discord_server, guild, follow, digests, clock
+):
+    source = await follow(mode="digest", every=3600)
+    clock.advance(minutes=10)
+    await source.poll(snap(entry(0), entry(1)))
+    clock.advance(minutes=50)
+    await digests.run_digest(source.ids.subscription_id)
+    clock.advance(hours=1)
+    assert await digests.run_digest(source.ids.subscription_id) is None
+    assert len(discord_server.messages_in(guild.system_channel_id)) == 1
+
+
+async def test_digest_subscriptions_get_no_per_update_messages(
+    discord_server, guild, follow, sink, clock
+):
+    source = await follow(mode="digest", every=3600)
+    clock.advance(minutes=10)
+    await source.poll(snap(entry(0), entry(1)))
+    await sink.drain()
+    assert discord_server.messages_in(guild.system_channel_id) == []
+
+
+async def test_a_digest_sent_again_after_a_crash_posts_once(
+    discord_server, guild, store, follow, digests, clock
+):
+    source = await follow(mode="digest", every=3600)
+    clock.advance(minutes=10)
+    await source.poll(snap(entry(0), entry(1)))
+    # the digest went out but the process died before recording it
+    sub = await store.get_subscription(source.ids.subscription_id)
+    real = store.record_digest
+
+    async def crash(*args, **kwargs):
+        raise RuntimeError("killed")
+
+    store.record_digest = crash
+    with pytest.raises(RuntimeError):
+        await digests.run_digest(sub.id)
+    store.record_digest = real
+    await digests.run_digest(sub.id)
+    assert len(discord_server.messages_in(guild.system_channel_id)) == 1
+
+
+async def test_refresh_keeps_one_job_per_digest_subscription(follow, digests, store, guild):
+    source = await follow(mode="digest", every=900)
+    assert await digests.refresh() == 1
+    job = digests.scheduler.get_job(f"digest:{source.ids.subscription_id}")
+    assert "*/15" in str(job.trigger)
+    await store.subscribe(
+        source.ids.story_id, guild_id=guild.id, channel_id=source.ids.channel_id, mode="updates"
+    )
+    assert await digests.refresh() == 0
+    assert digests.scheduler.get_jobs() == []

@@ -1,0 +1,52 @@
+"""Stopping the scheduler while a poll tick is mid-await is a clean stop, not a logged failure.
+
+Found by the subprocess tests (tests/discord/e2e/test_run_subprocess.py): a wrong Discord token
+stops the bot a few milliseconds after the first tick started, and APScheduler logged the
+cancelled tick as a job error, with a traceback, before the one-line message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.config import Config, PollingConfig
+from bot.poller import Poller
+from bot.runtime import Runtime
+from bot.sources.fetch import Fetcher, open_session
+from bot.store import SourceRecord, Store
+
+
+async def test_a_tick_cut_short_by_the_scheduler_shutdown_logs_no_error(
+    tmp_path, caplog, monkeypatch
+):
+    polling = PollingConfig()
+    store = await Store.open(tmp_path / "bulletin.db")
+    session = open_session(polling)
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    runtime = Runtime(Config(polling=polling), store, Fetcher(session, polling), scheduler)
+    picking = asyncio.Event()
+
+    async def due_sources_that_hang(now: datetime, limit: int) -> list[SourceRecord]:
+        picking.set()
+        await asyncio.sleep(30)  # the tick is waiting on the store when the scheduler stops
+        return []
+
+    monkeypatch.setattr(store, "due_sources", due_sources_that_hang)
+    poller = Poller(runtime)
+    try:
+        with caplog.at_level(logging.WARNING):
+            poller.start()
+            scheduler.start()
+            await asyncio.wait_for(picking.wait(), 5)
+            scheduler.shutdown(wait=False)
+            await poller.stop()
+            for _ in range(5):  # let the cancellation reach the tick and its executor
+                await asyncio.sleep(0)
+    finally:
+        await session.close()
+        await store.close()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
