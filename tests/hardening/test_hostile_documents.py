@@ -72,7 +72,7 @@ def in_page(blog: dict[str, object], body_html: str = "") -> bytes:
     ).encode()
 
 
-def tree_depth(markup: str) -> int:
+def tree_depth(markup: str | bytes) -> int:
     tree = LexborHTMLParser(markup)
     deepest = 0
     stack = [(tree.root, 1)]
@@ -348,3 +348,10 @@ def test_lone_surrogate_in_a_title_that_makes_the_id_is_hashed():
 def test_unicode_digits_in_dates_are_unreadable_not_a_crash(text):
     result = parse_date(text)  # before the fix: ValueError from int("²")
     assert result is None or result.utcoffset() is not None
+
+
+def test_nesting_is_limited_for_pages_handed_over_as_utf8_bytes():
+    markup = ("<html><body>é" + "<div>" * 50_000).encode()
+    limited = limit_nesting(markup)
+    assert isinstance(limited, bytes)
+    assert tree_depth(limited) <= MAX_DEPTH * 3
