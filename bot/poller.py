@@ -237,7 +237,10 @@ class Poller:
                 log.info("%s: answers again; resumed", source.url)
                 changed = True
         else:
-            snapshot = extract(
+            # In a thread: a hostile page can cost up to a second of parsing, and the event
+            # loop must keep serving every other source (and Discord) meanwhile.
+            snapshot = await asyncio.to_thread(
+                extract,
                 result.body,
                 content_type=result.content_type,
                 url=result.final_url,

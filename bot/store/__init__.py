@@ -412,7 +412,8 @@ class Store(DeliveryStateMixin):
             elif poll.takes_baseline and poll.found_something:
                 # a page added mid-story: its newest update says how lively it is
                 dates = [e.entry.published for e in poll.inserts if e.entry.published]
-                last_update = to_us(max(dates)) if dates else now_us
+                # a date in the future (a typo, year 9999) must not keep a story live forever
+                last_update = min(to_us(max(dates)), now_us) if dates else now_us
             await db.execute(
                 "UPDATE sources SET etag = ?, last_modified = ?, body_hash = ?,"
                 " last_polled = ?, failures = 0, auto_paused_at = NULL, auto_pause_reason = NULL,"

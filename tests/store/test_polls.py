@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from bot.model import (
@@ -28,6 +29,17 @@ async def test_empty_first_poll_leaves_the_baseline_for_later(store, source):
     await poll(store, source, snap())
     assert (await store.get_source(source)).baseline_at is None
     assert await poll(store, source, snap(entry(1)), LATER) == ()
+
+
+async def test_baseline_takes_the_newest_update_time_as_the_last_update(store, source):
+    await poll(store, source, snap(entry(1), entry(2)), LATER)
+    assert (await store.get_source(source)).last_update_at == T0 + timedelta(minutes=2)
+
+
+async def test_a_future_update_time_counts_as_now_not_as_the_future(store, source):
+    future = replace(entry(1), published=T0 + timedelta(days=365 * 50))
+    await poll(store, source, snap(future))
+    assert (await store.get_source(source)).last_update_at == T0
 
 
 async def test_entry_after_the_baseline_is_new(store, source):
