@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,10 +25,17 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(names)}")
         return 2
+    if len(wanted) == 1:
+        importlib.import_module(f"bench.bench_{wanted[0]}").run()
+        return 0
     for name in wanted:
+        # Each benchmark in a process of its own, so that its peak RSS and warm caches are its own.
         started = time.perf_counter()
-        importlib.import_module(f"bench.bench_{name}").run()
+        code = subprocess.call([sys.executable, "-m", "bench", name])
         print(f"\n({name}: {time.perf_counter() - started:.1f} s)\n", flush=True)
+        if code != 0:
+            print(f"benchmark {name} failed (exit {code})")
+            return code
     return 0
 
 

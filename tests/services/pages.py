@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 UPDATES = [
     (
@@ -31,14 +32,16 @@ def live_page(
     updates: list[tuple[str, str, str]] | None = None,
     key_points: list[str] | None = None,
 ) -> bytes:
-    """A live blog with `updates` (id, headline, text), published a minute apart."""
+    """A live blog with `updates` (id, headline, text), published a minute apart, the first
+    half an hour ago: recent enough that the story is live whenever the tests run."""
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=30)
     items = [
         {
             "@type": "BlogPosting",
             "@id": f"https://news.test/mars#{ident}",
             "headline": headline,
             "articleBody": text,
-            "datePublished": f"2026-11-25T04:{10 + n:02d}:00Z",
+            "datePublished": (start + timedelta(minutes=n)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
         for n, (ident, headline, text) in enumerate(updates if updates is not None else UPDATES)
     ]
@@ -46,7 +49,7 @@ def live_page(
         "@context": "https://schema.org",
         "@type": "LiveBlogPosting",
         "headline": title,
-        "coverageStartTime": "2026-11-25T04:00:00Z",
+        "coverageStartTime": (start - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "liveBlogUpdate": items,
     }
     box = ""
