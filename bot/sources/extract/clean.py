@@ -374,7 +374,7 @@ def _name(name: str | bytes) -> str:
     return name if isinstance(name, str) else name.decode("ascii")
 
 
-def _shallow(markup: str | bytes, limit: int) -> bool:
+def certainly_shallow(markup: str | bytes, limit: int) -> bool:
     """True when the parser certainly nests MARKUP no deeper than LIMIT (see above)."""
     depth = strict_depth(markup)
     return depth is not None and 2 * depth + _SLACK <= limit
@@ -389,7 +389,7 @@ def limit_nesting(markup: str | bytes, limit: int = MAX_DEPTH) -> str | bytes:
     reach lexbor) come back as bytes, untouched unless something was removed.
     """
     if isinstance(markup, bytes):
-        if markup.count(b"<") <= limit or _shallow(markup, limit):
+        if markup.count(b"<") <= limit or certainly_shallow(markup, limit):
             return markup
         text = markup.decode("utf-8", "surrogateescape")
         limited = _limit_text(text, limit)
@@ -398,7 +398,7 @@ def limit_nesting(markup: str | bytes, limit: int = MAX_DEPTH) -> str | bytes:
 
 
 def _limit_text(markup: str, limit: int) -> str:
-    if markup.count("<") <= limit or _shallow(markup, limit):  # the common cases, at once
+    if markup.count("<") <= limit or certainly_shallow(markup, limit):  # the common cases, at once
         return markup
     stack: list[str] = []
     open_at: dict[str, list[int]] = {}  # tag → its positions in `stack`, innermost last
