@@ -203,6 +203,183 @@ def limit_nesting(markup: str, limit: int = MAX_DEPTH) -> str: ...
 def limit_nesting(markup: bytes, limit: int = MAX_DEPTH) -> bytes: ...
 
 
+# --- the fast path: a sound bound from one C-level tokenizing pass ------------------------------
+# Almost every page nests its elements strictly: each end tag closes the innermost open
+# element. For such markup the depth the parser reaches is bounded by the strict nesting
+# depth D, and the exact scan below is not needed. Why `2 * D + _SLACK` bounds it:
+# - tokens: the pattern reads tags, comments, doctypes and raw-text elements exactly as the
+#   HTML tokenizer does; whatever it might read differently (a quote inside an attribute name,
+#   `<!-->`, `<!` or `<?` bogus comments, `</` without a name, a `<!--` inside a script, a raw-text
+#   element with no end) stops the fast path, so no tag the parser sees is missed.
+# - pushes: every start tag puts at most one element on the stack, plus elements the parser
+#   implies: <tbody> and <tr> for a cell (at most two per strictly open element), <colgroup>
+#   for a <col>, and <html>/<body> once. A formatting element the parser closed early is
+#   reopened by "reconstruct the active formatting elements" only while its own end tag has not
+#   come, i.e. in place of its strict entry, never beside it.
+# - pops: an end tag that closes the innermost strict element finds nothing above that element
+#   on the parser's stack but implied or reopened elements, which the parser pops with it; the
+#   parser closes elements early (<p> before a <div>, the adoption agency), never later.
+# - foreign content (<svg>, <math>) is where the tokenizer and the tree builder differ from
+#   HTML: there a self-closing tag opens nothing, raw-text names are ordinary, and the tags
+#   that leave foreign content or enter an integration point change the rules; a raw-text
+#   element or such a tag inside stops the fast path.
+# Elements the parser ignores (a second <body>, a <tr> outside a table) only lower the depth.
+# tests/sources/test_nesting_bound.py checks the bound against lexbor's own trees.
+_SLACK = 4
+_WS = r"\t\n\f\r "
+# Attributes up to the tag's ">"; group: "/" when the tag closes itself.
+_ATTRS = (
+    rf"(?:[{_WS}/]++[^{_WS}/\"'<=>][^{_WS}/\"'<=>]*+"
+    rf"(?:[{_WS}]*+=[{_WS}]*+(?:\"[^\"]*+\"|'[^']*+'|[^{_WS}\"'<=>`]++))?+)*+"
+    rf"(?:[{_WS}]|/(?!>))*+(/?)>"
+)
+_RAW_NAMES = "script|style|title|textarea|iframe|noembed|noframes|xmp"
+_TOKEN = (
+    r"<(?:!--(?!-?>)(?s:.*?)--!?>"  # a comment
+    r"|!(?i:doctype)[^>]*+>"
+    # a raw-text element, whole (group 1: its name); a "<!--" inside a script can hide its
+    # end tag from a simple search, so any "<!--" inside sends the page to the exact scan
+    rf"|((?i:{_RAW_NAMES})){_ATTRS.replace('(/?)', '/?')}"
+    rf"(?:[^<]++|<(?!/(?i:\1)[{_WS}/>]|!--))*+</(?i:\1)(?=[{_WS}/>]){_ATTRS.replace('(/?)', '/?')}"
+    # a start tag (group 2; group 4 "/" when self-closing) or an end tag (group 3)
+    rf"|(?:(?!(?i:{_RAW_NAMES}|plaintext)[{_WS}/>])([A-Za-z][A-Za-z0-9-]*+)"
+    rf"|/([A-Za-z][A-Za-z0-9-]*+))(?=[{_WS}/>]){_ATTRS}"
+    r"|([A-Za-z/!?]))"  # anything else the tokenizer reads as markup (group 5): give up
+)
+_TOKENS = re.compile(_TOKEN)
+_TOKENS_BYTES = re.compile(_TOKEN.encode())
+_VOID_NAMES = frozenset(
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "source",
+        "track",
+        "wbr",
+        "param",
+        "keygen",
+        "frame",
+        "basefont",
+        "bgsound",
+    ]
+)
+_FOREIGN = frozenset(["svg", "math"])
+# The same names as bytes, for pages read as UTF-8 bytes.
+_VOID_NAMES |= {name.encode() for name in _VOID_NAMES}
+_FOREIGN |= {name.encode() for name in _FOREIGN}
+# Start tags that leave foreign content or open an HTML integration point within it.
+_FOREIGN_EXITS = frozenset(
+    [
+        "b",
+        "big",
+        "blockquote",
+        "body",
+        "br",
+        "center",
+        "code",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "em",
+        "embed",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "head",
+        "hr",
+        "i",
+        "img",
+        "li",
+        "listing",
+        "menu",
+        "meta",
+        "nobr",
+        "ol",
+        "p",
+        "pre",
+        "ruby",
+        "s",
+        "small",
+        "span",
+        "strong",
+        "strike",
+        "sub",
+        "sup",
+        "table",
+        "tt",
+        "u",
+        "ul",
+        "var",
+        "font",
+        "foreignobject",
+        "desc",
+        "title",
+        "mi",
+        "mo",
+        "mn",
+        "ms",
+        "mtext",
+        "annotation-xml",
+        "svg",
+        "math",
+    ]
+)
+
+
+def strict_depth(markup: str | bytes) -> int | None:
+    """The depth of MARKUP when every end tag closes the innermost open element, else None.
+
+    One regex pass does the reading; the loop only keeps the stack of names.
+    """
+    pattern = _TOKENS_BYTES if isinstance(markup, bytes) else _TOKENS
+    stack: list[str | bytes] = []
+    deepest = 0
+    foreign = 0  # open <svg>/<math> elements
+    for raw, start, end, closed, other in pattern.findall(markup):
+        if start:
+            if start in _VOID_NAMES:
+                continue
+            if foreign:
+                if _name(start).lower() in _FOREIGN_EXITS:
+                    return None
+                if closed:
+                    continue
+            elif _name(start) in _FOREIGN:
+                foreign += 1
+            stack.append(start)
+            if len(stack) > deepest:
+                deepest = len(stack)
+        elif end:
+            if not stack or stack.pop() != end:
+                return None
+            if foreign and _name(end) in _FOREIGN:
+                foreign -= 1
+        elif other or (raw and foreign):
+            return None
+    return deepest
+
+
+def _name(name: str | bytes) -> str:
+    return name if isinstance(name, str) else name.decode("ascii")
+
+
+def certainly_shallow(markup: str | bytes, limit: int) -> bool:
+    """True when the parser certainly nests MARKUP no deeper than LIMIT (see above)."""
+    depth = strict_depth(markup)
+    return depth is not None and 2 * depth + _SLACK <= limit
+
+
 def limit_nesting(markup: str | bytes, limit: int = MAX_DEPTH) -> str | bytes:
     """MARKUP with the start tags that would nest elements deeper than LIMIT removed.
 
@@ -212,7 +389,7 @@ def limit_nesting(markup: str | bytes, limit: int = MAX_DEPTH) -> str | bytes:
     reach lexbor) come back as bytes, untouched unless something was removed.
     """
     if isinstance(markup, bytes):
-        if markup.count(b"<") <= limit:
+        if markup.count(b"<") <= limit or certainly_shallow(markup, limit):
             return markup
         text = markup.decode("utf-8", "surrogateescape")
         limited = _limit_text(text, limit)
@@ -221,7 +398,7 @@ def limit_nesting(markup: str | bytes, limit: int = MAX_DEPTH) -> str | bytes:
 
 
 def _limit_text(markup: str, limit: int) -> str:
-    if markup.count("<") <= limit:  # cannot nest that deep: the common case, at once
+    if markup.count("<") <= limit or certainly_shallow(markup, limit):  # the common cases, at once
         return markup
     stack: list[str] = []
     open_at: dict[str, list[int]] = {}  # tag → its positions in `stack`, innermost last
