@@ -178,3 +178,24 @@ def test_strict_markup_deeper_than_the_bound_is_not_shallow():
 def test_strict_markup_nested_past_the_limit_is_still_limited():
     markup = "<div>" * 2000 + "x" + "</div>" * 2000
     assert tree_depth(limit_nesting(markup, LIMIT)) <= LIMIT * 3
+
+
+# The exact scan must follow the parser where a naive tag counter would not: each of these
+# builds a tree far deeper than the limit unless the scan knows the rule named.
+@pytest.mark.parametrize(
+    "markup",
+    [
+        pytest.param("<noscript>" + "<div>" * 300, id="noscript-content-is-markup"),
+        pytest.param("<span><div></span>" * 150, id="end-tag-stops-at-a-special-element"),
+        pytest.param("<svg><style>" + "<g>" * 300, id="raw-text-names-in-svg-are-elements"),
+    ],
+)
+def test_exact_scan_limits_what_the_parser_nests(markup):
+    assert tree_depth(markup) > 100
+    assert tree_depth(limit_nesting(markup, LIMIT)) <= LIMIT + 5
+
+
+def test_many_closed_tables_in_a_row_are_not_deep():
+    # the mixed-case tag keeps the fast path out: this is the exact scan at work
+    markup = "<Div>intro</div>" + "<table><tr><td>cell</td></tr></table>" * 300
+    assert limit_nesting(markup, LIMIT) == markup

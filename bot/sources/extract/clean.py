@@ -186,10 +186,101 @@ _RAW_TEXT_TAGS = frozenset(
         "iframe",
         "noembed",
         "noframes",
-        "noscript",
         "plaintext",
     ]
 )
+# noscript is not raw text here: lexbor parses with scripting off, so its content is markup.
+# The parser's "special" elements: an end tag that is not one of them ("any other end tag")
+# closes nothing when a special element is open above its match.
+_SPECIAL_TAGS = frozenset(
+    [
+        "address",
+        "applet",
+        "area",
+        "article",
+        "aside",
+        "base",
+        "basefont",
+        "bgsound",
+        "blockquote",
+        "body",
+        "br",
+        "button",
+        "caption",
+        "center",
+        "col",
+        "colgroup",
+        "dd",
+        "details",
+        "dir",
+        "div",
+        "dl",
+        "dt",
+        "embed",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "frame",
+        "frameset",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "head",
+        "header",
+        "hgroup",
+        "hr",
+        "html",
+        "iframe",
+        "img",
+        "input",
+        "keygen",
+        "li",
+        "link",
+        "listing",
+        "main",
+        "marquee",
+        "menu",
+        "meta",
+        "nav",
+        "noembed",
+        "noframes",
+        "noscript",
+        "object",
+        "ol",
+        "p",
+        "param",
+        "plaintext",
+        "pre",
+        "script",
+        "search",
+        "section",
+        "select",
+        "source",
+        "style",
+        "summary",
+        "table",
+        "tbody",
+        "td",
+        "template",
+        "textarea",
+        "tfoot",
+        "th",
+        "thead",
+        "title",
+        "tr",
+        "track",
+        "ul",
+        "wbr",
+        "xmp",
+    ]
+)
+# Inside these, raw-text names (<style>, <title>) are ordinary elements whose content is markup.
+_FOREIGN_TAGS = frozenset(["svg", "math"])
 # End tags do not reach through these: "</div>" inside a <td> leaves the outer <div> open.
 _SCOPE_TAGS = frozenset(
     ["table", "td", "th", "caption", "template", "applet", "marquee", "object", "svg", "math"]
@@ -402,7 +493,8 @@ def _limit_text(markup: str, limit: int) -> str:
         return markup
     stack: list[str] = []
     open_at: dict[str, list[int]] = {}  # tag → its positions in `stack`, innermost last
-    scopes: list[int] = [-1]  # positions of scope boundaries in `stack`
+    # Positions in `stack`, innermost last, of: scope boundaries, special elements, svg/math.
+    bounds = _Bounds()
     drops: list[tuple[int, int]] = []
     lowered: str | None = None
     position = 0
@@ -420,12 +512,12 @@ def _limit_text(markup: str, limit: int) -> str:
         name = match.group(3).lower()
         if match.group(2):  # an end tag
             places = open_at.get(name)
-            if places and places[-1] > scopes[-1]:
+            if places and _end_tag_closes(name, places[-1], bounds):
                 target = places[-1]
                 while len(stack) > target:
-                    _pop(stack, open_at, scopes)
+                    _pop(stack, open_at, bounds)
             continue
-        if name in _RAW_TEXT_TAGS:
+        if name in _RAW_TEXT_TAGS and bounds.foreign[-1] < 0:
             if lowered is None:
                 lowered = markup.lower()
             end = lowered.find("</" + name, position)
@@ -437,16 +529,21 @@ def _limit_text(markup: str, limit: int) -> str:
             continue
         family = _FAMILIES.get(name)
         if family is not None:
-            _close_family(stack, open_at, scopes, family)
+            _close_family(stack, open_at, bounds, family)
         if len(stack) >= limit:
             close = markup.find(">", position)
             end = len(markup) if close < 0 else close + 1
             drops.append((match.start(), end))
             position = end
             continue
-        open_at.setdefault(name, []).append(len(stack))
+        depth = len(stack)
+        open_at.setdefault(name, []).append(depth)
         if name in _SCOPE_TAGS:
-            scopes.append(len(stack))
+            bounds.scopes.append(depth)
+        if name in _SPECIAL_TAGS:
+            bounds.specials.append(depth)
+        if name in _FOREIGN_TAGS:
+            bounds.foreign.append(depth)
         stack.append(name)
     if not drops:
         return markup
@@ -460,8 +557,31 @@ def _limit_text(markup: str, limit: int) -> str:
     return "".join(pieces)
 
 
+class _Bounds:
+    """Stack positions (innermost last, -1 at the bottom) the end-tag rules look at."""
+
+    __slots__ = ("foreign", "scopes", "specials")
+
+    def __init__(self) -> None:
+        self.scopes = [-1]
+        self.specials = [-1]
+        self.foreign = [-1]
+
+
+def _end_tag_closes(name: str, target: int, bounds: _Bounds) -> bool:
+    """Whether an end tag pops its innermost open element at `target`, as the parser would.
+
+    A special element's end tag closes it when it is in scope; any other end tag only when no
+    special element is open above it (for formatting elements the adoption agency may instead
+    move nodes around, which never leaves the tree shallower than not closing at all).
+    """
+    if target < bounds.scopes[-1]:  # a scope boundary is open above it (it may be one itself)
+        return False
+    return name in _SPECIAL_TAGS or target > bounds.specials[-1]
+
+
 def _close_family(
-    stack: list[str], open_at: dict[str, list[int]], scopes: list[int], family: frozenset[str]
+    stack: list[str], open_at: dict[str, list[int]], bounds: _Bounds, family: frozenset[str]
 ) -> None:
     """Pop the open element of FAMILY a new start tag closes, as the parser would; looking
     only a few elements down keeps the scan linear (missing one only counts depth higher)."""
@@ -469,17 +589,19 @@ def _close_family(
         name = stack[index]
         if name in family:
             while len(stack) > index:
-                _pop(stack, open_at, scopes)
+                _pop(stack, open_at, bounds)
             return
         if name not in _INLINE_TAGS:
             return
 
 
-def _pop(stack: list[str], open_at: dict[str, list[int]], scopes: list[int]) -> None:
+def _pop(stack: list[str], open_at: dict[str, list[int]], bounds: _Bounds) -> None:
     name = stack.pop()
     open_at[name].pop()
-    if scopes[-1] == len(stack):
-        scopes.pop()
+    depth = len(stack)
+    for positions in (bounds.scopes, bounds.specials, bounds.foreign):
+        if positions[-1] == depth:
+            positions.pop()
 
 
 def unescape_again(text: str) -> str:
