@@ -91,6 +91,16 @@ def _nonce(subscription_id: int, source_id: int, kind: str, key: str, now_us: in
     return "b" + hashlib.sha256(raw).hexdigest()[:24]
 
 
+def _open_hint(error: sqlite3.DatabaseError) -> str:
+    """What an operator can do about an error met while opening the database."""
+    text = str(error).lower()
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return " (Bulletin must be able to write the file and its folder: check [database] path)"
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return " (the file is damaged: restore a backup, or move it aside to start afresh)"
+    return ""
+
+
 class Store(DeliveryStateMixin):
     """Everything Bulletin keeps. Open with `await Store.open(path)`; `await store.close()`."""
 
@@ -113,7 +123,9 @@ class Store(DeliveryStateMixin):
             await migrate(db, target=migrate_to)
         except sqlite3.DatabaseError as error:
             await db.close()
-            raise StoreError(f"cannot open the database {os.fspath(path)!r}: {error}") from None
+            raise StoreError(
+                f"cannot open the database {os.fspath(path)!r}: {error}{_open_hint(error)}"
+            ) from None
         except BaseException:
             await db.close()
             raise

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
+import shlex
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,16 +21,23 @@ from bot.store import Store
 from tests.delivery.conftest import T0, entry, snap
 
 ROOT = Path(__file__).resolve().parents[2]
-NOBODY = 65534
 
 
-def bulletin_run(config: Path, *, user: int | None = None, timeout: float = 20) -> tuple[int, str]:
-    """`bulletin run --config CONFIG` in console mode (no token): (exit status, stderr)."""
+def bulletin_run(
+    config: Path, *, read_only: Path | None = None, timeout: float = 20
+) -> tuple[int, str]:
+    """`bulletin run --config CONFIG` in console mode (no token): (exit status, stderr).
+
+    With READ_ONLY, that folder is mounted read-only for the bot alone (a bind mount in a mount
+    namespace of its own): tests run as root, whom file modes do not stop.
+    """
     env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
     env["PYTHONPATH"] = str(ROOT)
     command = [sys.executable, "-m", "bot", "run", "--config", str(config)]
-    if user is not None:  # tests run as root, whom file modes do not stop
-        command = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *command]
+    if read_only is not None:
+        folder = shlex.quote(str(read_only))
+        remount = f"mount --bind {folder} {folder} && mount -o remount,bind,ro {folder}"
+        command = ["unshare", "--mount", "sh", "-c", f'{remount} && exec "$@"', "sh", *command]
     done = subprocess.run(
         command, cwd=config.parent, env=env, capture_output=True, text=True, timeout=timeout
     )
@@ -42,17 +47,6 @@ def bulletin_run(config: Path, *, user: int | None = None, timeout: float = 20) 
 def message_lines(stderr: str) -> list[str]:
     """stderr without the log lines (which start with a date)."""
     return [line for line in stderr.splitlines() if line and not line[:4].isdigit()]
-
-
-@pytest.fixture
-def shared_dir() -> Iterator[Path]:
-    """A directory an unprivileged user can reach (pytest's tmp_path is root's alone)."""
-    path = Path(tempfile.mkdtemp(prefix="bulletin-faults-"))
-    path.chmod(0o755)
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def config_for(directory: Path, db: Path) -> Path:
@@ -88,6 +82,7 @@ def test_a_corrupted_database_at_start_stops_with_one_line_and_exit_2(tmp_path, 
     lines = message_lines(stderr)
     assert status == 2
     assert len(lines) == 1 and lines[0].startswith("bulletin run: cannot open the database")
+    assert "restore a backup, or move it aside" in lines[0]
     assert "Traceback" not in stderr
 
 
@@ -101,17 +96,17 @@ def test_a_corrupted_database_is_left_as_it_was_for_the_operator(tmp_path):
     assert db.read_bytes() == garbage
 
 
-def test_a_read_only_database_stops_with_one_line_and_exit_2(shared_dir):
-    db = shared_dir / "bulletin.db"
+def test_a_read_only_database_stops_with_one_line_and_exit_2(tmp_path):
+    db = tmp_path / "bulletin.db"
     asyncio.run(filled_database(db))
-    for path in shared_dir.iterdir():
-        path.chmod(0o644)  # root's file: the unprivileged user may read, not write
+    config = config_for(tmp_path, db)
     before = db.read_bytes()
-    status, stderr = bulletin_run(config_for(shared_dir, db), user=NOBODY)
-    assert status == 2
+    status, stderr = bulletin_run(config, read_only=tmp_path)
+    assert status == 2, stderr
     (line,) = message_lines(stderr)
     assert line.startswith("bulletin run: cannot open the database")
-    assert "readonly" in line or "unable to open" in line
+    assert "read-only" in line or "readonly" in line or "unable to open" in line
+    assert "must be able to write the file and its folder" in line  # what to do about it
     assert db.read_bytes() == before
 
 

@@ -169,8 +169,10 @@ async def until(bulletin: Bulletin, predicate: Callable[[], object], within: flo
 
 
 async def ready(world: World, bulletin: Bulletin) -> None:
-    """Logged in, commands registered in the dev server, the config story polled once."""
+    """Logged in, on the gateway, commands registered in the dev server, the config story polled."""
     await until(bulletin, lambda: "help" in world.discord.registered(world.guild))
+    # setup_hook registers the commands before the gateway connects: wait for the identify too.
+    await until(bulletin, lambda: world.discord.identifies >= 1)
     await until(bulletin, lambda: config_source_polled(world))
 
 
