@@ -162,8 +162,14 @@ def test_a_huge_key_points_list_is_cut():
         "<table><tr><td>" * 20_000,
         "<blockquote><p>" * 50_000,
         "<script>" + "<div>" * 50 + "</script>" + "<section>" * 50_000,
+        # in svg/math a <title> or <style> is an ordinary element, whatever the tag's case
+        "<SVG><title>" + "<div>" * 20_000 + "</title></SVG>",
+        "<Math><style>" + "<div>" * 20_000 + "</style></Math>",
     ],
-    ids=["divs", "towers", "stray-ends", "cells", "lists", "tables", "quotes", "script"],
+    ids=[
+        "divs", "towers", "stray-ends", "cells", "lists", "tables", "quotes", "script",
+        "upper-case-svg", "mixed-case-math",
+    ],  # fmt: skip
 )
 def test_nesting_is_limited_before_parsing(markup):
     limited = limit_nesting("<html><body>" + markup)

@@ -20,7 +20,7 @@ NAMES = [
     "div", "p", "li", "ul", "dd", "dt", "h1", "h2", "table", "tbody", "tr", "td", "th",
     "caption", "colgroup", "span", "b", "i", "a", "em", "nobr", "font", "form", "button",
     "select", "option", "template", "noscript", "svg", "g", "math", "mi", "body", "html",
-    "head", "object", "marquee", "applet", "frameset", "custom-el",
+    "head", "object", "marquee", "applet", "frameset", "custom-el", "SVG", "Math", "DIV",
 ]  # fmt: skip
 VOIDS = ["br", "img", "hr", "input", "col", "wbr"]
 RAW = [
@@ -31,6 +31,7 @@ RAW = [
     "<iframe><div><div></iframe>",
     "<script><!-- <script> </script> <div> --></script>",
     "<svg><title><g><g></g></g></title></svg>",
+    "<SVG><title><div><div></div></div></title></SVG>",
     "<svg><path d='x'/><g/></svg>",
 ]
 NOISE = [

@@ -446,7 +446,7 @@ def strict_depth(markup: str | bytes) -> int | None:
                     return None
                 if closed:
                     continue
-            elif _name(start) in _FOREIGN:
+            elif start.lower() in _FOREIGN:  # tag names are case-insensitive: <SVG> is svg
                 foreign += 1
             stack.append(start)
             if len(stack) > deepest:
@@ -454,7 +454,7 @@ def strict_depth(markup: str | bytes) -> int | None:
         elif end:
             if not stack or stack.pop() != end:
                 return None
-            if foreign and _name(end) in _FOREIGN:
+            if foreign and end.lower() in _FOREIGN:
                 foreign -= 1
         elif other or (raw and foreign):
             return None
