@@ -167,9 +167,17 @@ def test_a_huge_key_points_list_is_cut():
         "<Math><style>" + "<div>" * 20_000 + "</style></Math>",
     ],
     ids=[
-        "divs", "towers", "stray-ends", "cells", "lists", "tables", "quotes", "script",
-        "upper-case-svg", "mixed-case-math",
-    ],  # fmt: skip
+        "divs",
+        "towers",
+        "stray-ends",
+        "cells",
+        "lists",
+        "tables",
+        "quotes",
+        "script",
+        "upper-case-svg",
+        "mixed-case-math",
+    ],
 )
 def test_nesting_is_limited_before_parsing(markup):
     limited = limit_nesting("<html><body>" + markup)
