@@ -52,7 +52,7 @@ class Subscriptions(commands.Cog):
         channel="Where to post (default: this channel)",
         mode="updates: every update; key-points: changed key points; digest: a summary",
         every="How often a digest is posted (digest mode only; default 6h)",
-        mention="A role to mention with each post",
+        mention="A role to ping on key-point changes and keyword matches",
         keywords="Only updates with one of these comma-separated words or phrases",
         thread="Post in a thread of the channel, one per story",
         backfill="Also post this many of the latest updates now (0-10)",

@@ -51,6 +51,9 @@ class BulletinBot(commands.Bot):
         self.runtime = runtime  # before the tree is made: it reads the command rate from it
         pacer = ChannelPacer()  # fed by the rate-limit headers of discord.py's own requests
         options.setdefault("http_trace", pacer.trace_config())
+        # Bulletin never joins voice: discord.py's warnings about voice libraries are noise.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents(),

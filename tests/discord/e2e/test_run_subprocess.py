@@ -221,6 +221,11 @@ async def test_the_bot_logs_in_with_the_token_from_the_environment(running):
     assert discord.count("GET", "*", 401) == 0
 
 
+async def test_the_start_says_nothing_about_voice_which_bulletin_never_uses(running):
+    assert "logging in using static token" in running.bulletin.err  # the log is there...
+    assert "voice" not in running.bulletin.err  # ...without PyNaCl's or davey's warnings
+
+
 async def test_the_commands_are_registered_in_the_dev_guild_at_start(running):
     assert set(running.world.discord.registered(running.world.guild)) == COMMANDS
 
