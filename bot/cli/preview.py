@@ -14,6 +14,7 @@ from pathlib import Path
 from bot.config import PollingConfig
 from bot.errors import BulletinError, ConfigError, ExtractError, FetchError
 from bot.model import Snapshot, SourceKind, format_utc, snapshot_to_json
+from bot.sources.addresses import AddressRefused
 from bot.sources.extract import Selectors, extract
 from bot.sources.fetch import Fetcher, open_session
 from bot.sources.summary import extracted_key_points
@@ -47,7 +48,12 @@ async def fetch_url(url: str, *, allow_private: bool = False) -> tuple[bytes, st
     (body, content type, final URL)."""
     settings = PollingConfig(allow_private_addresses=allow_private)
     async with open_session(settings) as session:
-        result = await Fetcher(session, settings).fetch(url)
+        try:
+            result = await Fetcher(session, settings).fetch(url)
+        except AddressRefused as refused:
+            raise AddressRefused(
+                f"{refused} (--allow-private-addresses previews it anyway)"
+            ) from None
     assert result.body is not None  # no validators were sent, so the body is always there
     return result.body, result.content_type, result.final_url
 

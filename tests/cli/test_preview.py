@@ -196,6 +196,7 @@ async def test_loopback_url_is_refused_without_the_flag(local_server):
     assert len(lines) == 1
     assert "127.0.0.1" in lines[0]
     assert "refused" in lines[0]
+    assert "--allow-private-addresses" in lines[0]  # the way out, named
 
 
 async def test_url_answering_404_exits_2(local_server):
