@@ -72,6 +72,7 @@ def test_ip_literals_include_ipv6(host, expected):
         ("::", "unspecified"),
         ("::1", "loopback"),
         ("fe80::1", "link-local"),
+        ("fec0::1", "site-local"),
         ("fc00::1", "private"),
         ("ff02::1", "multicast"),
         ("::ffff:127.0.0.1", "loopback (inside an IPv6 address)"),
