@@ -59,12 +59,22 @@ def strip_bom(body: bytes) -> tuple[bytes, str | None]:
     return body, None
 
 
+def sniffable_head(body: bytes) -> bytes:
+    """The first 4 KB of BODY as ASCII-compatible bytes: without a byte-order mark, and UTF-16
+    re-encoded as UTF-8, so that markup and JSON can be recognised whatever the encoding."""
+    head, bom = strip_bom(body[:4096])
+    if bom is not None and bom.startswith("utf-16"):
+        head = head[: len(head) // 2 * 2].decode(bom, errors="replace").encode("utf-8")
+    return head
+
+
 def sniff(body: bytes, content_type: str | None) -> str:
     """'json', 'xml' (a feed-like root element) or 'html'."""
-    start = body.lstrip()[:1]
+    head = sniffable_head(body)
+    start = head.lstrip()[:1]
     if start in (b"{", b"["):
         return "json"
-    match = _FIRST_ELEMENT.match(body[:4096])
+    match = _FIRST_ELEMENT.match(head)
     if match:
         root = match.group(1).lower().rsplit(b":", 1)[-1]
         if root in _FEED_ROOTS:

@@ -13,6 +13,7 @@ from bot.errors import ExtractError
 from bot.model import Entry, Snapshot, SourceKind
 from bot.sources.extract.clean import clean_line, html_to_texts
 from bot.sources.extract.dates import parse_date
+from bot.sources.extract.detect import strip_bom
 from bot.sources.extract.entries import choose_id, in_order
 
 _MAX_ITEMS = 5000
@@ -38,11 +39,16 @@ def _parser() -> etree.XMLParser:
 
 def parse_xml(body: bytes, charset: str | None = None) -> etree._Element | None:
     """The root element, best effort; bytes without an encoding declaration that are not
-    UTF-8 are read as the HTTP charset, else Latin-1 (as cp1252, its superset in practice)."""
+    UTF-8 are read as the HTTP charset, else Latin-1 (as cp1252, its superset in practice).
+    A byte-order mark decides over both, and over the document's own declaration."""
+    body, bom = strip_bom(body)
+    if bom is not None and bom != "utf-8":  # UTF-16: what follows needs ASCII-compatible bytes
+        body = body.decode(bom, errors="replace").encode("utf-8")
+        bom = "utf-8"
     if b"<!" in body[:4096]:
         body = _DOCTYPE.sub(b"", body, count=1)
-    if not _ENCODING_DECL.match(body[:512]):
-        encoding = charset
+    if bom is not None or not _ENCODING_DECL.match(body[:512]):
+        encoding = bom or charset
         if encoding is None:
             try:
                 body.decode("utf-8")
