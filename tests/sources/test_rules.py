@@ -70,6 +70,40 @@ def test_live_blog_without_updates_has_no_entries():
     assert snapshot.entries == ()
 
 
+def in_html_as_written(script: str) -> bytes:
+    """A page whose one JSON-LD block holds SCRIPT exactly as a CMS wrote it."""
+    return (
+        f'<html><head><script type="application/ld+json">{script}</script></head>'
+        "<body><p>x</p></body></html>"
+    ).encode()
+
+
+BLOG = json.dumps(blog([update(headline="A", articleBody="Line one.")]))
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        pytest.param(f"<!-- {BLOG} -->", id="html comment"),
+        pytest.param(f"/*<![CDATA[*/ {BLOG} /*]]>*/", id="cdata in block comments"),
+        pytest.param(f"//<![CDATA[\n{BLOG}\n//]]>", id="cdata in line comments"),
+        pytest.param(f"<![CDATA[{BLOG}]]>", id="bare cdata"),
+        pytest.param(f"{BLOG};", id="trailing semicolon"),
+        pytest.param(BLOG.replace('"Line one."', '"Line one.",').replace("]}", "],}"), id="commas"),
+        pytest.param(BLOG.replace("Line one.", "Line one.\tTab\u0001"), id="control characters"),
+    ],
+)
+def test_json_ld_as_cms_write_it_is_read(script):
+    snapshot = extract(in_html_as_written(script))
+    assert snapshot.kind is SourceKind.LIVEBLOG
+    assert [e.title for e in snapshot.entries] == ["A"]
+
+
+def test_a_comma_inside_a_string_is_kept_when_trailing_commas_are_forgiven():
+    script = json.dumps(blog([update(headline="A, ]", articleBody="x")])).replace("]}", "],}")
+    assert [e.title for e in extract(in_html_as_written(script)).entries] == ["A, ]"]
+
+
 def test_broken_json_ld_block_is_skipped():
     page = (
         b'<html><head><script type="application/ld+json">{not json</script>'

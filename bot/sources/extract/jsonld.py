@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,13 +28,31 @@ class LiveBlog:
     coverage_end: datetime | None
 
 
+# What CMSs wrap JSON-LD in, as the browser would skip it: an HTML comment, or a CDATA section
+# hidden from old parsers by JavaScript comments (`/*<![CDATA[*/ … /*]]>*/`, `//<![CDATA[`).
+_WRAPPERS = re.compile(
+    r"^(?:<!--|(?:/\*\s*|//\s*)?<!\[CDATA\[(?:\s*\*/)?)"
+    r"|(?:-->|(?:/\*\s*|//\s*)?\]\]>(?:\s*\*/)?)$"
+)
+# A comma before a closing bracket, outside strings (group 1 keeps strings as they are).
+_TRAILING_COMMA = re.compile(r'("(?:[^"\\]++|\\.)*+")|,(\s*+[}\]])')
+
+
 def loads_lenient(text: str) -> object | None:
-    """Parse a JSON-LD block; None when it is not JSON (or too deep to be sane)."""
-    text = text.strip()
-    if text.startswith("<!--"):
-        text = text.removeprefix("<!--").removesuffix("-->").strip()
+    """Parse a JSON-LD block; None when it is not JSON (or too deep to be sane).
+
+    Lenient as browsers and search engines are: control characters inside strings, a wrapping
+    comment or CDATA section, a trailing semicolon and trailing commas are all forgiven.
+    """
+    text = _WRAPPERS.sub("", text.strip()).strip().removesuffix(";")
     try:
         return json.loads(text, strict=False)
+    except RecursionError:
+        return None
+    except ValueError:
+        pass
+    try:  # the commonest hand-written slip, tried only once the strict reading has failed
+        return json.loads(_TRAILING_COMMA.sub(lambda m: m[1] or m[2], text), strict=False)
     except (ValueError, RecursionError):
         return None
 
