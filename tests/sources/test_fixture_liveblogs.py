@@ -127,6 +127,44 @@ def test_corkbeo_bodies_with_tags_become_text(read_fixture):
     assert entries["2259210"].text == "Coronavirus Ireland: One death and 432 new cases"
 
 
+def without_json_ld_updates(page: bytes) -> bytes:
+    """PAGE with `liveBlogUpdate` taken out of every JSON-LD block (the page stays a
+    LiveBlogPosting; its updates are then only in the markup)."""
+
+    def drop(node: object) -> None:
+        if isinstance(node, dict):
+            node.pop("liveBlogUpdate", None)
+            node = list(node.values())
+        if isinstance(node, list):
+            for child in node:
+                drop(child)
+
+    def rewrite(match: re.Match[str]) -> str:
+        data = json.loads(match[2], strict=False)
+        drop(data)
+        return match[1] + json.dumps(data) + match[3]
+
+    text = page.decode("utf-8")
+    pattern = r"(<script[^>]*ld\+json[^>]*>)(.*?)(</script>)"
+    rewritten, count = re.subn(pattern, rewrite, text, flags=re.DOTALL)
+    assert count and "liveBlogUpdate" not in rewritten
+    return rewritten.encode("utf-8")
+
+
+def test_corkbeo_updates_are_read_from_the_markup_when_json_ld_lists_none(fixtures_dir):
+    page = (fixtures_dir / CORKBEO).read_bytes()
+    from_json_ld = extract(page).entries
+    from_markup = extract(without_json_ld_updates(page)).entries
+    assert len(from_markup) == 26
+    # the same updates, the same ids, titles and times, in the same order
+    assert [(e.id, e.title, format_utc(e.published)) for e in from_markup] == [
+        (e.id, e.title, format_utc(e.published)) for e in from_json_ld
+    ]
+    for markup, json_ld in zip(from_markup, from_json_ld, strict=True):
+        assert markup.text.split()[:8] == json_ld.text.split()[:8]  # the same words, which
+        assert markup.url == json_ld.url  # the markup splits into its own paragraphs
+
+
 def test_guardian_page_data_summary_bullets_are_key_points(read_fixture):
     key_points = read_fixture(GUARDIAN_DCR).key_points
     assert key_points.kind is KeyPointsKind.SUMMARY

@@ -3,6 +3,7 @@
 Pure functions, no I/O. The pieces, by concern:
 - `detect`: what a document is and how its bytes decode;
 - `jsonld`: schema.org LiveBlogPosting; `guardian`: the Guardian's page data;
+- `posts`: updates read from the markup of a live page whose JSON-LD lists none;
 - `keypoints`: summary and key-events boxes in HTML; `selectors`: a source's own CSS selectors;
 - `feeds`: RSS and Atom (lxml); `jsonfeed`: JSON Feed; `clean`: HTML → text; `dates`: dates;
 - `entries`: the identity and ordering rules every extractor shares.

@@ -11,6 +11,7 @@ from bot.model import Snapshot, SourceKind
 from bot.sources.extract.clean import clean_line, limit_nesting
 from bot.sources.extract.jsonld import find_liveblog, loads_lenient, read_liveblog
 from bot.sources.extract.keypoints import key_points_in
+from bot.sources.extract.posts import posts_in_markup
 from bot.sources.extract.selectors import Selectors, selected_entries, selected_key_points
 
 
@@ -69,6 +70,8 @@ def read_html(
     snapshot_url = blog.url if blog and blog.url else page_url
     if selectors.entry:
         entries = selected_entries(tree, selectors, page_url=snapshot_url, headline=title)
+    elif blog is not None and not blog.entries:  # declared live; the updates only in markup
+        entries = posts_in_markup(tree, page_url=snapshot_url, headline=title)
     else:
         entries = blog.entries if blog else ()
     found_live = blog is not None or bool(entries)

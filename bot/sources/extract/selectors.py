@@ -77,7 +77,7 @@ def selected_key_points(tree: LexborHTMLParser, selector: str) -> KeyPoints | No
     return KeyPoints(KeyPointsKind.SUMMARY, unique) if unique else None
 
 
-def _time_of(node: LexborNode, *, own: bool) -> str | None:
+def time_value(node: LexborNode, *, own: bool) -> str | None:
     """A time element's machine-readable attribute, else its text (not for the entry itself)."""
     attributes = node.attributes
     for name in ("datetime", "data-post-time", "data-time", "data-timestamp", "content"):
@@ -87,7 +87,7 @@ def _time_of(node: LexborNode, *, own: bool) -> str | None:
     return None if own else node.text(deep=True)
 
 
-def _parse_time(value: str | None) -> datetime | None:
+def parse_time(value: str | None) -> datetime | None:
     if value is None:
         return None
     value = value.strip()
@@ -115,26 +115,43 @@ def selected_entries(
             text = node_text(node)
         time_nodes = _css(node, selectors.time) if selectors.time else []
         if time_nodes:
-            published = _parse_time(_time_of(time_nodes[0], own=False))
+            published = parse_time(time_value(time_nodes[0], own=False))
         else:
-            published = _parse_time(_time_of(node, own=True))
-        anchor = node.attributes.get("id")
-        url = urljoin(page_url, f"#{anchor}") if anchor and page_url else None
+            published = parse_time(time_value(node, own=True))
+        explicit = node.attributes.get("id") or node.attributes.get("data-id")
         entries.append(
-            Entry(
-                id=choose_id(
-                    explicit=anchor or node.attributes.get("data-id"),
-                    url=url,
-                    title=title,
-                    published=published,
-                    text=text,
-                    use_fragment=True,
-                    page_url=page_url,
-                ),
-                title=title,
-                text=text,
-                url=url or page_url,
-                published=published,
+            markup_entry(
+                node, explicit, title=title, text=text, published=published, page_url=page_url
             )
         )
     return in_order(entries)
+
+
+def markup_entry(
+    node: LexborNode,
+    explicit: str | None,
+    *,
+    title: str | None,
+    text: str,
+    published: datetime | None,
+    page_url: str | None,
+) -> Entry:
+    """An entry read from an element of the page: its link is the page's URL with the element's
+    `id` as fragment; its id is EXPLICIT, else by the identity rule."""
+    anchor = node.attributes.get("id")
+    url = urljoin(page_url, f"#{anchor}") if anchor and page_url else None
+    return Entry(
+        id=choose_id(
+            explicit=explicit,
+            url=url,
+            title=title,
+            published=published,
+            text=text,
+            use_fragment=True,
+            page_url=page_url,
+        ),
+        title=title,
+        text=text,
+        url=url or page_url,
+        published=published,
+    )
