@@ -159,3 +159,34 @@ def test_json_feed_without_items_is_an_empty_feed():
     snapshot = extract(b'{"version": "https://jsonfeed.org/version/1.1", "title": "E"}')
     assert snapshot.kind is SourceKind.FEED
     assert snapshot.entries == ()
+
+
+RELATIVE_RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Section</title>
+<link>https://news.example/section/</link>
+<item><title>One</title><link>/story/1</link><description>x</description>
+<enclosure url="img/1.jpg" type="image/jpeg"/></item>
+<item><title>Two</title><link>https://other.example/2</link></item>
+</channel></rss>"""
+
+
+def test_relative_item_links_are_resolved_against_the_feeds_address():
+    snapshot = extract(RELATIVE_RSS, url="https://feeds.example/news/rss.xml")
+    assert [(e.id, e.url, e.image) for e in snapshot.entries] == [
+        ("https://other.example/2", "https://other.example/2", None),
+        ("https://feeds.example/story/1", "https://feeds.example/story/1",
+         "https://feeds.example/news/img/1.jpg"),
+    ]  # fmt: skip
+
+
+def test_relative_item_links_of_a_local_file_are_resolved_against_the_channel_link():
+    snapshot = extract(RELATIVE_RSS)
+    assert snapshot.entries[-1].url == "https://news.example/story/1"
+
+
+def test_relative_atom_links_are_resolved_too():
+    body = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>'
+        b'<entry><id>tag:a,2024:1</id><title>E</title><link href="e/1"/></entry></feed>'
+    )
+    (entry,) = extract(body, url="https://atom.example/feeds/all.atom").entries
+    assert entry.url == "https://atom.example/feeds/e/1"

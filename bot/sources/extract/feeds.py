@@ -6,6 +6,7 @@ import html
 import re
 from datetime import datetime
 from typing import NamedTuple
+from urllib.parse import urljoin
 
 from lxml import etree
 
@@ -236,21 +237,31 @@ class _Raw(NamedTuple):
     image: str | None
 
 
-def _entries(raws: list[_Raw]) -> tuple[Entry, ...]:
+def _absolute(link: str | None, base: str | None) -> str | None:
+    """LINK as an absolute URL: a relative one ("/story/1") is resolved against BASE."""
+    if link is None or base is None or link.startswith(("http://", "https://")):
+        return link
+    try:
+        return urljoin(base, link)
+    except ValueError:  # a malformed base or link: kept as it is (never made clickable)
+        return link
+
+
+def _entries(raws: list[_Raw], *, base: str | None) -> tuple[Entry, ...]:
     texts = html_to_texts([raw.body for raw in raws])
     entries = []
     for raw, text in zip(raws, texts, strict=True):
+        link = _absolute(raw.link, base)
         entry_id = choose_id(
             explicit=raw.guid,
-            url=raw.link,
+            url=link,
             title=raw.title,
             published=raw.published,
             text=text,
             use_fragment=False,
         )
-        entries.append(
-            Entry(entry_id, raw.title, text, raw.link, raw.published, raw.updated, raw.image)
-        )
+        image = _absolute(raw.image, base)
+        entries.append(Entry(entry_id, raw.title, text, link, raw.published, raw.updated, image))
     return in_order(entries)
 
 
@@ -273,4 +284,8 @@ def read_feed(root: etree._Element, *, fallback_url: str | None = None) -> Snaps
         # RSS 2.0 puts items in the channel; RSS 0.9/1.0 (RDF) beside it
         raw_items = cc.get("item", []) + c.get("item", [])
         raws = [_rss_item(i) for i in raw_items[:_MAX_ITEMS]]
-    return Snapshot(kind=SourceKind.FEED, title=title, url=url, entries=_entries(raws))
+    # Relative links are relative to the feed's own address; a local file has only its link.
+    base = fallback_url if (fallback_url or "").startswith(("http://", "https://")) else url
+    base = base if (base or "").startswith(("http://", "https://")) else None
+    url = _absolute(url, base)
+    return Snapshot(kind=SourceKind.FEED, title=title, url=url, entries=_entries(raws, base=base))
