@@ -64,6 +64,14 @@ def test_live_blog_is_found(document):
     assert [e.title for e in snapshot.entries] == ["A"]
 
 
+def test_a_live_blog_that_lists_updates_wins_over_one_that_does_not():
+    bare = blog(None, headline="Metadata only")
+    full = blog([update(headline="A")])
+    for document in (in_html(bare, full), in_html({"@graph": [bare, {"x": [full]}]})):
+        snapshot = extract(document)
+        assert (snapshot.title, [e.title for e in snapshot.entries]) == ("Story", ["A"])
+
+
 def test_live_blog_without_updates_has_no_entries():
     snapshot = extract(in_html(blog(None)))
     assert snapshot.kind is SourceKind.LIVEBLOG

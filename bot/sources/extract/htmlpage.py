@@ -9,7 +9,7 @@ from selectolax.lexbor import LexborHTMLParser
 from bot.errors import ExtractError
 from bot.model import Snapshot, SourceKind
 from bot.sources.extract.clean import clean_line, limit_nesting
-from bot.sources.extract.jsonld import find_liveblog, loads_lenient, read_liveblog
+from bot.sources.extract.jsonld import find_liveblog, has_updates, loads_lenient, read_liveblog
 from bot.sources.extract.keypoints import key_points_in
 from bot.sources.extract.posts import posts_in_markup
 from bot.sources.extract.selectors import Selectors, selected_entries, selected_key_points
@@ -51,14 +51,16 @@ def read_html(
     selectors: Selectors | None,
 ) -> Snapshot:
     tree = LexborHTMLParser(limit_nesting(text))
-    blog_object = None
+    blog_object = None  # the first LiveBlogPosting that lists updates, else the first at all
     for script in tree.css("script"):
         if "ld+json" not in (script.attributes.get("type") or "").lower():
             continue
         data = loads_lenient(script.text(deep=True))
-        blog_object = find_liveblog(data) if data is not None else None
-        if blog_object is not None:
-            break
+        found = find_liveblog(data) if data is not None else None
+        if found is not None and (blog_object is None or has_updates(found)):
+            blog_object = found
+            if has_updates(found):
+                break
     page_url = _canonical(tree) or url
     blog = read_liveblog(blog_object, fallback_url=page_url) if blog_object is not None else None
     title = blog.title if blog and blog.title else _page_title(tree)

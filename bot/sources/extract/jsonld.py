@@ -67,21 +67,29 @@ def _types(obj: dict[str, object]) -> list[str]:
 
 
 def find_liveblog(data: object) -> dict[str, object] | None:
-    """The first LiveBlogPosting object, searched breadth-first to a bounded depth."""
+    """The first LiveBlogPosting object that lists updates, else the first one at all,
+    searched breadth-first to a bounded depth."""
+    first: dict[str, object] | None = None
     level: list[object] = [data]
     for _ in range(_MAX_DEPTH):
         following: list[object] = []
         for node in level:
             if isinstance(node, dict):
                 if any(t.rsplit("/", 1)[-1] == "LiveBlogPosting" for t in _types(node)):
-                    return node
+                    if has_updates(node):
+                        return node
+                    first = first or node
                 following.extend(v for v in node.values() if isinstance(v, dict | list))
             elif isinstance(node, list):
                 following.extend(v for v in node if isinstance(v, dict | list))
         if not following:
-            return None
+            break
         level = following
-    return None
+    return first
+
+
+def has_updates(blog: dict[str, object]) -> bool:
+    return bool(blog.get("liveBlogUpdate"))
 
 
 def _string(value: object) -> str | None:
