@@ -108,3 +108,19 @@ def test_a_post_known_by_a_data_attribute_links_to_the_page_itself():
     ]
     entries = extract(page(*posts)).entries
     assert [(e.id, e.url) for e in entries] == [("1", PAGE), ("2", PAGE)]  # no #1 to link to
+
+
+def test_an_amp_live_list_is_read():
+    items = "".join(
+        f'<div id="item-{n}" data-sort-time="171723{n}600000"><h3>Item {n}</h3><p>Text {n}.</p>'
+        "</div>"
+        for n in (9, 8)
+    )
+    body = page(f'<amp-live-list id="live" data-poll-interval="15000"><div items>{items}</div>'
+                "</amp-live-list>")  # fmt: skip
+    entries = extract(body).entries
+    assert [(e.id, e.title, e.text) for e in entries] == [
+        ("item-8", "Item 8", "Text 8."),
+        ("item-9", "Item 9", "Text 9."),
+    ]
+    assert entries[0].published < entries[1].published

@@ -80,7 +80,15 @@ def selected_key_points(tree: LexborHTMLParser, selector: str) -> KeyPoints | No
 def time_value(node: LexborNode, *, own: bool) -> str | None:
     """A time element's machine-readable attribute, else its text (not for the entry itself)."""
     attributes = node.attributes
-    for name in ("datetime", "data-post-time", "data-time", "data-timestamp", "content"):
+    # data-sort-time: the items of an AMP live list (<amp-live-list>)
+    for name in (
+        "datetime",
+        "data-post-time",
+        "data-time",
+        "data-timestamp",
+        "data-sort-time",
+        "content",
+    ):
         value = attributes.get(name)
         if value:
             return value
