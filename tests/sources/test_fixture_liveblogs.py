@@ -165,6 +165,15 @@ def test_corkbeo_updates_are_read_from_the_markup_when_json_ld_lists_none(fixtur
         assert markup.url == json_ld.url  # the markup splits into its own paragraphs
 
 
+def test_corkbeo_without_any_json_ld_is_still_read_from_its_markup(fixtures_dir):
+    page = (fixtures_dir / CORKBEO).read_bytes().decode("utf-8")
+    bare = re.sub(r"<script[^>]*ld\+json[^>]*>.*?</script>", "", page, flags=re.DOTALL)
+    assert "LiveBlogPosting" not in bare
+    snapshot = extract(bare.encode("utf-8"))
+    assert snapshot.kind is SourceKind.LIVEBLOG  # its posts are "live-event-entry" elements
+    assert [e.id for e in snapshot.entries] == [e.id for e in extract(page.encode()).entries]
+
+
 def test_guardian_page_data_summary_bullets_are_key_points(read_fixture):
     key_points = read_fixture(GUARDIAN_DCR).key_points
     assert key_points.kind is KeyPointsKind.SUMMARY

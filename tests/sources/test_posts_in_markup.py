@@ -124,3 +124,27 @@ def test_an_amp_live_list_is_read():
         ("item-9", "Item 9", "Text 9."),
     ]
     assert entries[0].published < entries[1].published
+
+
+def in_stream(*posts: str, stream_class: str) -> bytes:
+    """A page without JSON-LD whose posts sit in a container of class STREAM_CLASS."""
+    return page(*posts, declared=False).replace(
+        b'<div class="stream">', f'<div class="{stream_class}">'.encode()
+    )
+
+
+def test_a_page_whose_markup_says_live_is_read_without_json_ld():
+    snapshot = extract(in_stream(post(3), post(2), post(1), stream_class="live-stream"))
+    assert snapshot.kind is SourceKind.LIVEBLOG
+    assert [e.id for e in snapshot.entries] == ["post-1", "post-2", "post-3"]
+
+
+@pytest.mark.parametrize(
+    ("stream_class", "posts"),
+    [("stream", 3), ("delivery-times", 3), ("live-stream", 2)],
+    ids=["no live mark", "live only inside a word", "too few posts"],
+)
+def test_a_page_that_does_not_declare_itself_live_needs_a_clear_stream(stream_class, posts):
+    body = in_stream(*(post(n) for n in range(posts, 0, -1)), stream_class=stream_class)
+    with pytest.raises(ExtractError, match="no live blog"):
+        extract(body)

@@ -72,10 +72,14 @@ def read_html(
     snapshot_url = blog.url if blog and blog.url else page_url
     if selectors.entry:
         entries = selected_entries(tree, selectors, page_url=snapshot_url, headline=title)
-    elif blog is not None and not blog.entries:  # declared live; the updates only in markup
-        entries = posts_in_markup(tree, page_url=snapshot_url, headline=title)
+    elif blog is not None and blog.entries:
+        entries = blog.entries
+    elif blog is not None or kind is not SourceKind.PAGE:  # the updates only in the markup
+        entries = posts_in_markup(
+            tree, page_url=snapshot_url, headline=title, declared=blog is not None
+        )
     else:
-        entries = blog.entries if blog else ()
+        entries = ()
     found_live = blog is not None or bool(entries)
     base = Snapshot(
         kind=SourceKind.LIVEBLOG,

@@ -1,12 +1,16 @@
 """Live updates read from a page's own markup, for live pages whose JSON-LD lists none.
 
 Some newsrooms declare a page a `LiveBlogPosting` in JSON-LD but render its updates only in
-HTML. Such a page is read by its shape: the largest run of sibling elements of one tag and class,
-each with an id and a machine-readable time, is its stream of updates. Where no such run exists
-nothing is guessed, and the page has no entries.
+HTML; others have no JSON-LD at all. Such a page is read by its shape: the largest run of sibling
+elements of one tag and class, each with an id and a machine-readable time, is its stream of
+updates. A page that does not declare itself live must say so in its markup instead: three such
+posts or more, and "live" in the class or id of the posts or of their container. Where no such
+run exists nothing is guessed, and the page has no entries.
 """
 
 from __future__ import annotations
+
+import re
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -19,6 +23,9 @@ from bot.text import collapse_whitespace
 _POST_TAGS = "article, div, li, section"
 _ID_ATTRIBUTES = ("id", "data-post-id", "data-id")
 _MIN_POSTS = 2  # one element with an id and a time is as likely the article's own header
+_MIN_UNDECLARED_POSTS = 3
+_LIVE_MARK = re.compile(r"(?<![a-z])live", re.IGNORECASE)  # live-post, liveblog; not delivery
+_MARK_LEVELS = 3  # the posts, their container, and the two elements around it
 _MAX_CANDIDATES = 20_000  # elements looked into, whatever a hostile page holds
 _MAX_POSTS = 5000
 _HEADINGS = "h1, h2, h3, h4, h5, h6"
@@ -114,13 +121,30 @@ def _entry(
     )
 
 
+def _marked_live(post: LexborNode) -> bool:
+    node: LexborNode | None = post
+    for _ in range(_MARK_LEVELS + 1):
+        if node is None:
+            return False
+        attributes = node.attributes
+        if any(_LIVE_MARK.search(attributes.get(name) or "") for name in ("class", "id")):
+            return True
+        node = node.parent
+    return False
+
+
 def posts_in_markup(
-    tree: LexborHTMLParser, *, page_url: str | None, headline: str | None
+    tree: LexborHTMLParser, *, page_url: str | None, headline: str | None, declared: bool
 ) -> tuple[Entry, ...]:
-    """The page's updates as its markup shows them (oldest first), or () when it shows none."""
+    """The page's updates as its markup shows them (oldest first), or () when it shows none.
+
+    DECLARED: the page's JSON-LD says it is a live blog; without that, the markup must.
+    """
     inner_times = _inner_times(tree)
     posts = max(_post_runs(tree, inner_times), key=len, default=[])
-    if len(posts) < _MIN_POSTS:
+    if len(posts) < (_MIN_POSTS if declared else _MIN_UNDECLARED_POSTS):
+        return ()
+    if not declared and not _marked_live(posts[0]):
         return ()
     return in_order(
         _entry(post, inner_times, page_url=page_url, headline=headline)
