@@ -24,7 +24,9 @@ class Settings(commands.Cog):
 
     @settings.command(name="alerts")
     @app_commands.checks.has_permissions(manage_guild=True)
-    @app_commands.describe(channel="The channel for alerts (default: the server's system channel)")
+    @app_commands.describe(
+        channel="The channel for alerts (until one is set, the server's system channel is used)"
+    )
     async def alerts(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
         """Where Bulletin reports paused sources and failing deliveries."""
         guild_id = guild_id_of(interaction)
