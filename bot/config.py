@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from bot.errors import ConfigError
 from bot.model import SourceKind
+from bot.sources.extract.selectors import Selectors
 
 log = logging.getLogger(__name__)
 
@@ -240,12 +241,18 @@ def _optional_str(table: Mapping[str, Any], prefix: str, key: str) -> str | None
 
 
 def _http_url(value: object, name: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
+    if value is None:
+        raise _fail(name, "missing: give the URL")
     if not isinstance(value, str) or not value.strip():
         raise _fail(name, f"must be a URL, got {_show(value)}")
     text = value.strip()
-    parts = urlsplit(text)
-    if parts.scheme.lower() not in schemes or not parts.hostname:
-        allowed = " or ".join(schemes)
+    allowed = " or ".join(schemes)
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+    except ValueError:  # e.g. an unclosed [IPv6 bracket
+        raise _fail(name, f"must be an absolute {allowed} URL, got {_show(value)}") from None
+    if parts.scheme.lower() not in schemes or not host or any(c.isspace() for c in host):
         raise _fail(name, f"must be an absolute {allowed} URL, got {_show(value)}")
     return text
 
@@ -382,6 +389,8 @@ def _parse_stories(value: object, polling: PollingConfig) -> tuple[StoryConfig, 
             raise _fail(prefix, f"must be a table ([[stories]]), got {_show(item)}")
         _known_keys(item, prefix, ("name", "sources", "interval"))
         name = item.get("name")
+        if name is None:
+            raise _fail(f"{prefix}.name", "missing: every story needs a name")
         if not isinstance(name, str) or not name.strip():
             raise _fail(f"{prefix}.name", f"must be a non-empty string, got {_show(name)}")
         name = name.strip()
@@ -395,6 +404,8 @@ def _parse_stories(value: object, polling: PollingConfig) -> tuple[StoryConfig, 
                 f"must be at least polling.min_interval ({polling.min_interval}), got {interval}",
             )
         sources = item.get("sources")
+        if sources is None:
+            raise _fail(f"{prefix}.sources", "missing: list the story's URLs")
         if not isinstance(sources, list) or not sources:
             raise _fail(f"{prefix}.sources", f"must be a non-empty list, got {_show(sources)}")
         parsed = tuple(
@@ -434,4 +445,8 @@ def _parse_source(value: object, prefix: str) -> SourceConfig:
                 f"{prefix}.selectors.{key}", f"must be a CSS selector, got {_show(selector)}"
             )
         selectors[key] = selector.strip()
+    try:  # CSS syntax and the selectors' own rules, now rather than at every poll
+        Selectors.from_mapping(selectors)
+    except ConfigError as error:
+        raise _fail(f"{prefix}.selectors", str(error)) from None
     return SourceConfig(url=url, kind=kind, selectors=selectors)
