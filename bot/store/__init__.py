@@ -101,6 +101,26 @@ def _open_hint(error: sqlite3.DatabaseError) -> str:
     return ""
 
 
+def _check_openable(path: str) -> None:
+    """Refuse, with what to do, a path SQLite cannot open. Checked with plain sqlite3 first:
+    when aiosqlite's very first open fails, its worker thread outlives the event loop and
+    prints a traceback at exit."""
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    folder = os.path.dirname(path) or "."
+    if os.path.isdir(path):
+        problem = "it is a folder (check [database] path: it names a file)"
+    elif not os.path.isdir(folder):
+        problem = f"no such folder {folder!r} (create it, or check [database] path)"
+    else:
+        try:
+            sqlite3.connect(path).close()  # creates an empty file, as opening would anyway
+            return
+        except sqlite3.Error as error:
+            problem = f"{error}{_open_hint(error)}"
+    raise StoreError(f"cannot open the database {path!r}: {problem}")
+
+
 class Store(DeliveryStateMixin):
     """Everything Bulletin keeps. Open with `await Store.open(path)`; `await store.close()`."""
 
@@ -113,7 +133,13 @@ class Store(DeliveryStateMixin):
     @classmethod
     async def open(cls, path: str | os.PathLike[str], *, migrate_to: int = LATEST) -> Store:
         """Open (creating and migrating) the database at `path`."""
-        db = await aiosqlite.connect(os.fspath(path), isolation_level=None)
+        where = os.fspath(path)
+        await asyncio.to_thread(_check_openable, where)
+        try:
+            db = await aiosqlite.connect(where, isolation_level=None)
+        except sqlite3.Error as error:
+            message = f"cannot open the database {where!r}: {error}{_open_hint(error)}"
+            raise StoreError(message) from None
         try:
             db.row_factory = sqlite3.Row
             await db.execute("PRAGMA journal_mode = WAL")
