@@ -252,5 +252,10 @@ async def _show_key_points(
     summary = extracted_key_points([record.entry for record in reversed(entries)])
     if summary is not None:
         sink.show_key_points(name, summary, now=datetime.now(UTC))
+    elif entries:
+        sink.say(
+            f"[{name}] no key points: its sources have no key-points box, and their updates "
+            "are too short to summarise."
+        )
     else:
         sink.say(f"[{name}] no key points yet: nothing has been read from its sources so far.")

@@ -139,7 +139,7 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> 
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        data = tomllib.loads(raw.decode("utf-8-sig"))  # a byte-order mark (Notepad) is fine
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
@@ -211,23 +211,37 @@ def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     return value
 
 
-def _int(table: Mapping[str, Any], prefix: str, key: str, default: int, minimum: int) -> int:
+def _int(
+    table: Mapping[str, Any],
+    prefix: str,
+    key: str,
+    default: int,
+    minimum: int,
+    maximum: int,
+) -> int:
     value = table.get(key, default)
     name = _join(prefix, key)
     if isinstance(value, bool) or not isinstance(value, int):
         raise _fail(name, f"must be a whole number, got {_show(value)}")
     if value < minimum:
         raise _fail(name, f"must be at least {minimum}, got {value}")
+    # Upper bounds keep every value within what timers and SQLite can hold.
+    if value > maximum:
+        raise _fail(name, f"must be at most {maximum}, got {value}")
     return value
 
 
-def _number(table: Mapping[str, Any], prefix: str, key: str, default: float) -> float:
+def _number(
+    table: Mapping[str, Any], prefix: str, key: str, default: float, maximum: float
+) -> float:
     value = table.get(key, default)
     name = _join(prefix, key)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _fail(name, f"must be a number, got {_show(value)}")
     if not value > 0 or value == float("inf"):
         raise _fail(name, f"must be a positive number, got {value}")
+    if value > maximum:
+        raise _fail(name, f"must be at most {maximum:g}, got {value:g}")
     return float(value)
 
 
@@ -282,7 +296,9 @@ def _parse_discord(table: Mapping[str, Any]) -> DiscordConfig:
         gateway_url = _http_url(gateway_url, "discord.gateway_url", ("ws", "wss"))
     dev_guild = table.get("dev_guild")
     if dev_guild is not None and (
-        isinstance(dev_guild, bool) or not isinstance(dev_guild, int) or dev_guild <= 0
+        isinstance(dev_guild, bool)
+        or not isinstance(dev_guild, int)
+        or not 0 < dev_guild <= MAX_SNOWFLAKE
     ):
         raise _fail("discord.dev_guild", f"must be a server id (a number), got {_show(dev_guild)}")
     return DiscordConfig(
@@ -291,7 +307,12 @@ def _parse_discord(table: Mapping[str, Any]) -> DiscordConfig:
         gateway_url=gateway_url,
         dev_guild=dev_guild,
         commands_per_minute=_int(
-            table, "discord", "commands_per_minute", DiscordConfig().commands_per_minute, 0
+            table,
+            "discord",
+            "commands_per_minute",
+            DiscordConfig().commands_per_minute,
+            0,
+            MAX_COMMANDS_PER_MINUTE,
         ),
     )
 
@@ -303,6 +324,17 @@ def _parse_database(table: Mapping[str, Any]) -> DatabaseConfig:
         raise _fail("database.path", f"must be a file path, got {_show(value)}")
     return DatabaseConfig(path=Path(value))
 
+
+MAX_INTERVAL = 24 * 60 * 60  # a day
+MAX_TIMEOUT = 600.0
+MAX_BYTES = 1024 * 1024 * 1024  # bodies are held in memory while parsed
+MAX_REDIRECTS = 20  # what browsers follow
+MAX_CONNECTIONS = 1000
+MAX_FAILURES = 1000
+MAX_RETENTION_DAYS = 3650
+MAX_COMMANDS_PER_MINUTE = 1000
+MAX_RATE = 1000.0
+MAX_SNOWFLAKE = 2**63 - 1
 
 _POLLING_KEYS = (
     "interval",
@@ -321,8 +353,8 @@ _POLLING_KEYS = (
 def _parse_polling(table: Mapping[str, Any]) -> PollingConfig:
     _known_keys(table, "polling", _POLLING_KEYS)
     d = PollingConfig()
-    min_interval = _int(table, "polling", "min_interval", d.min_interval, 1)
-    interval = _int(table, "polling", "interval", d.interval, 1)
+    min_interval = _int(table, "polling", "min_interval", d.min_interval, 1, MAX_INTERVAL)
+    interval = _int(table, "polling", "interval", d.interval, 1, MAX_INTERVAL)
     if interval < min_interval:
         raise _fail(
             "polling.interval",
@@ -331,15 +363,17 @@ def _parse_polling(table: Mapping[str, Any]) -> PollingConfig:
     return PollingConfig(
         interval=interval,
         min_interval=min_interval,
-        timeout=_number(table, "polling", "timeout", d.timeout),
-        max_bytes=_int(table, "polling", "max_bytes", d.max_bytes, 1024),
-        max_redirects=_int(table, "polling", "max_redirects", d.max_redirects, 0),
-        concurrency=_int(table, "polling", "concurrency", d.concurrency, 1),
-        per_host=_int(table, "polling", "per_host", d.per_host, 1),
+        timeout=_number(table, "polling", "timeout", d.timeout, MAX_TIMEOUT),
+        max_bytes=_int(table, "polling", "max_bytes", d.max_bytes, 1024, MAX_BYTES),
+        max_redirects=_int(table, "polling", "max_redirects", d.max_redirects, 0, MAX_REDIRECTS),
+        concurrency=_int(table, "polling", "concurrency", d.concurrency, 1, MAX_CONNECTIONS),
+        per_host=_int(table, "polling", "per_host", d.per_host, 1, MAX_CONNECTIONS),
         pause_after_failures=_int(
-            table, "polling", "pause_after_failures", d.pause_after_failures, 1
+            table, "polling", "pause_after_failures", d.pause_after_failures, 1, MAX_FAILURES
         ),
-        retention_days=_int(table, "polling", "retention_days", d.retention_days, 1),
+        retention_days=_int(
+            table, "polling", "retention_days", d.retention_days, 1, MAX_RETENTION_DAYS
+        ),
         allow_private_addresses=_parse_allow_private(table.get("allow_private_addresses", False)),
     )
 
@@ -375,7 +409,7 @@ def _host_port(entry: object, name: str) -> str:
 
 def _parse_delivery(table: Mapping[str, Any]) -> DeliveryConfig:
     _known_keys(table, "delivery", ("rate",))
-    return DeliveryConfig(rate=_number(table, "delivery", "rate", DeliveryConfig().rate))
+    return DeliveryConfig(rate=_number(table, "delivery", "rate", DeliveryConfig().rate, MAX_RATE))
 
 
 def _parse_stories(value: object, polling: PollingConfig) -> tuple[StoryConfig, ...]:
@@ -397,7 +431,7 @@ def _parse_stories(value: object, polling: PollingConfig) -> tuple[StoryConfig, 
         if name.casefold() in seen:
             raise _fail(f"{prefix}.name", f"{name!r} is already the name of another story")
         seen.add(name.casefold())
-        interval = _int(item, prefix, "interval", polling.interval, 1)
+        interval = _int(item, prefix, "interval", polling.interval, 1, MAX_INTERVAL)
         if interval < polling.min_interval:
             raise _fail(
                 f"{prefix}.interval",

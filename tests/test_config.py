@@ -109,6 +109,12 @@ def test_invalid_toml_is_an_error_naming_the_file(tmp_path):
         load_config(path, environ={})
 
 
+def test_a_byte_order_mark_at_the_start_is_read_past(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_bytes(b"\xef\xbb\xbf[polling]\ninterval = 90\n")  # as Notepad saves UTF-8
+    assert load_config(path, environ={}).polling.interval == 90
+
+
 def test_token_comes_from_the_named_environment_variable(tmp_path):
     path = write(tmp_path, '[discord]\ntoken_env = "MY_BOT_TOKEN"\n')
     config = load_config(path, environ={"MY_BOT_TOKEN": "s3cret-value"})
@@ -184,6 +190,27 @@ BAD = [
     (
         {"polling": {"allow_private_addresses": ["::1:80"]}},
         'polling.allow_private_addresses[0]: must be "host:port"',
+    ),
+    # values past what timers and SQLite hold were tracebacks or a failure every tick
+    (
+        {"polling": {"interval": 10**20}},
+        "polling.interval: must be at most 86400, got 100000000000000000000",
+    ),
+    ({"polling": {"timeout": 1e300}}, "polling.timeout: must be at most 600, got 1e+300"),
+    ({"polling": {"max_bytes": 2**40}}, "polling.max_bytes: must be at most 1073741824"),
+    ({"polling": {"max_redirects": 1000}}, "polling.max_redirects: must be at most 20"),
+    ({"polling": {"concurrency": 10**23}}, "polling.concurrency: must be at most 1000"),
+    ({"polling": {"per_host": 5000}}, "polling.per_host: must be at most 1000"),
+    ({"polling": {"retention_days": 10**13}}, "polling.retention_days: must be at most 3650"),
+    (
+        {"polling": {"pause_after_failures": 10**6}},
+        "polling.pause_after_failures: must be at most 1000",
+    ),
+    ({"delivery": {"rate": 1e9}}, "delivery.rate: must be at most 1000"),
+    ({"discord": {"dev_guild": 2**64}}, "discord.dev_guild: must be a server id"),
+    (
+        {"stories": [{"name": "x", "interval": 10**9, "sources": ["https://a.example/"]}]},
+        "stories[0].interval: must be at most 86400",
     ),
     ({"polling": 3}, "polling: must be a table"),
     ({"database": {"path": ""}}, "database.path: must be a file path"),
