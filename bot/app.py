@@ -205,6 +205,12 @@ async def _console_mode(
 
 async def _shut_down(runtime: Runtime, poller: Poller, tasks: list[asyncio.Task[None]]) -> None:
     if runtime.scheduler.running:
+        # Paused first, so no tick is handed to the loop any more; then one turn of the loop,
+        # so a tick already handed over has begun: the shutdown cancels it inside the poller,
+        # which takes that as a stop. A tick cancelled before it begins is logged by
+        # APScheduler as a failed job, traceback and all.
+        runtime.scheduler.pause()
+        await asyncio.sleep(0)
         runtime.scheduler.shutdown(wait=False)
     await poller.stop()
     for task in tasks:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import signal
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from tests.cli.process import ROOT, Bulletin
 from tests.fakes.source_server import SourceServer
@@ -51,6 +56,47 @@ async def test_run_prints_the_key_points_then_new_updates_and_stops_on_ctrl_c(tm
     assert bulletin.out.index(KEY_POINT) < bulletin.out.index("Harbour festival update 2")
     assert (tmp_path / "run.db").is_file()
     assert "Traceback" not in bulletin.err
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+async def test_a_signal_stops_it_cleanly_while_a_fetch_hangs(tmp_path, sig):
+    async with SourceServer() as server:
+        server.hang("/slow")  # accepted, never answered: in flight when the signal comes
+        server.page("/live", live_page(recent(1), key_points=(KEY_POINT,)))
+        (tmp_path / "bulletin.toml").write_text(
+            f"""
+[database]
+path = "run.db"
+
+[polling]
+interval = 1
+min_interval = 1
+timeout = 300
+allow_private_addresses = ["{server.host_port}"]
+
+[[stories]]
+name = "Slow"
+sources = ["{server.url("/slow")}"]
+
+[[stories]]
+name = "Harbour festival"
+sources = ["{server.url("/live")}"]
+""",
+            encoding="utf-8",
+        )
+        async with Bulletin("run", "--config", "bulletin.toml", cwd=tmp_path) as bulletin:
+            await bulletin.wait_for_output(lambda out: KEY_POINT in out)
+            assert server.hits["/slow"] >= 1
+            # far less than the 300 s fetch timeout: the fetch is cancelled, not waited out
+            status = await bulletin.stop(sig, within=30)
+    assert status == 0, bulletin.err
+    assert "Traceback" not in bulletin.err
+    with closing(sqlite3.connect(tmp_path / "run.db")) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        slow = db.execute(
+            "SELECT last_polled, failures FROM sources WHERE url LIKE '%/slow'"
+        ).fetchone()
+    assert slow == (None, 0)  # the cancelled poll left nothing half-written
 
 
 def test_a_bad_config_is_one_line_and_exit_2(tmp_path):
