@@ -208,21 +208,36 @@ class _Decoder:
         decoder = self._brotli
         assert decoder is not None
         out = bytearray(decoder.process(data, output_buffer_limit=CHUNK))
-        while not decoder.can_accept_more_data():
+        # A step stops at about CHUNK bytes of output and keeps the rest inside the decoder,
+        # even when it has taken all the input (`can_accept_more_data()` is then already
+        # true): drain it step by step until a step yields nothing or the stream ends.
+        while not decoder.is_finished():
             if len(out) > room:
                 raise TooLarge("")
-            out += decoder.process(b"", output_buffer_limit=CHUNK)
+            more = decoder.process(b"", output_buffer_limit=CHUNK)
+            if not more:
+                break  # it needs the next chunk of input
+            out += more
         if len(out) > room:
             raise TooLarge("")
         return bytes(out)
 
     def finish(self) -> bytes:
-        if self._zlib is not None:
-            try:
-                return self._zlib.flush()
-            except zlib.error as exc:
-                raise BadResponse(f"broken {self.encoding} body: {exc}") from None
-        return b""
+        """The last bytes; BadResponse when the stream stopped before its end (a page cut short
+        would be read as a page that lost its updates and key points)."""
+        if self._brotli is not None:
+            if not self._brotli.is_finished():
+                raise BadResponse(f"{self.encoding} body cut short")
+            return b""
+        if self._zlib is None:
+            raise BadResponse(f"{self.encoding} body is empty")
+        try:
+            rest = self._zlib.flush()
+        except zlib.error as exc:
+            raise BadResponse(f"broken {self.encoding} body: {exc}") from None
+        if not self._zlib.eof:
+            raise BadResponse(f"{self.encoding} body cut short")
+        return rest
 
 
 # --- Retry-After ------------------------------------------------------------------------------

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import random
 import socket
 import tracemalloc
+import zlib
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
+import brotli
 import pytest
 from aiohttp import web
 
@@ -149,9 +152,55 @@ async def test_body_over_the_cap_is_too_large(server, fetcher):
         await fetcher.fetch(server.url("/live"))
 
 
-async def test_compressed_body_over_the_cap_once_decompressed_is_too_large(server, fetcher):
-    server.page("/live", b"x" * (CAP + 1), encoding="gzip")
-    with pytest.raises(TooLarge):
+def big_page(size: int) -> bytes:
+    """A page of SIZE bytes of varied words: it compresses as real pages do, not to nothing."""
+    rng = random.Random(4)
+    words = [f"w{rng.randrange(5000)}" for _ in range(size // 3)]
+    return (b"<html><body><p>" + " ".join(words).encode())[: size - 18] + b"</p></body></html>"
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "deflate-raw", "br"])
+async def test_a_large_compressed_body_is_read_whole(server, fetcher, encoding):
+    # many times the 64 KiB a decompression step yields (brotli once stopped at the first step)
+    body = big_page(CAP - 1000)
+    server.page("/live", body, encoding=encoding)
+    assert (await fetcher.fetch(server.url("/live"))).body == body
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "deflate-raw", "br"])
+async def test_compressed_body_at_the_cap_once_decompressed_is_accepted(server, fetcher, encoding):
+    server.page("/live", b"x" * CAP, encoding=encoding)
+    assert len((await fetcher.fetch(server.url("/live"))).body or b"") == CAP
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "deflate-raw", "br"])
+async def test_compressed_body_over_the_cap_once_decompressed_is_too_large(
+    server, fetcher, encoding
+):
+    server.page("/live", b"x" * (CAP + 1), encoding=encoding)
+    with pytest.raises(TooLarge, match=rf"^body over {CAP} bytes"):
+        await fetcher.fetch(server.url("/live"))
+
+
+@pytest.mark.parametrize(
+    ("encoding", "compress"),
+    [
+        ("gzip", lambda body: gzip.compress(body)),
+        ("deflate", lambda body: zlib.compress(body)),
+        ("br", lambda body: brotli.compress(body)),
+    ],
+)
+async def test_a_compressed_body_cut_short_is_a_bad_response(server, fetcher, encoding, compress):
+    # a page cut in half would read as one that lost half its updates and key points
+    whole = compress(PAGE * 50 + bytes(range(256)) * 40)
+    server.page("/live", whole[: len(whole) // 2], headers={"Content-Encoding": encoding})
+    with pytest.raises(BadResponse, match=f"^{encoding} body cut short"):
+        await fetcher.fetch(server.url("/live"))
+
+
+async def test_an_empty_body_said_to_be_compressed_is_a_bad_response(server, fetcher):
+    server.page("/live", b"", headers={"Content-Encoding": "deflate"})
+    with pytest.raises(BadResponse, match="deflate body is empty"):
         await fetcher.fetch(server.url("/live"))
 
 
