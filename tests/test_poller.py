@@ -393,6 +393,32 @@ async def test_in_flight_polls_are_bounded(tmp_path, server):
         assert len(harness.poller.in_flight) == 3
 
 
+async def test_many_sources_of_a_hanging_host_leave_room_for_other_hosts(tmp_path, server):
+    # Twelve sources on a host that never answers, one fetch per host: they must not fill every
+    # place among the polls in flight (eight here), or a source elsewhere would wait for them.
+    other = f"localhost:{server.port}"
+    async for harness in make_harness(
+        tmp_path,
+        server,
+        timeout=120.0,
+        concurrency=2,
+        per_host=1,
+        allow_private_addresses=(server.host_port, other),
+    ):
+        server.hang("/slow")
+        server.page("/live", live_page(update(1)))
+        for n in range(12):
+            await harness.add(f"/slow?{n}", story=f"Slow {n}")
+        story = await harness.store.ensure_story("Elsewhere", now=harness.clock.now)
+        fast = await harness.store.add_source(
+            story, f"http://{other}/live", interval=60, now=harness.clock.now
+        )
+        await harness.poller.run_once()
+        await until_polled(harness.store, fast, 30)
+        assert server.hits["/slow"] == 1  # one fetch per host: the rest wait their turn
+        assert len(harness.poller.in_flight) == 2  # one fetching, one queued behind it
+
+
 async def test_stop_cancels_polls_in_flight_quickly(harness):
     harness.server.hang("/slow")
     source = await harness.add("/slow")

@@ -267,7 +267,8 @@ class Fetcher:
     """Fetches source URLs through a session made by `open_session`.
 
     At most `settings.concurrency` fetches run at once, and `settings.per_host` per host;
-    a fetch waiting for a slot has not started its clock yet.
+    a fetch waiting for a slot has not started its clock yet, and one waiting for its host's
+    slot holds no global slot.
     """
 
     def __init__(
@@ -303,7 +304,9 @@ class Fetcher:
         """Fetch URL once; raise a FetchError subclass when it cannot be done."""
         target = self._check_url(url)
         host = target.host or ""
-        async with self._global, self._host_slot(host):
+        # The host's slot first: a fetch queued behind a busy (or hanging) host must not sit
+        # on one of the global slots meanwhile, or enough of them would starve every host.
+        async with self._host_slot(host), self._global:
             try:
                 async with asyncio.timeout(self._settings.timeout):
                     return await self._fetch(target, etag, last_modified, previous_hash)

@@ -540,6 +540,31 @@ async def test_global_limit_caps_requests_across_hosts(server):
     assert (gate.most, server.hits["/slow"]) == (3, 8)
 
 
+async def test_fetches_queued_for_a_busy_host_leave_the_global_slots_to_other_hosts(server):
+    # Ten fetches to one host that never answers, one slot per host, three in all: the nine
+    # waiting for that host's slot must not sit on the global slots, or no other host is served.
+    server.hang("/slow")
+    server.page("/fast", PAGE)
+    settings = settings_for(
+        server,
+        timeout=120.0,
+        concurrency=3,
+        per_host=1,
+        allow_private_addresses=(server.host_port, f"localhost:{server.port}"),
+    )
+    async with open_session(settings) as session:
+        fetcher = Fetcher(session, settings)
+        slow = [asyncio.create_task(fetcher.fetch(server.url("/slow"))) for _ in range(10)]
+        try:
+            fast = await asyncio.wait_for(fetcher.fetch(f"http://localhost:{server.port}/fast"), 30)
+            assert fast.body == PAGE
+            assert server.hits["/slow"] == 1
+        finally:
+            for task in slow:
+                task.cancel()
+            await asyncio.gather(*slow, return_exceptions=True)
+
+
 def test_retry_after_date_parsing_is_timezone_aware():
     from bot.sources.fetch import parse_retry_after
 
