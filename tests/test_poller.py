@@ -357,6 +357,39 @@ async def test_a_new_update_brings_a_quiet_story_back_to_live(harness):
     assert (await harness.store.get_source(source)).status is StoryStatus.LIVE
 
 
+async def test_a_story_takes_the_status_of_its_liveliest_source_announced_once(harness):
+    # A live page and a feed that went stale: the story is quiet only once both are, and ends
+    # once, not once per source.
+    page = [update(1, at=T0 - timedelta(minutes=5))]
+    harness.server.page("/live", live_page(*page))
+    harness.server.page("/feed", live_page(update(9, at=T0 - timedelta(minutes=5))), etag=True)
+    await harness.add("/live")
+    await harness.add("/feed")
+    await harness.poll()
+
+    def statuses(changes: list) -> list:
+        return [c for c in changes if isinstance(c, StatusChanged)]
+
+    harness.clock.advance(3 * 3600)  # the page has news, the feed none for 3 hours
+    page.append(update(2, at=harness.clock.now))
+    harness.server.page("/live", live_page(*page))
+    await harness.poll()
+    assert statuses(await harness.changes()) == []
+
+    harness.clock.advance(3 * 3600)  # now neither has had news for 3 hours
+    await harness.poll()
+    assert statuses(await harness.changes()) == [
+        StatusChanged(status=StoryStatus.QUIET, previous=StoryStatus.LIVE)
+    ]
+
+    harness.clock.advance(49 * 3600)
+    await harness.poll()
+    assert statuses(await harness.changes()) == [
+        StatusChanged(status=StoryStatus.QUIET, previous=StoryStatus.LIVE),
+        StatusChanged(status=StoryStatus.ENDED, previous=StoryStatus.QUIET),
+    ]
+
+
 # --- isolation and concurrency ---------------------------------------------------------------
 
 
