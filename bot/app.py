@@ -264,4 +264,6 @@ async def _show_key_points(
             "are too short to summarise."
         )
     else:
-        sink.say(f"[{name}] no key points yet: nothing has been read from its sources so far.")
+        errors = [s.last_error for s in await store.sources_of_story(story_id) if s.last_error]
+        why = f" (last error: {errors[0]})" if errors else ""
+        sink.say(f"[{name}] no key points yet: nothing has been read from its sources so far{why}.")

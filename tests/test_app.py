@@ -121,7 +121,9 @@ async def test_a_source_not_read_yet_says_so(tmp_path, server):
         config_for(tmp_path, server, "/live"), out, lambda t: "no key points" in t
     )
     assert status == 0
-    assert "nothing has been read from its sources so far" in out.getvalue()
+    assert "nothing has been read from its sources so far (last error: HTTP 500 from" in (
+        out.getvalue()
+    )
 
 
 async def test_known_key_points_are_shown_at_start_of_a_later_run(tmp_path, server):
