@@ -356,10 +356,10 @@ def _parse_polling(table: Mapping[str, Any]) -> PollingConfig:
     min_interval = _int(table, "polling", "min_interval", d.min_interval, 1, MAX_INTERVAL)
     interval = _int(table, "polling", "interval", d.interval, 1, MAX_INTERVAL)
     if interval < min_interval:
-        raise _fail(
-            "polling.interval",
-            f"must be at least min_interval ({min_interval}), got {interval}",
+        got = (
+            f"got {interval}" if "interval" in table else f"its default {interval} is lower: set it"
         )
+        raise _fail("polling.interval", f"must be at least min_interval ({min_interval}), {got}")
     return PollingConfig(
         interval=interval,
         min_interval=min_interval,
