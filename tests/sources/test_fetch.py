@@ -558,7 +558,7 @@ async def test_fetches_queued_for_a_busy_host_leave_the_global_slots_to_other_ho
         try:
             fast = await asyncio.wait_for(fetcher.fetch(f"http://localhost:{server.port}/fast"), 30)
             assert fast.body == PAGE
-            assert server.hits["/slow"] == 1
+            assert server.hits["/slow"] <= 1  # per_host: the other nine wait
         finally:
             for task in slow:
                 task.cancel()
