@@ -89,6 +89,9 @@ async def test_with_a_token_make_run_says_so_first_then_runs_the_discord_bot(tmp
     out, err = await asyncio.wait_for(process.communicate(), 60)
     lines = out.decode().splitlines()
     assert lines[0] == "DISCORD_TOKEN is set: starting the Bulletin Discord bot (bulletin run)."
-    # it was `bulletin run` with the token: it went for Discord (here, a closed local port)
-    assert "bulletin run: the Discord connection stopped" in err.decode()
+    # `bulletin run` (it read ./config.toml) with the token: not the console, not the demo;
+    # it went for Discord, here a closed local port, and stopped
+    assert "config from config.toml" in err.decode()
+    assert "console mode" not in out.decode() and "Bulletin demo" not in out.decode()
+    assert process.returncode != 0
     assert "not-a-real-token" not in out.decode() + err.decode()
