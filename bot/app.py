@@ -23,7 +23,7 @@ from bot.config import Config
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.sinks import ConsoleSink
 from bot.errors import BulletinError
-from bot.model import KeyPoints
+from bot.model import KeyPoints, StoryStatus
 from bot.poller import Poller
 from bot.runtime import Runtime
 from bot.sources.fetch import Fetcher, open_session
@@ -180,6 +180,7 @@ async def _console_mode(
     for name, story_id in story_ids.items():
         if polled_before[story_id]:
             await _show_key_points(store, sink, story_id, name, announced=False)
+            await _say_if_ended(store, sink, story_id, name)
 
     poller = Poller(runtime)
     dispatcher = Dispatcher(store, {"console": sink}, wakeup=runtime.delivery_wakeup)
@@ -205,6 +206,12 @@ async def _console_mode(
 
 async def _shut_down(runtime: Runtime, poller: Poller, tasks: list[asyncio.Task[None]]) -> None:
     if runtime.scheduler.running:
+        # Paused first, so no tick is handed to the loop any more; then one turn of the loop,
+        # so a tick already handed over has begun: the shutdown cancels it inside the poller,
+        # which takes that as a stop. A tick cancelled before it begins is logged by
+        # APScheduler as a failed job, traceback and all.
+        runtime.scheduler.pause()
+        await asyncio.sleep(0)
         runtime.scheduler.shutdown(wait=False)
     await poller.stop()
     for task in tasks:
@@ -233,6 +240,16 @@ async def _key_points_after_first_poll(
         await asyncio.sleep(0.2)
     await dispatcher.drain()  # the baseline's key points first, if any
     await _show_key_points(store, sink, story_id, name, announced=True)
+    await _say_if_ended(store, sink, story_id, name)
+
+
+async def _say_if_ended(store: Store, sink: ConsoleSink, story_id: int, name: str) -> None:
+    """A story already over when the console starts is said to be, once: its end came before
+    (or at) the first poll, which announces nothing, and nothing may follow for hours."""
+    sources = [s for s in await store.sources_of_story(story_id) if s.last_polled is not None]
+    active = [s for s in sources if not s.auto_paused] or sources
+    if active and all(s.status is StoryStatus.ENDED for s in active):
+        sink.say(f"[{name}] coverage ended; its sources are checked hourly in case it resumes.")
 
 
 async def _show_key_points(
@@ -252,5 +269,12 @@ async def _show_key_points(
     summary = extracted_key_points([record.entry for record in reversed(entries)])
     if summary is not None:
         sink.show_key_points(name, summary, now=datetime.now(UTC))
+    elif entries:
+        sink.say(
+            f"[{name}] no key points: its sources have no key-points box, and their updates "
+            "are too short to summarise."
+        )
     else:
-        sink.say(f"[{name}] no key points yet: nothing has been read from its sources so far.")
+        errors = [s.last_error for s in await store.sources_of_story(story_id) if s.last_error]
+        why = f" (last error: {errors[0]})" if errors else ""
+        sink.say(f"[{name}] no key points yet: nothing has been read from its sources so far{why}.")

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from bot.errors import ConfigError
 from bot.model import SourceKind
+from bot.sources.extract.selectors import Selectors
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +139,7 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> 
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        data = tomllib.loads(raw.decode("utf-8-sig"))  # a byte-order mark (Notepad) is fine
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
@@ -210,23 +211,37 @@ def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     return value
 
 
-def _int(table: Mapping[str, Any], prefix: str, key: str, default: int, minimum: int) -> int:
+def _int(
+    table: Mapping[str, Any],
+    prefix: str,
+    key: str,
+    default: int,
+    minimum: int,
+    maximum: int,
+) -> int:
     value = table.get(key, default)
     name = _join(prefix, key)
     if isinstance(value, bool) or not isinstance(value, int):
         raise _fail(name, f"must be a whole number, got {_show(value)}")
     if value < minimum:
         raise _fail(name, f"must be at least {minimum}, got {value}")
+    # Upper bounds keep every value within what timers and SQLite can hold.
+    if value > maximum:
+        raise _fail(name, f"must be at most {maximum}, got {value}")
     return value
 
 
-def _number(table: Mapping[str, Any], prefix: str, key: str, default: float) -> float:
+def _number(
+    table: Mapping[str, Any], prefix: str, key: str, default: float, maximum: float
+) -> float:
     value = table.get(key, default)
     name = _join(prefix, key)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _fail(name, f"must be a number, got {_show(value)}")
     if not value > 0 or value == float("inf"):
         raise _fail(name, f"must be a positive number, got {value}")
+    if value > maximum:
+        raise _fail(name, f"must be at most {maximum:g}, got {value:g}")
     return float(value)
 
 
@@ -240,12 +255,18 @@ def _optional_str(table: Mapping[str, Any], prefix: str, key: str) -> str | None
 
 
 def _http_url(value: object, name: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
+    if value is None:
+        raise _fail(name, "missing: give the URL")
     if not isinstance(value, str) or not value.strip():
         raise _fail(name, f"must be a URL, got {_show(value)}")
     text = value.strip()
-    parts = urlsplit(text)
-    if parts.scheme.lower() not in schemes or not parts.hostname:
-        allowed = " or ".join(schemes)
+    allowed = " or ".join(schemes)
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+    except ValueError:  # e.g. an unclosed [IPv6 bracket
+        raise _fail(name, f"must be an absolute {allowed} URL, got {_show(value)}") from None
+    if parts.scheme.lower() not in schemes or not host or any(c.isspace() for c in host):
         raise _fail(name, f"must be an absolute {allowed} URL, got {_show(value)}")
     return text
 
@@ -275,7 +296,9 @@ def _parse_discord(table: Mapping[str, Any]) -> DiscordConfig:
         gateway_url = _http_url(gateway_url, "discord.gateway_url", ("ws", "wss"))
     dev_guild = table.get("dev_guild")
     if dev_guild is not None and (
-        isinstance(dev_guild, bool) or not isinstance(dev_guild, int) or dev_guild <= 0
+        isinstance(dev_guild, bool)
+        or not isinstance(dev_guild, int)
+        or not 0 < dev_guild <= MAX_SNOWFLAKE
     ):
         raise _fail("discord.dev_guild", f"must be a server id (a number), got {_show(dev_guild)}")
     return DiscordConfig(
@@ -284,7 +307,12 @@ def _parse_discord(table: Mapping[str, Any]) -> DiscordConfig:
         gateway_url=gateway_url,
         dev_guild=dev_guild,
         commands_per_minute=_int(
-            table, "discord", "commands_per_minute", DiscordConfig().commands_per_minute, 0
+            table,
+            "discord",
+            "commands_per_minute",
+            DiscordConfig().commands_per_minute,
+            0,
+            MAX_COMMANDS_PER_MINUTE,
         ),
     )
 
@@ -296,6 +324,17 @@ def _parse_database(table: Mapping[str, Any]) -> DatabaseConfig:
         raise _fail("database.path", f"must be a file path, got {_show(value)}")
     return DatabaseConfig(path=Path(value))
 
+
+MAX_INTERVAL = 24 * 60 * 60  # a day
+MAX_TIMEOUT = 600.0
+MAX_BYTES = 1024 * 1024 * 1024  # bodies are held in memory while parsed
+MAX_REDIRECTS = 20  # what browsers follow
+MAX_CONNECTIONS = 1000
+MAX_FAILURES = 1000
+MAX_RETENTION_DAYS = 3650
+MAX_COMMANDS_PER_MINUTE = 1000
+MAX_RATE = 1000.0
+MAX_SNOWFLAKE = 2**63 - 1
 
 _POLLING_KEYS = (
     "interval",
@@ -314,25 +353,27 @@ _POLLING_KEYS = (
 def _parse_polling(table: Mapping[str, Any]) -> PollingConfig:
     _known_keys(table, "polling", _POLLING_KEYS)
     d = PollingConfig()
-    min_interval = _int(table, "polling", "min_interval", d.min_interval, 1)
-    interval = _int(table, "polling", "interval", d.interval, 1)
+    min_interval = _int(table, "polling", "min_interval", d.min_interval, 1, MAX_INTERVAL)
+    interval = _int(table, "polling", "interval", d.interval, 1, MAX_INTERVAL)
     if interval < min_interval:
-        raise _fail(
-            "polling.interval",
-            f"must be at least min_interval ({min_interval}), got {interval}",
+        got = (
+            f"got {interval}" if "interval" in table else f"its default {interval} is lower: set it"
         )
+        raise _fail("polling.interval", f"must be at least min_interval ({min_interval}), {got}")
     return PollingConfig(
         interval=interval,
         min_interval=min_interval,
-        timeout=_number(table, "polling", "timeout", d.timeout),
-        max_bytes=_int(table, "polling", "max_bytes", d.max_bytes, 1024),
-        max_redirects=_int(table, "polling", "max_redirects", d.max_redirects, 0),
-        concurrency=_int(table, "polling", "concurrency", d.concurrency, 1),
-        per_host=_int(table, "polling", "per_host", d.per_host, 1),
+        timeout=_number(table, "polling", "timeout", d.timeout, MAX_TIMEOUT),
+        max_bytes=_int(table, "polling", "max_bytes", d.max_bytes, 1024, MAX_BYTES),
+        max_redirects=_int(table, "polling", "max_redirects", d.max_redirects, 0, MAX_REDIRECTS),
+        concurrency=_int(table, "polling", "concurrency", d.concurrency, 1, MAX_CONNECTIONS),
+        per_host=_int(table, "polling", "per_host", d.per_host, 1, MAX_CONNECTIONS),
         pause_after_failures=_int(
-            table, "polling", "pause_after_failures", d.pause_after_failures, 1
+            table, "polling", "pause_after_failures", d.pause_after_failures, 1, MAX_FAILURES
         ),
-        retention_days=_int(table, "polling", "retention_days", d.retention_days, 1),
+        retention_days=_int(
+            table, "polling", "retention_days", d.retention_days, 1, MAX_RETENTION_DAYS
+        ),
         allow_private_addresses=_parse_allow_private(table.get("allow_private_addresses", False)),
     )
 
@@ -368,7 +409,7 @@ def _host_port(entry: object, name: str) -> str:
 
 def _parse_delivery(table: Mapping[str, Any]) -> DeliveryConfig:
     _known_keys(table, "delivery", ("rate",))
-    return DeliveryConfig(rate=_number(table, "delivery", "rate", DeliveryConfig().rate))
+    return DeliveryConfig(rate=_number(table, "delivery", "rate", DeliveryConfig().rate, MAX_RATE))
 
 
 def _parse_stories(value: object, polling: PollingConfig) -> tuple[StoryConfig, ...]:
@@ -382,19 +423,23 @@ def _parse_stories(value: object, polling: PollingConfig) -> tuple[StoryConfig, 
             raise _fail(prefix, f"must be a table ([[stories]]), got {_show(item)}")
         _known_keys(item, prefix, ("name", "sources", "interval"))
         name = item.get("name")
+        if name is None:
+            raise _fail(f"{prefix}.name", "missing: every story needs a name")
         if not isinstance(name, str) or not name.strip():
             raise _fail(f"{prefix}.name", f"must be a non-empty string, got {_show(name)}")
         name = name.strip()
         if name.casefold() in seen:
             raise _fail(f"{prefix}.name", f"{name!r} is already the name of another story")
         seen.add(name.casefold())
-        interval = _int(item, prefix, "interval", polling.interval, 1)
+        interval = _int(item, prefix, "interval", polling.interval, 1, MAX_INTERVAL)
         if interval < polling.min_interval:
             raise _fail(
                 f"{prefix}.interval",
                 f"must be at least polling.min_interval ({polling.min_interval}), got {interval}",
             )
         sources = item.get("sources")
+        if sources is None:
+            raise _fail(f"{prefix}.sources", "missing: list the story's URLs")
         if not isinstance(sources, list) or not sources:
             raise _fail(f"{prefix}.sources", f"must be a non-empty list, got {_show(sources)}")
         parsed = tuple(
@@ -434,4 +479,8 @@ def _parse_source(value: object, prefix: str) -> SourceConfig:
                 f"{prefix}.selectors.{key}", f"must be a CSS selector, got {_show(selector)}"
             )
         selectors[key] = selector.strip()
+    try:  # CSS syntax and the selectors' own rules, now rather than at every poll
+        Selectors.from_mapping(selectors)
+    except ConfigError as error:
+        raise _fail(f"{prefix}.selectors", str(error)) from None
     return SourceConfig(url=url, kind=kind, selectors=selectors)

@@ -3,9 +3,12 @@
 APScheduler drives it: an interval job (every `tick` seconds, coalesced, one instance at a time)
 picks the sources whose next check has come (`Store.due_sources`; the due times live in the
 database, with jitter from `bot.schedule`) and starts one task per source, at most
-`max_in_flight` at once; the Fetcher bounds the fetches themselves (overall and per host). When
-a pick was full, a finished poll picks again at once, so a backlog drains faster than one tick
-a second. A source is never polled twice at once (the in-flight set).
+`max_in_flight` at once; the Fetcher bounds the fetches themselves (overall and per host). A
+host holds at most twice `per_host` of those places (its fetches and as many queued behind
+them), so the sources of one slow host cannot fill them all; the rest of its due sources wait
+in the database for a later pick. When a pick was full, a finished poll picks again at once,
+so a backlog drains faster than one tick a second. A source is never polled twice at once
+(the in-flight set).
 
 Each poll is isolated: whatever goes wrong is recorded as a failure of that source alone, with
 backoff (or the source's Retry-After), and after `pause_after_failures` in a row the source is
@@ -20,10 +23,12 @@ import contextlib
 import logging
 import random
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from urllib.parse import urlsplit
 
 from bot import schedule
 from bot.errors import BulletinError
@@ -64,6 +69,9 @@ class Poller:
         # Tasks waiting on the Fetcher's semaphores cost little, but not nothing: bounded.
         self._max_in_flight = max_in_flight or max(8, self._settings.concurrency * 2)
         self._in_flight: dict[int, asyncio.Task[None]] = {}
+        self._host_of: dict[int, str] = {}  # host of each source in flight
+        self._per_host = Counter[str]()  # polls in flight per host
+        self._host_share = 2 * self._settings.per_host  # the most one host may hold
         self._picking = asyncio.Lock()
         self._backlog = False
         self._refill: asyncio.Task[int] | None = None
@@ -127,24 +135,59 @@ class Poller:
                 self._backlog = True
                 return 0
             now = self._clock()
+            limit = room + len(self._in_flight)
             try:
-                due = await self._store.due_sources(now, room + len(self._in_flight))
+                due = await self._store.due_sources(now, limit)
+                fresh, skipped = self._pick(due, room)
+                if skipped and len(fresh) < room and len(due) == limit:
+                    # the first due sources were mostly of busy hosts: look further
+                    due = await self._store.due_sources(now, limit + 4 * self._max_in_flight)
+                    fresh, skipped = self._pick(due, room)
             except Exception:
                 log.exception("cannot read the due sources; trying again at the next tick")
                 return 0
-            fresh = [source for source in due if source.id not in self._in_flight][:room]
-            self._backlog = len(due) - len(self._in_flight) >= room
-            for source in fresh:
+            self._backlog = len(fresh) >= room
+            started = 0
+            for source, host in fresh:
                 if self._stopped:
                     break
                 task = asyncio.create_task(self._guarded(source), name=f"poll {source.url}")
                 self._in_flight[source.id] = task
+                self._host_of[source.id] = host
+                self._per_host[host] += 1
                 self._idle.clear()
                 task.add_done_callback(lambda _t, sid=source.id: self._finished(sid))
-            return len(fresh)
+                started += 1
+            return started
+
+    def _pick(
+        self, due: Sequence[SourceRecord], room: int
+    ) -> tuple[list[tuple[SourceRecord, str]], int]:
+        """Up to ROOM due sources not in flight, none of a host that holds its share already;
+        with each its host, and how many were passed over for their host."""
+        load = Counter(self._per_host)
+        fresh: list[tuple[SourceRecord, str]] = []
+        skipped = 0
+        for source in due:
+            if len(fresh) >= room:
+                break
+            if source.id in self._in_flight:
+                continue
+            host = _host(source.url)
+            if load[host] >= self._host_share:
+                skipped += 1
+                continue
+            load[host] += 1
+            fresh.append((source, host))
+        return fresh, skipped
 
     def _finished(self, source_id: int) -> None:
         self._in_flight.pop(source_id, None)
+        host = self._host_of.pop(source_id, None)
+        if host is not None:
+            self._per_host[host] -= 1
+            if self._per_host[host] <= 0:
+                del self._per_host[host]
         self.polls += 1
         if not self._in_flight:
             self._idle.set()
@@ -328,6 +371,13 @@ class Poller:
                 message,
                 wait,
             )
+
+
+def _host(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
 
 
 def _selectors(source: SourceRecord) -> Selectors | None:

@@ -103,6 +103,44 @@ async def test_a_page_without_a_box_gets_a_labelled_extracted_summary(tmp_path, 
     assert "Key points (extracted from recent updates):" in out.getvalue()
 
 
+async def test_updates_too_short_to_summarise_are_not_called_nothing_read(tmp_path, server):
+    server.page("/live", live_page(dated_update(1, text="Boats.", at=NOW)))
+    out = io.StringIO()
+    status, _ = await run_until(
+        config_for(tmp_path, server, "/live"), out, lambda t: "no key points" in t
+    )
+    assert status == 0
+    assert "no key-points box, and their updates are too short to summarise" in out.getvalue()
+    assert "nothing has been read" not in out.getvalue()
+
+
+async def test_a_source_not_read_yet_says_so(tmp_path, server):
+    server.status("/live", 500)
+    out = io.StringIO()
+    status, _ = await run_until(
+        config_for(tmp_path, server, "/live"), out, lambda t: "no key points" in t
+    )
+    assert status == 0
+    assert "nothing has been read from its sources so far (last error: HTTP 500 from" in (
+        out.getvalue()
+    )
+
+
+async def test_a_story_already_over_at_start_says_coverage_ended_once(tmp_path, server):
+    page = live_page(
+        update(1), key_points=("Boats arrive at ten",), coverage_end=NOW - timedelta(hours=1)
+    )
+    server.page("/live", page)
+    config = config_for(tmp_path, server, "/live")
+    out = io.StringIO()
+    await run_until(config, out, lambda t: "coverage ended" in t)
+    assert out.getvalue().index("Boats arrive at ten") < out.getvalue().index("coverage ended")
+    later = io.StringIO()  # a later run is told again, before any poll
+    server.hang("/live")
+    await run_until(config, later, lambda t: "coverage ended" in t, within=3)
+    assert later.getvalue().count("coverage ended") == 1
+
+
 async def test_known_key_points_are_shown_at_start_of_a_later_run(tmp_path, server):
     server.page("/live", live_page(update(1), key_points=("Boats arrive at ten",)))
     config = config_for(tmp_path, server, "/live")

@@ -7,9 +7,13 @@ import pytest
 
 from bot.config import (
     Config,
+    DatabaseConfig,
+    DeliveryConfig,
+    DiscordConfig,
     PollingConfig,
     Secret,
     SourceConfig,
+    StoryConfig,
     load_config,
     parse_config,
 )
@@ -38,10 +42,47 @@ def test_example_story_parses_when_uncommented(tmp_path):
     assert [len(story.sources) for story in config.stories] == [3]
 
 
-def test_example_documents_every_polling_key():
-    text = EXAMPLE.read_text(encoding="utf-8")
-    documented = set(re.findall(r"^#? ?(\w+) =", text, flags=re.MULTILINE))
-    assert set(PollingConfig.__dataclass_fields__) <= documented
+def _documented_keys() -> dict[str, set[str]]:
+    """{section: keys} of the example file, commented-out keys included."""
+    keys: dict[str, set[str]] = {}
+    section = ""
+    for line in EXAMPLE.read_text(encoding="utf-8").splitlines():
+        if heading := re.match(r"^#? ?\[\[?(\w+)\]\]?$", line):
+            section = heading.group(1)
+        elif key := re.match(r"^#? ?(\w+) =", line):
+            keys.setdefault(section, set()).add(key.group(1))
+    return keys
+
+
+@pytest.mark.parametrize(
+    ("section", "settings"),
+    [
+        ("discord", DiscordConfig),
+        ("database", DatabaseConfig),
+        ("polling", PollingConfig),
+        ("delivery", DeliveryConfig),
+        ("stories", StoryConfig),
+    ],
+)
+def test_example_documents_every_key_in_its_section(section, settings):
+    not_in_file = {"token"}  # read from the environment only
+    expected = set(settings.__dataclass_fields__) - not_in_file
+    assert expected <= _documented_keys().get(section, set())
+
+
+def test_defaults_are_those_the_issue_states():
+    config = Config()
+    assert config.discord.token_env == "DISCORD_TOKEN"
+    assert (config.discord.api_base, config.discord.gateway_url) == (None, None)
+    assert config.discord.dev_guild is None
+    assert config.database.path == Path("bulletin.db")
+    polling = config.polling
+    assert (polling.interval, polling.min_interval, polling.timeout) == (60, 15, 20)
+    assert polling.max_bytes == 5 * 1024 * 1024
+    assert (polling.max_redirects, polling.concurrency, polling.per_host) == (5, 32, 4)
+    assert (polling.pause_after_failures, polling.retention_days) == (10, 30)
+    assert polling.allow_private_addresses is False
+    assert config.stories == ()
 
 
 def test_missing_default_file_gives_defaults_and_says_so(tmp_path, monkeypatch):
@@ -66,6 +107,12 @@ def test_invalid_toml_is_an_error_naming_the_file(tmp_path):
     path = write(tmp_path, "[polling\n")
     with pytest.raises(ConfigError, match=r"config\.toml: not valid TOML"):
         load_config(path, environ={})
+
+
+def test_a_byte_order_mark_at_the_start_is_read_past(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_bytes(b"\xef\xbb\xbf[polling]\ninterval = 90\n")  # as Notepad saves UTF-8
+    assert load_config(path, environ={}).polling.interval == 90
 
 
 def test_token_comes_from_the_named_environment_variable(tmp_path):
@@ -144,6 +191,27 @@ BAD = [
         {"polling": {"allow_private_addresses": ["::1:80"]}},
         'polling.allow_private_addresses[0]: must be "host:port"',
     ),
+    # values past what timers and SQLite hold were tracebacks or a failure every tick
+    (
+        {"polling": {"interval": 10**20}},
+        "polling.interval: must be at most 86400, got 100000000000000000000",
+    ),
+    ({"polling": {"timeout": 1e300}}, "polling.timeout: must be at most 600, got 1e+300"),
+    ({"polling": {"max_bytes": 2**40}}, "polling.max_bytes: must be at most 1073741824"),
+    ({"polling": {"max_redirects": 1000}}, "polling.max_redirects: must be at most 20"),
+    ({"polling": {"concurrency": 10**23}}, "polling.concurrency: must be at most 1000"),
+    ({"polling": {"per_host": 5000}}, "polling.per_host: must be at most 1000"),
+    ({"polling": {"retention_days": 10**13}}, "polling.retention_days: must be at most 3650"),
+    (
+        {"polling": {"pause_after_failures": 10**6}},
+        "polling.pause_after_failures: must be at most 1000",
+    ),
+    ({"delivery": {"rate": 1e9}}, "delivery.rate: must be at most 1000"),
+    ({"discord": {"dev_guild": 2**64}}, "discord.dev_guild: must be a server id"),
+    (
+        {"stories": [{"name": "x", "interval": 10**9, "sources": ["https://a.example/"]}]},
+        "stories[0].interval: must be at most 86400",
+    ),
     ({"polling": 3}, "polling: must be a table"),
     ({"database": {"path": ""}}, "database.path: must be a file path"),
     ({"delivery": {"rate": -1}}, "delivery.rate: must be a positive number, got -1"),
@@ -153,8 +221,47 @@ BAD = [
     ({"discord": {"token_env": ""}}, "discord.token_env: must be an environment variable name"),
     ({"extra": {}}, "extra: unknown key"),
     ({"stories": {"name": "x"}}, "stories: must be a list of tables"),
-    ({"stories": [{"sources": ["https://a.example/"]}]}, "stories[0].name: must be a non-empty"),
-    ({"stories": [{"name": "x"}]}, "stories[0].sources: must be a non-empty list"),
+    ({"stories": [{"sources": ["https://a.example/"]}]}, "stories[0].name: missing"),
+    (
+        {"stories": [{"name": " ", "sources": ["https://a.example/"]}]},
+        "stories[0].name: must be a non-empty string, got ' '",
+    ),
+    ({"stories": [{"name": "x"}]}, "stories[0].sources: missing"),
+    ({"stories": [{"name": "x", "sources": []}]}, "stories[0].sources: must be a non-empty list"),
+    (
+        {"stories": [{"name": "x", "sources": [{"kind": "feed"}]}]},
+        "stories[0].sources[0].url: missing",
+    ),
+    (
+        {"stories": [{"name": "x", "sources": ["https://exa mple.com/"]}]},
+        "stories[0].sources[0]: must be an absolute http or https URL, got 'https://exa mple.com/'",
+    ),
+    (
+        {"stories": [{"name": "x", "sources": ["https://[::1/live"]}]},
+        "stories[0].sources[0]: must be an absolute http or https URL",
+    ),
+    (
+        {
+            "stories": [
+                {
+                    "name": "x",
+                    "sources": [{"url": "https://a.example/", "selectors": {"entry": "div[["}}],
+                }
+            ]
+        },
+        "stories[0].sources[0].selectors: selector 'entry' is not valid CSS: 'div[['",
+    ),
+    (
+        {
+            "stories": [
+                {
+                    "name": "x",
+                    "sources": [{"url": "https://a.example/", "selectors": {"title": "h2"}}],
+                }
+            ]
+        },
+        "stories[0].sources[0].selectors: selectors 'title', 'body' and 'time' need an 'entry'",
+    ),
     (
         {"stories": [{"name": "x", "sources": ["ftp://a.example/"]}]},
         "stories[0].sources[0]: must be an absolute http or https URL, got 'ftp://a.example/'",
@@ -199,6 +306,9 @@ def test_bad_value_names_its_key(data, message):
     assert "\n" not in str(caught.value)
 
 
-def test_interval_below_a_raised_min_interval_is_refused():
-    with pytest.raises(ConfigError, match=r"must be at least min_interval \(120\), got 60"):
+def test_default_interval_below_a_raised_min_interval_says_to_set_it():
+    with pytest.raises(ConfigError) as caught:
         parse_config({"polling": {"min_interval": 120}})
+    assert str(caught.value) == (
+        "polling.interval: must be at least min_interval (120), its default 60 is lower: set it"
+    )

@@ -357,6 +357,39 @@ async def test_a_new_update_brings_a_quiet_story_back_to_live(harness):
     assert (await harness.store.get_source(source)).status is StoryStatus.LIVE
 
 
+async def test_a_story_takes_the_status_of_its_liveliest_source_announced_once(harness):
+    # A live page and a feed that went stale: the story is quiet only once both are, and ends
+    # once, not once per source.
+    page = [update(1, at=T0 - timedelta(minutes=5))]
+    harness.server.page("/live", live_page(*page))
+    harness.server.page("/feed", live_page(update(9, at=T0 - timedelta(minutes=5))), etag=True)
+    await harness.add("/live")
+    await harness.add("/feed")
+    await harness.poll()
+
+    def statuses(changes: list) -> list:
+        return [c for c in changes if isinstance(c, StatusChanged)]
+
+    harness.clock.advance(3 * 3600)  # the page has news, the feed none for 3 hours
+    page.append(update(2, at=harness.clock.now))
+    harness.server.page("/live", live_page(*page))
+    await harness.poll()
+    assert statuses(await harness.changes()) == []
+
+    harness.clock.advance(3 * 3600)  # now neither has had news for 3 hours
+    await harness.poll()
+    assert statuses(await harness.changes()) == [
+        StatusChanged(status=StoryStatus.QUIET, previous=StoryStatus.LIVE)
+    ]
+
+    harness.clock.advance(49 * 3600)
+    await harness.poll()
+    assert statuses(await harness.changes()) == [
+        StatusChanged(status=StoryStatus.QUIET, previous=StoryStatus.LIVE),
+        StatusChanged(status=StoryStatus.ENDED, previous=StoryStatus.QUIET),
+    ]
+
+
 # --- isolation and concurrency ---------------------------------------------------------------
 
 
@@ -391,6 +424,32 @@ async def test_in_flight_polls_are_bounded(tmp_path, server):
             await harness.add(f"/slow?{n}", story=f"S{n}")
         assert await harness.poller.run_once() == 3
         assert len(harness.poller.in_flight) == 3
+
+
+async def test_many_sources_of_a_hanging_host_leave_room_for_other_hosts(tmp_path, server):
+    # Twelve sources on a host that never answers, one fetch per host: they must not fill every
+    # place among the polls in flight (eight here), or a source elsewhere would wait for them.
+    other = f"localhost:{server.port}"
+    async for harness in make_harness(
+        tmp_path,
+        server,
+        timeout=120.0,
+        concurrency=2,
+        per_host=1,
+        allow_private_addresses=(server.host_port, other),
+    ):
+        server.hang("/slow")
+        server.page("/live", live_page(update(1)))
+        for n in range(12):
+            await harness.add(f"/slow?{n}", story=f"Slow {n}")
+        story = await harness.store.ensure_story("Elsewhere", now=harness.clock.now)
+        fast = await harness.store.add_source(
+            story, f"http://{other}/live", interval=60, now=harness.clock.now
+        )
+        await harness.poller.run_once()
+        await until_polled(harness.store, fast, 30)
+        assert server.hits["/slow"] <= 1  # one fetch per host: the rest wait their turn
+        assert len(harness.poller.in_flight) == 2  # one fetching, one queued behind it
 
 
 async def test_stop_cancels_polls_in_flight_quickly(harness):

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import math
 import tempfile
+import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -110,13 +111,7 @@ async def demo(step_seconds: float, *, stop: asyncio.Event | None = None) -> int
             config = demo_config(
                 server.url, f"127.0.0.1:{server.port}", Path(directory) / "demo.db", step_seconds
             )
-            total = step_seconds * (DEMO_STEPS - 1)
-            print(
-                f"Bulletin demo: a live page served at {server.url} grows over about "
-                f"{total:.0f} s (new updates, a correction, changed key points); Bulletin "
-                "follows it below. Ctrl-C stops.\n",
-                flush=True,
-            )
+            print(intro(server.url, step_seconds * (DEMO_STEPS - 1)) + "\n", flush=True)
             tail: asyncio.Task[None] | None = None
 
             def ready(runtime: Runtime) -> None:
@@ -124,12 +119,29 @@ async def demo(step_seconds: float, *, stop: asyncio.Event | None = None) -> int
                 tail = asyncio.create_task(_say_when_done(server, config, stop))
 
             try:
-                return await app.main(config, stop=stop, on_ready=ready)
+                status = await app.main(config, stop=stop, on_ready=ready)
             finally:
                 if tail is not None:
                     tail.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await tail
+            # on its own line, after the "^C" the terminal may have echoed
+            print("\nDemo stopped.", flush=True)
+            return status
+
+
+def intro(url: str, seconds: float) -> str:
+    """What the demo is about to show, wrapped for an 80-column terminal."""
+    span = "about a minute" if 40 <= seconds <= 90 else f"about {seconds:.0f} s"
+    return textwrap.fill(
+        f"Bulletin demo: a made-up live page about a rocket launch is served at {url} and "
+        f"changes over {span}: new updates, a correction, a change to its key points. "
+        "Bulletin follows it below in console mode, as `bulletin run` follows real pages, "
+        "and prints each change as it finds it.",
+        width=80,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
 
 
 async def _say_when_done(server: DemoServer, config: Config, stop: asyncio.Event) -> None:
@@ -143,8 +155,10 @@ async def _say_when_done(server: DemoServer, config: Config, stop: asyncio.Event
 
 
 def run(args: argparse.Namespace) -> int:
-    # the demo's database is new every time: its migrations are not news
-    logging.getLogger("bot.store.migrate").setLevel(logging.WARNING)
+    if not getattr(args, "verbose", False):
+        # The demo speaks through its console output; Bulletin's own progress notes (a new
+        # database's migrations, "stopped") would only clutter it. Warnings still show.
+        logging.getLogger("bot").setLevel(logging.WARNING)
     try:
         return asyncio.run(demo(args.step_seconds))
     except OSError as error:

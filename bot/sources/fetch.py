@@ -208,21 +208,36 @@ class _Decoder:
         decoder = self._brotli
         assert decoder is not None
         out = bytearray(decoder.process(data, output_buffer_limit=CHUNK))
-        while not decoder.can_accept_more_data():
+        # A step stops at about CHUNK bytes of output and keeps the rest inside the decoder,
+        # even when it has taken all the input (`can_accept_more_data()` is then already
+        # true): drain it step by step until a step yields nothing or the stream ends.
+        while not decoder.is_finished():
             if len(out) > room:
                 raise TooLarge("")
-            out += decoder.process(b"", output_buffer_limit=CHUNK)
+            more = decoder.process(b"", output_buffer_limit=CHUNK)
+            if not more:
+                break  # it needs the next chunk of input
+            out += more
         if len(out) > room:
             raise TooLarge("")
         return bytes(out)
 
     def finish(self) -> bytes:
-        if self._zlib is not None:
-            try:
-                return self._zlib.flush()
-            except zlib.error as exc:
-                raise BadResponse(f"broken {self.encoding} body: {exc}") from None
-        return b""
+        """The last bytes; BadResponse when the stream stopped before its end (a page cut short
+        would be read as a page that lost its updates and key points)."""
+        if self._brotli is not None:
+            if not self._brotli.is_finished():
+                raise BadResponse(f"{self.encoding} body cut short")
+            return b""
+        if self._zlib is None:
+            raise BadResponse(f"{self.encoding} body is empty")
+        try:
+            rest = self._zlib.flush()
+        except zlib.error as exc:
+            raise BadResponse(f"broken {self.encoding} body: {exc}") from None
+        if not self._zlib.eof:
+            raise BadResponse(f"{self.encoding} body cut short")
+        return rest
 
 
 # --- Retry-After ------------------------------------------------------------------------------
@@ -252,7 +267,8 @@ class Fetcher:
     """Fetches source URLs through a session made by `open_session`.
 
     At most `settings.concurrency` fetches run at once, and `settings.per_host` per host;
-    a fetch waiting for a slot has not started its clock yet.
+    a fetch waiting for a slot has not started its clock yet, and one waiting for its host's
+    slot holds no global slot.
     """
 
     def __init__(
@@ -288,7 +304,9 @@ class Fetcher:
         """Fetch URL once; raise a FetchError subclass when it cannot be done."""
         target = self._check_url(url)
         host = target.host or ""
-        async with self._global, self._host_slot(host):
+        # The host's slot first: a fetch queued behind a busy (or hanging) host must not sit
+        # on one of the global slots meanwhile, or enough of them would starve every host.
+        async with self._host_slot(host), self._global:
             try:
                 async with asyncio.timeout(self._settings.timeout):
                     return await self._fetch(target, etag, last_modified, previous_hash)

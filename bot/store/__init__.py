@@ -85,6 +85,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+_LIVELINESS = (StoryStatus.ENDED, StoryStatus.QUIET, StoryStatus.LIVE)
+
+
+def _liveliest(statuses: Iterable[StoryStatus]) -> StoryStatus:
+    return max(statuses, key=_LIVELINESS.index)
+
+
 def _nonce(subscription_id: int, source_id: int, kind: str, key: str, now_us: int) -> str:
     """A deterministic nonce for one delivery (Discord allows 25 characters)."""
     raw = f"{subscription_id}:{source_id}:{kind}:{key}:{now_us}".encode("utf-8", "surrogatepass")
@@ -101,6 +108,26 @@ def _open_hint(error: sqlite3.DatabaseError) -> str:
     return ""
 
 
+def _check_openable(path: str) -> None:
+    """Refuse, with what to do, a path SQLite cannot open. Checked with plain sqlite3 first:
+    when aiosqlite's very first open fails, its worker thread outlives the event loop and
+    prints a traceback at exit."""
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    folder = os.path.dirname(path) or "."
+    if os.path.isdir(path):
+        problem = "it is a folder (check [database] path: it names a file)"
+    elif not os.path.isdir(folder):
+        problem = f"no such folder {folder!r} (create it, or check [database] path)"
+    else:
+        try:
+            sqlite3.connect(path).close()  # creates an empty file, as opening would anyway
+            return
+        except sqlite3.Error as error:
+            problem = f"{error}{_open_hint(error)}"
+    raise StoreError(f"cannot open the database {path!r}: {problem}")
+
+
 class Store(DeliveryStateMixin):
     """Everything Bulletin keeps. Open with `await Store.open(path)`; `await store.close()`."""
 
@@ -113,7 +140,13 @@ class Store(DeliveryStateMixin):
     @classmethod
     async def open(cls, path: str | os.PathLike[str], *, migrate_to: int = LATEST) -> Store:
         """Open (creating and migrating) the database at `path`."""
-        db = await aiosqlite.connect(os.fspath(path), isolation_level=None)
+        where = os.fspath(path)
+        await asyncio.to_thread(_check_openable, where)
+        try:
+            db = await aiosqlite.connect(where, isolation_level=None)
+        except sqlite3.Error as error:
+            message = f"cannot open the database {where!r}: {error}{_open_hint(error)}"
+            raise StoreError(message) from None
         try:
             db.row_factory = sqlite3.Row
             await db.execute("PRAGMA journal_mode = WAL")
@@ -540,9 +573,17 @@ class Store(DeliveryStateMixin):
                 update_rows,
             )
 
-    async def _write_outbox(self, source_id: int, changes: Iterable[Change], now_us: int) -> None:
+    async def _write_outbox(
+        self,
+        source_id: int,
+        changes: Iterable[Change],
+        now_us: int,
+        *,
+        story_id: int | None = None,
+    ) -> None:
         """One delivery per (subscription of an active story using the source, change) that
-        the subscription's mode and keywords let through, in the order of the changes.
+        the subscription's mode and keywords let through, in the order of the changes; with
+        STORY_ID, for that story's subscriptions only.
 
         A subscription paused by a delivery fault (Discord's 403/404) still gets its rows: they
         wait, unsent, until `/subscribe` there again resumes it ("nothing waiting is lost")."""
@@ -552,8 +593,8 @@ class Store(DeliveryStateMixin):
             " JOIN story_sources ss ON ss.story_id = st.id"
             " LEFT JOIN guilds g ON g.id = st.guild_id"
             " WHERE ss.source_id = ? AND st.paused_at IS NULL"
-            " AND g.left_at IS NULL ORDER BY sub.id",
-            (source_id,),
+            " AND g.left_at IS NULL AND (? IS NULL OR st.id = ?) ORDER BY sub.id",
+            (source_id, story_id, story_id),
         )
         if not subscriptions:
             return
@@ -675,8 +716,13 @@ class Store(DeliveryStateMixin):
         status: StoryStatus | None = None,
         announce: bool = True,
     ) -> StatusChanged | None:
-        """Schedule the next check; a new status is a change, delivered like the others
-        (announce=False: stored silently, as after a baseline poll)."""
+        """Schedule the next check; a new status of the source is returned (None when none or
+        announce=False: stored silently, as after a baseline poll).
+
+        What is delivered is the status of each story using the source: the liveliest of its
+        sources (those not paused by failures), so a story whose feed went stale while its live
+        page still runs is not announced as ended, and a story of two sources that end together
+        is announced once."""
         now_us = to_us(now)
         async with self._transaction() as db:
             row = await self._fetchone("SELECT status FROM sources WHERE id = ?", (source_id,))
@@ -691,8 +737,37 @@ class Store(DeliveryStateMixin):
                 (to_us(next_check), (status or previous).value, source_id),
             )
             if change is not None and announce:
-                await self._write_outbox(source_id, (change,), now_us)
+                for story_id, story_change in await self._story_status_changes(
+                    source_id, previous, change.status
+                ):
+                    await self._write_outbox(source_id, (story_change,), now_us, story_id=story_id)
             return change if announce else None
+
+    async def _story_status_changes(
+        self, source_id: int, before: StoryStatus, after: StoryStatus
+    ) -> list[tuple[int, StatusChanged]]:
+        """(story id, change) for each story using SOURCE_ID whose status moves when this
+        source's goes from BEFORE to AFTER."""
+        rows = await self._fetchall(
+            "SELECT ss.story_id, s.id, s.status, s.auto_paused_at IS NOT NULL"
+            " FROM story_sources mine JOIN story_sources ss ON ss.story_id = mine.story_id"
+            " JOIN sources s ON s.id = ss.source_id WHERE mine.source_id = ?",
+            (source_id,),
+        )
+        others: dict[int, list[tuple[StoryStatus, bool]]] = {}
+        for story_id, other_id, status, paused in rows:
+            others.setdefault(story_id, [])
+            if other_id != source_id:
+                others[story_id].append((StoryStatus(status), bool(paused)))
+        changes = []
+        for story_id, statuses in others.items():
+            # sources paused by failures say nothing of the story, unless all of them are
+            active = [status for status, paused in statuses if not paused]
+            was = _liveliest([before, *active])
+            now_is = _liveliest([after, *active])
+            if was != now_is:
+                changes.append((story_id, StatusChanged(status=now_is, previous=was)))
+        return changes
 
     async def prune(self, now: datetime, retention: timedelta = DEFAULT_RETENTION) -> int:
         """Forget entries not seen for the retention window (a source's own, else `retention`),

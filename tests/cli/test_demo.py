@@ -27,6 +27,9 @@ async def test_demo_shows_the_story_growing_then_stops_on_ctrl_c(tmp_path):
     edited = next(u for u in UPDATES if u.slug == EDITED_SLUG)
     assert f"edited: {edited.headline}" in out
     assert list(tmp_path.iterdir()) == []  # its database was temporary
+    assert bulletin.out.endswith("\nDemo stopped.\n")
+    assert " INFO " not in bulletin.err and "Traceback" not in bulletin.err  # no log clutter
+    assert bulletin.out.count("Ctrl-C") == 2  # said once at start and once when it is still
 
 
 def test_demo_rejects_a_step_that_is_not_positive(tmp_path):

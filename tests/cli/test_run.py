@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from tests.cli.process import ROOT, Bulletin
 from tests.fakes.source_server import SourceServer
@@ -53,8 +59,101 @@ async def test_run_prints_the_key_points_then_new_updates_and_stops_on_ctrl_c(tm
     assert "Traceback" not in bulletin.err
 
 
-def test_a_bad_config_is_one_line_and_exit_2(tmp_path):
-    (tmp_path / "bad.toml").write_text("[polling]\ninterval = 5\n", encoding="utf-8")
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+async def test_a_signal_stops_it_cleanly_while_a_fetch_hangs(tmp_path, sig):
+    async with SourceServer() as server:
+        server.hang("/slow")  # accepted, never answered: in flight when the signal comes
+        server.page("/live", live_page(recent(1), key_points=(KEY_POINT,)))
+        (tmp_path / "bulletin.toml").write_text(
+            f"""
+[database]
+path = "run.db"
+
+[polling]
+interval = 1
+min_interval = 1
+timeout = 300
+allow_private_addresses = ["{server.host_port}"]
+
+[[stories]]
+name = "Slow"
+sources = ["{server.url("/slow")}"]
+
+[[stories]]
+name = "Harbour festival"
+sources = ["{server.url("/live")}"]
+""",
+            encoding="utf-8",
+        )
+        async with Bulletin("run", "--config", "bulletin.toml", cwd=tmp_path) as bulletin:
+            await bulletin.wait_for_output(lambda out: KEY_POINT in out)
+            async with asyncio.timeout(20):  # the slow fetch is in flight
+                while not server.hits["/slow"]:  # noqa: ASYNC110 - a count has no event
+                    await asyncio.sleep(0.05)
+            # far less than the 300 s fetch timeout: the fetch is cancelled, not waited out
+            status = await bulletin.stop(sig, within=30)
+    assert status == 0, bulletin.err
+    assert "Traceback" not in bulletin.err
+    with closing(sqlite3.connect(tmp_path / "run.db")) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        slow = db.execute(
+            "SELECT last_polled, failures FROM sources WHERE url LIKE '%/slow'"
+        ).fetchone()
+    assert slow == (None, 0)  # the cancelled poll left nothing half-written
+
+
+async def test_without_a_config_file_it_runs_on_built_in_defaults_and_says_so(tmp_path):
+    async with Bulletin("run", cwd=tmp_path) as bulletin:  # no ./config.toml here
+        await bulletin.wait_for_output(lambda out: "no stories to follow" in out)
+        status = await bulletin.interrupt()
+    assert status == 0, bulletin.err
+    assert "no config file (config.toml not found): built-in defaults, 0 stories" in bulletin.err
+    assert "[[stories]]" in bulletin.out  # and what to do about it
+    assert (tmp_path / "bulletin.db").is_file()  # [database] path's default
+
+
+async def test_a_config_toml_in_the_working_directory_is_read(tmp_path):
+    async with SourceServer() as server:
+        server.page("/live", live_page(recent(1), key_points=(KEY_POINT,)))
+        write_config(tmp_path / "config.toml", server)
+        async with Bulletin("run", cwd=tmp_path) as bulletin:
+            await bulletin.wait_for_output(lambda out: KEY_POINT in out)
+            status = await bulletin.interrupt()
+    assert status == 0, bulletin.err
+    assert "config from config.toml: 1 story" in bulletin.err
+    assert (tmp_path / "run.db").is_file()
+
+
+BAD_CONFIGS = [
+    ("[polling]\ninterval = 5\n", "polling.interval: must be at least min_interval (15), got 5"),
+    ("[polling]\nintervall = 60\n", "polling.intervall: unknown key (did you mean interval?)"),
+    ('[polling]\ninterval = "60"\n', "polling.interval: must be a whole number, got '60'"),
+    (
+        '[polling]\nallow_private_addresses = ["localhost"]\n',
+        'polling.allow_private_addresses[0]: must be "host:port"',
+    ),
+    ('[polling]\nallow_private_addresses = "yes"\n', "polling.allow_private_addresses: must be"),
+    (
+        '[[stories]]\nname = "x"\nsources = [{ link = "https://a.example/" }]\n',
+        "stories[0].sources[0].link: unknown key; expected one of: url, kind, selectors",
+    ),
+    (
+        '[[stories]]\nname = "x"\nsources = ["https://[::1/live"]\n',
+        "stories[0].sources[0]: must be an absolute http or https URL",
+    ),
+    (
+        '[[stories]]\nname = "x"\nsources = [{ url = "https://a.example/", '
+        'selectors = { entry = "div[[" } }]\n',
+        "stories[0].sources[0].selectors: selector 'entry' is not valid CSS",
+    ),
+    ("[polling\ninterval = 60\n", "bad.toml: not valid TOML: Expected ']'"),
+    ("[polling]\ninterval = 99999999999999999999\n", "polling.interval: must be at most 86400"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BAD_CONFIGS, ids=[m for _, m in BAD_CONFIGS])
+def test_a_bad_config_is_one_line_naming_the_key_and_exit_2(tmp_path, text, message):
+    (tmp_path / "bad.toml").write_text(text, encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "bot", "run", "--config", "bad.toml"],
         cwd=tmp_path,
@@ -65,8 +164,9 @@ def test_a_bad_config_is_one_line_and_exit_2(tmp_path):
         check=False,
     )
     assert result.returncode == 2
-    assert result.stderr.strip().count("\n") == 0
-    assert "polling.interval" in result.stderr
+    assert result.stderr.startswith(f"bulletin run: {message}")
+    assert result.stderr.count("\n") == 1 and result.stderr.endswith("\n")
+    assert result.stdout == ""
 
 
 def test_a_missing_config_file_is_one_line_and_exit_2(tmp_path):

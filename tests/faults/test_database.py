@@ -110,6 +110,25 @@ def test_a_read_only_database_stops_with_one_line_and_exit_2(tmp_path):
     assert db.read_bytes() == before
 
 
+@pytest.mark.parametrize(
+    ("where", "hint"),
+    [
+        (lambda tmp: tmp / "no such folder" / "bulletin.db", "no such folder"),
+        (lambda tmp: tmp, "is a folder"),
+    ],
+    ids=["folder-missing", "path-is-a-folder"],
+)
+def test_a_database_path_that_cannot_be_a_file_stops_with_one_line_and_exit_2(
+    tmp_path, where, hint
+):
+    status, stderr = bulletin_run(config_for(tmp_path, where(tmp_path)))
+    assert status == 2, stderr
+    (line,) = message_lines(stderr)
+    assert line.startswith("bulletin run: cannot open the database")
+    assert hint in line and "[database] path" in line
+    assert "Traceback" not in stderr
+
+
 # ---- at run time: the store survives a full disk and a lock held by someone else -------------
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import random
 import socket
 import tracemalloc
+import zlib
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
+import brotli
 import pytest
 from aiohttp import web
 
@@ -149,9 +152,55 @@ async def test_body_over_the_cap_is_too_large(server, fetcher):
         await fetcher.fetch(server.url("/live"))
 
 
-async def test_compressed_body_over_the_cap_once_decompressed_is_too_large(server, fetcher):
-    server.page("/live", b"x" * (CAP + 1), encoding="gzip")
-    with pytest.raises(TooLarge):
+def big_page(size: int) -> bytes:
+    """A page of SIZE bytes of varied words: it compresses as real pages do, not to nothing."""
+    rng = random.Random(4)
+    words = [f"w{rng.randrange(5000)}" for _ in range(size // 3)]
+    return (b"<html><body><p>" + " ".join(words).encode())[: size - 18] + b"</p></body></html>"
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "deflate-raw", "br"])
+async def test_a_large_compressed_body_is_read_whole(server, fetcher, encoding):
+    # many times the 64 KiB a decompression step yields (brotli once stopped at the first step)
+    body = big_page(CAP - 1000)
+    server.page("/live", body, encoding=encoding)
+    assert (await fetcher.fetch(server.url("/live"))).body == body
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "deflate-raw", "br"])
+async def test_compressed_body_at_the_cap_once_decompressed_is_accepted(server, fetcher, encoding):
+    server.page("/live", b"x" * CAP, encoding=encoding)
+    assert len((await fetcher.fetch(server.url("/live"))).body or b"") == CAP
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "deflate-raw", "br"])
+async def test_compressed_body_over_the_cap_once_decompressed_is_too_large(
+    server, fetcher, encoding
+):
+    server.page("/live", b"x" * (CAP + 1), encoding=encoding)
+    with pytest.raises(TooLarge, match=rf"^body over {CAP} bytes"):
+        await fetcher.fetch(server.url("/live"))
+
+
+@pytest.mark.parametrize(
+    ("encoding", "compress"),
+    [
+        ("gzip", lambda body: gzip.compress(body)),
+        ("deflate", lambda body: zlib.compress(body)),
+        ("br", lambda body: brotli.compress(body)),
+    ],
+)
+async def test_a_compressed_body_cut_short_is_a_bad_response(server, fetcher, encoding, compress):
+    # a page cut in half would read as one that lost half its updates and key points
+    whole = compress(PAGE * 50 + bytes(range(256)) * 40)
+    server.page("/live", whole[: len(whole) // 2], headers={"Content-Encoding": encoding})
+    with pytest.raises(BadResponse, match=f"^{encoding} body cut short"):
+        await fetcher.fetch(server.url("/live"))
+
+
+async def test_an_empty_body_said_to_be_compressed_is_a_bad_response(server, fetcher):
+    server.page("/live", b"", headers={"Content-Encoding": "deflate"})
+    with pytest.raises(BadResponse, match="deflate body is empty"):
         await fetcher.fetch(server.url("/live"))
 
 
@@ -489,6 +538,31 @@ async def test_global_limit_caps_requests_across_hosts(server):
     async with open_session(settings) as session:
         await run_through_gate(gate, Fetcher(session, settings), urls)
     assert (gate.most, server.hits["/slow"]) == (3, 8)
+
+
+async def test_fetches_queued_for_a_busy_host_leave_the_global_slots_to_other_hosts(server):
+    # Ten fetches to one host that never answers, one slot per host, three in all: the nine
+    # waiting for that host's slot must not sit on the global slots, or no other host is served.
+    server.hang("/slow")
+    server.page("/fast", PAGE)
+    settings = settings_for(
+        server,
+        timeout=120.0,
+        concurrency=3,
+        per_host=1,
+        allow_private_addresses=(server.host_port, f"localhost:{server.port}"),
+    )
+    async with open_session(settings) as session:
+        fetcher = Fetcher(session, settings)
+        slow = [asyncio.create_task(fetcher.fetch(server.url("/slow"))) for _ in range(10)]
+        try:
+            fast = await asyncio.wait_for(fetcher.fetch(f"http://localhost:{server.port}/fast"), 30)
+            assert fast.body == PAGE
+            assert server.hits["/slow"] <= 1  # per_host: the other nine wait
+        finally:
+            for task in slow:
+                task.cancel()
+            await asyncio.gather(*slow, return_exceptions=True)
 
 
 def test_retry_after_date_parsing_is_timezone_aware():
