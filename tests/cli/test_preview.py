@@ -12,10 +12,13 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from bot.cli.preview import MAX_FILE_BYTES
+
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 ENTRY_KEYS = {"id", "title", "text", "url", "published", "updated"}
 
+FEED_LINK = b"<link>https://feed.example/</link>"
 FEED = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Local feed</title>
 <link>https://feed.example/</link>
 <item><guid>a</guid><title>First</title><pubDate>Wed, 01 May 2024 10:00:00 GMT</pubDate></item>
@@ -110,6 +113,30 @@ def test_binary_file_exits_2_with_one_line(tmp_path):
     assert_one_line_error(bulletin(str(blob)), "binary")
 
 
+def test_empty_file_exits_2_with_one_line(tmp_path):
+    empty = tmp_path / "empty.html"
+    empty.write_bytes(b"")
+    assert_one_line_error(bulletin(str(empty)), "the document is empty")
+
+
+def test_file_over_the_source_size_cap_exits_2_without_being_read_whole(tmp_path):
+    huge = tmp_path / "huge.html"
+    with huge.open("wb") as file:
+        file.truncate(MAX_FILE_BYTES + 1)  # sparse: no time spent writing it
+    assert_one_line_error(bulletin(str(huge)), f"larger than {MAX_FILE_BYTES:,} bytes")
+
+
+def test_file_at_the_size_cap_is_read(tmp_path):
+    page = tmp_path / "padded.html"
+    head = b"<html><body><h2>What to know</h2><ul><li>One thing</li></ul>"
+    tail = b"</body></html>"
+    page.write_bytes(head + b" " * (MAX_FILE_BYTES - len(head) - len(tail)) + tail)
+    assert page.stat().st_size == MAX_FILE_BYTES
+    result = bulletin(str(page), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["key_points"]["items"] == ["One thing"]
+
+
 def test_kind_forces_a_page(tmp_path):
     page = tmp_path / "box.html"
     page.write_bytes(BOX_PAGE)
@@ -154,11 +181,15 @@ async def local_server():
     async def feed(_: web.Request) -> web.Response:
         return web.Response(body=FEED, content_type="application/rss+xml")
 
+    async def bare_feed(_: web.Request) -> web.Response:
+        return web.Response(body=FEED.replace(FEED_LINK, b""), content_type="text/xml")
+
     async def missing(_: web.Request) -> web.Response:
         return web.Response(status=404, text="gone")
 
     app = web.Application()
     app.router.add_get("/feed.xml", feed)
+    app.router.add_get("/bare.xml", bare_feed)
     app.router.add_get("/missing", missing)
     runner = web.AppRunner(app)
     await runner.setup()
@@ -186,6 +217,15 @@ async def test_url_preview_against_a_local_server(local_server):
     data = json.loads(stdout)
     assert data["kind"] == "feed"
     assert data["url"] == "https://feed.example/"
+    assert [e["id"] for e in data["entries"]] == ["a"]
+
+
+async def test_url_of_a_document_stating_none_is_the_source(local_server):
+    source = f"{local_server}/bare.xml"
+    code, stdout, stderr = await run_async(source, "--json", "--allow-private-addresses")
+    assert code == 0, stderr
+    data = json.loads(stdout)
+    assert data["url"] == source
     assert [e["id"] for e in data["entries"]] == ["a"]
 
 
