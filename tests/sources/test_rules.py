@@ -120,6 +120,12 @@ def test_id_prefers_json_ld_at_id_as_given():
     assert entry.id == "abc"
 
 
+def test_id_at_id_that_is_a_url_is_kept_whole():
+    at_id = "https://live.example/story#post-9"
+    entry = extract(in_html(blog([update(**{"@id": at_id}, url=PAGE + "#f")]))).entries[0]
+    assert entry.id == at_id
+
+
 def test_id_falls_back_to_the_url_fragment():
     entry = extract(in_html(blog([update(url=PAGE + "#post-7")]))).entries[0]
     assert entry.id == "post-7"
@@ -153,6 +159,18 @@ def test_id_is_stable_when_the_text_is_edited():
         for body in ("Draft.", "Corrected text.")
     }
     assert len(ids) == 1
+
+
+def test_id_of_a_dated_update_without_title_is_stable_when_the_text_is_edited():
+    ids = {
+        extract(
+            in_html(blog([update(datePublished="2024-05-01T10:00:00+02:00", articleBody=body)]))
+        )
+        .entries[0]
+        .id
+        for body in ("Draft.", "Corrected text.")
+    }
+    assert ids == {"sha256:" + hashlib.sha256(b"\x002024-05-01T08:00:00Z").hexdigest()}
 
 
 def test_duplicate_ids_keep_the_first_on_the_page():
@@ -202,6 +220,19 @@ def test_page_date_on_every_update_is_null():
     updates = [update(**{"@id": str(i)}, datePublished=stamp, dateModified=stamp) for i in range(3)]
     entries = extract(in_html(blog(updates, datePublished=stamp))).entries
     assert all(e.published is None and e.updated is None for e in entries)
+
+
+def test_updates_dated_like_the_pages_first_and_last_change_keep_their_dates():
+    updates = [
+        update(**{"@id": "2"}, datePublished="2024-05-01T10:30:00Z"),
+        update(**{"@id": "1"}, datePublished="2024-05-01T10:00:00Z"),
+    ]
+    page = blog(updates, datePublished="2024-05-01T10:00:00Z", dateModified="2024-05-01T10:30:00Z")
+    entries = extract(in_html(page)).entries
+    assert [format_utc(e.published) for e in entries] == [
+        "2024-05-01T10:00:00Z",
+        "2024-05-01T10:30:00Z",
+    ]
 
 
 def test_page_date_on_some_updates_is_kept():
