@@ -21,6 +21,22 @@ CORKBEO = "liveblog/corkbeo_2020-10-06_level3-live.html"
 GUARDIAN_LD = "liveblog/guardian_2021-02-19_mars-landing.jsonld.json"
 HEISE = "feeds/rssparser__heise.atom"
 ENTRY_KEYS = {"id", "title", "text", "url", "published", "updated"}
+LINE_KEYS = {
+    "new": {"poll", "type", "entry"},
+    "edited": {"poll", "type", "entry"},
+    "key_points": {"poll", "type", "added", "removed", "items"},
+    "error": {"poll", "type", "message"},
+}
+
+
+def assert_documented_shape(lines: list[dict]) -> None:
+    """Every JSON line has exactly the keys the README and the issue give for its type."""
+    for line in lines:
+        assert set(line) == LINE_KEYS[line["type"]], line
+        assert isinstance(line["poll"], int)
+        if "entry" in line:
+            assert set(line["entry"]) == ENTRY_KEYS
+
 
 _LD_SCRIPT = re.compile(rb"(<script[^>]*ld\+json[^>]*>)(.*?)(</script>)", re.S)
 
@@ -59,7 +75,9 @@ class Polls:
 
     def run(self, capsys: pytest.CaptureFixture[str]) -> list[dict]:
         assert main(["replay", "--json", *self.paths]) == 0
-        return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert_documented_shape(lines)
+        return lines
 
 
 @pytest.fixture
