@@ -137,6 +137,21 @@ def test_file_at_the_size_cap_is_read(tmp_path):
     assert json.loads(result.stdout)["key_points"]["items"] == ["One thing"]
 
 
+@pytest.mark.parametrize(
+    ("url", "fragment"),
+    [
+        ("ftp://files.example/feed.xml", "only http(s) URLs and local files"),
+        ("http://", "URL has no host"),
+        ("http://[::1", "not a valid URL"),
+        ("http://news..example/live", "not a valid host name: 'news..example'"),
+        (f"http://{'a' * 64}.example/", "not a valid host name"),
+    ],
+    ids=["ftp", "no host", "broken literal", "empty label", "label over 63"],
+)
+def test_url_that_cannot_be_fetched_exits_2_before_any_network(url, fragment):
+    assert_one_line_error(bulletin(url, "--allow-private-addresses"), fragment)
+
+
 def test_kind_forces_a_page(tmp_path):
     page = tmp_path / "box.html"
     page.write_bytes(BOX_PAGE)
