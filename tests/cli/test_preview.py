@@ -75,6 +75,20 @@ def test_json_key_points_of_a_page_with_a_box(fixtures_dir):
     assert len(data["key_points"]["items"]) == 10
 
 
+def test_local_file_stating_no_url_has_a_null_url(tmp_path):
+    page = tmp_path / "box.html"
+    page.write_bytes(b"<html><body><h2>What we know</h2><ul><li>A fact</li></ul></body></html>")
+    result = bulletin(str(page), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "title": None,
+        "url": None,
+        "kind": "page",
+        "entries": [],
+        "key_points": {"kind": "summary", "items": ["A fact"]},
+    }
+
+
 def test_feed_with_no_items_prints_an_empty_list(fixtures_dir):
     result = bulletin(str(fixtures_dir / "feeds/feedparser__undeclared_namespace.xml"), "--json")
     assert result.returncode == 0
