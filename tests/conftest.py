@@ -8,6 +8,7 @@ absence is a failure.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -15,13 +16,16 @@ import pytest
 SHARED_FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
 
 
-@pytest.fixture(scope="session")
-def fixtures_dir() -> Path:
-    if not SHARED_FIXTURES.is_dir():
-        message = (
-            f"shared fixtures not found at {SHARED_FIXTURES} (../shared must sit beside the repo)"
-        )
-        if os.environ.get("CI") == "true":
+def shared_fixtures(path: Path = SHARED_FIXTURES, environ: Mapping[str, str] = os.environ) -> Path:
+    """PATH when it is a folder; else skip the test with the reason, or fail it under CI=true."""
+    if not path.is_dir():
+        message = f"shared fixtures not found at {path} (../shared must sit beside the repo)"
+        if environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    return SHARED_FIXTURES
+    return path
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    return shared_fixtures()

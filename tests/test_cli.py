@@ -1,8 +1,12 @@
 import subprocess
 import sys
+import tomllib
+from pathlib import Path
 
 from bot import __version__
 from bot.cli import SUBCOMMANDS, build_parser
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_version_is_printed():
@@ -40,3 +44,15 @@ def test_closed_pipe_gives_no_traceback(tmp_path):
     stderr = process.stderr.read().decode()
     assert process.wait(timeout=60) == 1
     assert "Traceback" not in stderr
+
+
+def test_the_bulletin_console_script_is_the_same_program():
+    # `make test` installs the project into the interpreter's environment, script included
+    script = Path(sys.executable).with_name("bulletin")
+    result = subprocess.run(
+        [str(script), "--version"], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"bulletin {__version__}"
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["project"]["scripts"] == {"bulletin": "bot.cli:main"}

@@ -263,6 +263,9 @@ def test_every_entry_is_new_at_most_once_and_every_unseen_one_exactly_once(polls
             entries={i: memory[i] for i in ids if i in memory},
         )
         result = plan(state, snapshot)
+        fresh = [c.entry for c in result.changes if isinstance(c, NewEntry)]
+        if all(e.published is not None for e in fresh):
+            assert [e.published for e in fresh] == sorted(e.published for e in fresh)
         announced += new_ids(result.changes)
         apply_to_memory(memory, result)
         baseline_taken = baseline_taken or result.found_something

@@ -77,21 +77,36 @@ def read_selectors(path: Path) -> Selectors:
         raise ConfigError(f"selectors file {path}: {error}") from error
 
 
+# A local file is read within the size cap a fetched source has (`polling.max_bytes`).
+MAX_FILE_BYTES = PollingConfig().max_bytes
+
+
+def read_file(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a local file; FetchError (one line) when it cannot be read or is larger
+    than LIMIT, which is never read whole."""
+    try:
+        with path.open("rb") as file:
+            body = file.read(limit + 1)
+    except FileNotFoundError as error:
+        raise FetchError(f"no such file: {path}") from error
+    except IsADirectoryError as error:
+        raise FetchError(f"{path} is a directory, not a file") from error
+    except OSError as error:
+        raise FetchError(f"cannot read {path}: {error.strerror or error}") from error
+    if len(body) > limit:
+        raise FetchError(
+            f"{path} is larger than {limit:,} bytes, the most Bulletin reads from a source"
+        )
+    return body
+
+
 def load(source: str, *, allow_private: bool = False) -> tuple[bytes, str | None, str | None]:
     """(body, content type, URL) of a URL or a local file."""
     if source.startswith(("http://", "https://")):
         return asyncio.run(fetch_url(source, allow_private=allow_private))
     if "://" in source:
         raise FetchError(f"only http(s) URLs and local files can be previewed, not {source}")
-    path = Path(source)
-    try:
-        return path.read_bytes(), None, None
-    except FileNotFoundError as error:
-        raise FetchError(f"no such file: {source}") from error
-    except IsADirectoryError as error:
-        raise FetchError(f"{source} is a directory, not a file") from error
-    except OSError as error:
-        raise FetchError(f"cannot read {source}: {error.strerror or error}") from error
+    return read_file(Path(source)), None, None
 
 
 def preview(

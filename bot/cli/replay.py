@@ -16,7 +16,8 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.errors import BulletinError, ExtractError
+from bot.cli.preview import read_file
+from bot.errors import BulletinError
 from bot.model import (
     Change,
     EditedEntry,
@@ -67,8 +68,8 @@ async def replay(paths: list[Path], *, as_json: bool = False) -> list[str]:
             for poll, path in enumerate(paths):
                 now = started + timedelta(minutes=poll)
                 try:
-                    snapshot = extract(path.read_bytes())
-                except (ExtractError, OSError) as error:
+                    snapshot = extract(read_file(path))
+                except Exception as error:
                     # the state stays as it was; the next file is the next poll
                     message = _error_message(path, error)
                     lines.append(
@@ -92,9 +93,11 @@ async def replay(paths: list[Path], *, as_json: bool = False) -> list[str]:
 
 
 def _error_message(path: Path, error: Exception) -> str:
-    if isinstance(error, OSError):
-        return f"cannot read {path}: {error.strerror or error}"
-    return str(error)
+    if isinstance(error, BulletinError):
+        return str(error)
+    # a reader's bug still gives one line, not a traceback (the details with -v)
+    log.debug("extraction failed on %s", path, exc_info=True)
+    return f"could not read {path} ({type(error).__name__})"
 
 
 def _json_line(poll: int, kind: str, **fields: object) -> str:

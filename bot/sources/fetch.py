@@ -325,6 +325,10 @@ class Fetcher:
             raise NotHTTPError(f"only http and https URLs can be fetched, got {shown!r}")
         if not target.host:
             raise NotHTTPError(f"URL has no host: {str(target)[:200]!r}")
+        try:  # an empty or over-long label ("a..b") would fail deep inside the resolver
+            target.host.encode("idna")
+        except UnicodeError:
+            raise NotHTTPError(f"not a valid host name: {target.host[:200]!r}") from None
         port = target.port or (443 if target.scheme == "https" else 80)
         # Addresses written in the URL never reach the resolver, so they are checked here;
         # loose IPv4 spellings (0x7f.1) are then written the one way aiohttp accepts.

@@ -12,10 +12,13 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from bot.cli.preview import MAX_FILE_BYTES
+
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 ENTRY_KEYS = {"id", "title", "text", "url", "published", "updated"}
 
+FEED_LINK = b"<link>https://feed.example/</link>"
 FEED = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Local feed</title>
 <link>https://feed.example/</link>
 <item><guid>a</guid><title>First</title><pubDate>Wed, 01 May 2024 10:00:00 GMT</pubDate></item>
@@ -72,6 +75,20 @@ def test_json_key_points_of_a_page_with_a_box(fixtures_dir):
     assert len(data["key_points"]["items"]) == 10
 
 
+def test_local_file_stating_no_url_has_a_null_url(tmp_path):
+    page = tmp_path / "box.html"
+    page.write_bytes(b"<html><body><h2>What we know</h2><ul><li>A fact</li></ul></body></html>")
+    result = bulletin(str(page), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "title": None,
+        "url": None,
+        "kind": "page",
+        "entries": [],
+        "key_points": {"kind": "summary", "items": ["A fact"]},
+    }
+
+
 def test_feed_with_no_items_prints_an_empty_list(fixtures_dir):
     result = bulletin(str(fixtures_dir / "feeds/feedparser__undeclared_namespace.xml"), "--json")
     assert result.returncode == 0
@@ -108,6 +125,45 @@ def test_binary_file_exits_2_with_one_line(tmp_path):
     blob = tmp_path / "image.png"
     blob.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
     assert_one_line_error(bulletin(str(blob)), "binary")
+
+
+def test_empty_file_exits_2_with_one_line(tmp_path):
+    empty = tmp_path / "empty.html"
+    empty.write_bytes(b"")
+    assert_one_line_error(bulletin(str(empty)), "the document is empty")
+
+
+def test_file_over_the_source_size_cap_exits_2_without_being_read_whole(tmp_path):
+    huge = tmp_path / "huge.html"
+    with huge.open("wb") as file:
+        file.truncate(MAX_FILE_BYTES + 1)  # sparse: no time spent writing it
+    assert_one_line_error(bulletin(str(huge)), f"larger than {MAX_FILE_BYTES:,} bytes")
+
+
+def test_file_at_the_size_cap_is_read(tmp_path):
+    page = tmp_path / "padded.html"
+    head = b"<html><body><h2>What to know</h2><ul><li>One thing</li></ul>"
+    tail = b"</body></html>"
+    page.write_bytes(head + b" " * (MAX_FILE_BYTES - len(head) - len(tail)) + tail)
+    assert page.stat().st_size == MAX_FILE_BYTES
+    result = bulletin(str(page), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["key_points"]["items"] == ["One thing"]
+
+
+@pytest.mark.parametrize(
+    ("url", "fragment"),
+    [
+        ("ftp://files.example/feed.xml", "only http(s) URLs and local files"),
+        ("http://", "URL has no host"),
+        ("http://[::1", "not a valid URL"),
+        ("http://news..example/live", "not a valid host name: 'news..example'"),
+        (f"http://{'a' * 64}.example/", "not a valid host name"),
+    ],
+    ids=["ftp", "no host", "broken literal", "empty label", "label over 63"],
+)
+def test_url_that_cannot_be_fetched_exits_2_before_any_network(url, fragment):
+    assert_one_line_error(bulletin(url, "--allow-private-addresses"), fragment)
 
 
 def test_kind_forces_a_page(tmp_path):
@@ -154,11 +210,15 @@ async def local_server():
     async def feed(_: web.Request) -> web.Response:
         return web.Response(body=FEED, content_type="application/rss+xml")
 
+    async def bare_feed(_: web.Request) -> web.Response:
+        return web.Response(body=FEED.replace(FEED_LINK, b""), content_type="text/xml")
+
     async def missing(_: web.Request) -> web.Response:
         return web.Response(status=404, text="gone")
 
     app = web.Application()
     app.router.add_get("/feed.xml", feed)
+    app.router.add_get("/bare.xml", bare_feed)
     app.router.add_get("/missing", missing)
     runner = web.AppRunner(app)
     await runner.setup()
@@ -186,6 +246,15 @@ async def test_url_preview_against_a_local_server(local_server):
     data = json.loads(stdout)
     assert data["kind"] == "feed"
     assert data["url"] == "https://feed.example/"
+    assert [e["id"] for e in data["entries"]] == ["a"]
+
+
+async def test_url_of_a_document_stating_none_is_the_source(local_server):
+    source = f"{local_server}/bare.xml"
+    code, stdout, stderr = await run_async(source, "--json", "--allow-private-addresses")
+    assert code == 0, stderr
+    data = json.loads(stdout)
+    assert data["url"] == source
     assert [e["id"] for e in data["entries"]] == ["a"]
 
 

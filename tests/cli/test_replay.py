@@ -14,12 +14,29 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.cli.preview import MAX_FILE_BYTES
 
 EXPRESS = "liveblog/express_2024-07-18_harry-meghan-live.html"
 CORKBEO = "liveblog/corkbeo_2020-10-06_level3-live.html"
 GUARDIAN_LD = "liveblog/guardian_2021-02-19_mars-landing.jsonld.json"
 HEISE = "feeds/rssparser__heise.atom"
 ENTRY_KEYS = {"id", "title", "text", "url", "published", "updated"}
+LINE_KEYS = {
+    "new": {"poll", "type", "entry"},
+    "edited": {"poll", "type", "entry"},
+    "key_points": {"poll", "type", "added", "removed", "items"},
+    "error": {"poll", "type", "message"},
+}
+
+
+def assert_documented_shape(lines: list[dict]) -> None:
+    """Every JSON line has exactly the keys the README and the issue give for its type."""
+    for line in lines:
+        assert set(line) == LINE_KEYS[line["type"]], line
+        assert isinstance(line["poll"], int)
+        if "entry" in line:
+            assert set(line["entry"]) == ENTRY_KEYS
+
 
 _LD_SCRIPT = re.compile(rb"(<script[^>]*ld\+json[^>]*>)(.*?)(</script>)", re.S)
 
@@ -58,7 +75,9 @@ class Polls:
 
     def run(self, capsys: pytest.CaptureFixture[str]) -> list[dict]:
         assert main(["replay", "--json", *self.paths]) == 0
-        return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert_documented_shape(lines)
+        return lines
 
 
 @pytest.fixture
@@ -110,8 +129,9 @@ def test_edited_body_is_one_edit(fixtures_dir, polls, capsys):
     [
         lambda body: body.replace(" ", "  ").replace(". ", ".\n\n "),
         lambda body: body.replace("&#39;", "'").replace("&#34;", "&quot;"),
+        lambda body: f"<div><p>{body.replace(' ', ' <span></span>', 3)}</p></div>",
     ],
-    ids=["whitespace", "entity-spelling"],
+    ids=["whitespace", "entity-spelling", "markup"],
 )
 def test_cosmetic_respelling_of_every_body_is_no_change(fixtures_dir, polls, capsys, respell):
     page = (fixtures_dir / EXPRESS).read_bytes()
@@ -146,6 +166,50 @@ def test_key_point_changes_list_what_was_added_and_removed(fixtures_dir, polls, 
         (3, ["Cases fall for a third day"], ["Schools to stay open", original.decode()]),
     ]
     assert lines[-1]["items"] == ["Cases fall for a third day"]
+
+
+def test_one_poll_lists_edits_then_new_oldest_first_then_key_points(fixtures_dir, polls, capsys):
+    page = (fixtures_dir / CORKBEO).read_bytes()
+    grown_box = page.replace(
+        b'<ul><li><div class="key-bubble">',
+        b'<ul><li><div class="key-bubble"><a data-id="9">Schools to stay open</a></div></li>'
+        b'<li><div class="key-bubble">',
+        1,
+    )
+
+    def two_new_and_an_edit(blog: dict) -> None:
+        updates = blog["liveBlogUpdate"]  # newest first
+        updates[5]["articleBody"] = "Corrected: the figures were revised."
+        del updates[0:2]
+
+    polls.add(with_liveblog(page, two_new_and_an_edit))
+    polls.add(with_liveblog(grown_box, lambda blog: None))
+    lines = polls.run(capsys)
+    assert [(line["poll"], line["type"]) for line in lines] == [
+        (0, "key_points"),
+        (1, "edited"),
+        (1, "new"),
+        (1, "new"),
+        (1, "key_points"),
+    ]
+    edited, older, newer, key_points = lines[1:]
+    assert edited["entry"]["text"] != "Corrected: the figures were revised."  # back as it was
+    assert older["entry"]["published"] <= newer["entry"]["published"]
+    assert newer["entry"]["title"] == "Goodnight"
+    assert key_points["added"] == ["Schools to stay open"]
+
+
+def test_file_over_the_size_cap_is_an_error_poll(fixtures_dir, polls, capsys, tmp_path):
+    page = (fixtures_dir / EXPRESS).read_bytes()
+    polls.add(with_liveblog(page, keep_updates(slice(1, None))))
+    huge = tmp_path / "huge.html"
+    with huge.open("wb") as file:
+        file.truncate(MAX_FILE_BYTES + 1)
+    polls.paths.append(str(huge))
+    polls.add(page)
+    lines = polls.run(capsys)
+    assert [(line["poll"], line["type"]) for line in lines] == [(1, "error"), (2, "new")]
+    assert f"larger than {MAX_FILE_BYTES:,} bytes" in lines[0]["message"]
 
 
 def test_feed_that_breaks_for_a_poll_loses_nothing(fixtures_dir, polls, capsys):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -190,3 +191,105 @@ def test_relative_atom_links_are_resolved_too():
     )
     (entry,) = extract(body, url="https://atom.example/feeds/all.atom").entries
     assert entry.url == "https://atom.example/feeds/e/1"
+
+
+# --- the identity ladder in feeds: guid/id, else link, else a hash -------------------------
+
+STAMP = "Wed, 01 May 2024 10:00:00 GMT"
+
+
+def digest(material: bytes) -> str:
+    return "sha256:" + hashlib.sha256(material).hexdigest()
+
+
+def rss_item(item: str) -> bytes:
+    return (
+        f"<rss version='2.0'><channel><title>F</title><item>{item}</item></channel></rss>".encode()
+    )
+
+
+def json_item(item: dict) -> bytes:
+    feed = {"version": "https://jsonfeed.org/version/1.1", "title": "J", "items": [item]}
+    return json.dumps(feed).encode()
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        pytest.param(
+            rss_item("<guid>g-1</guid><link>https://f.example/1#c</link><title>T</title>"),
+            "g-1",
+            id="rss guid before link",
+        ),
+        pytest.param(
+            rss_item("<link>https://f.example/1#comments</link><title>T</title>"),
+            "https://f.example/1#comments",
+            id="rss link, whole",
+        ),
+        pytest.param(
+            rss_item(f"<title>T</title><pubDate>{STAMP}</pubDate><description>x</description>"),
+            digest(b"T\x002024-05-01T10:00:00Z"),
+            id="rss title and date",
+        ),
+        pytest.param(
+            rss_item("<title>T</title><description>x</description>"),
+            digest(b"T\x00"),
+            id="rss title only",
+        ),
+        pytest.param(
+            rss_item(f"<pubDate>{STAMP}</pubDate><description>x</description>"),
+            digest(b"\x002024-05-01T10:00:00Z"),
+            id="rss date only",
+        ),
+        pytest.param(
+            rss_item("<description>Only words.</description>"),
+            digest(b"\x00\x00Only words."),
+            id="rss text when title and date are missing",
+        ),
+        pytest.param(
+            b"<feed xmlns='http://www.w3.org/2005/Atom'><title>A</title><entry>"
+            b"<id>urn:a:1</id><link href='https://a.example/1'/><title>T</title></entry></feed>",
+            "urn:a:1",
+            id="atom id before link",
+        ),
+        pytest.param(
+            json_item({"id": "j-1", "url": "https://j.example/1", "content_text": "x"}),
+            "j-1",
+            id="json feed id",
+        ),
+        pytest.param(
+            json_item({"url": "https://j.example/1", "content_text": "x"}),
+            "https://j.example/1",
+            id="json feed without id: its url",
+        ),
+        pytest.param(
+            json_item(
+                {"title": "T", "date_published": "2024-05-01T10:00:00Z", "content_text": "x"}
+            ),
+            digest(b"T\x002024-05-01T10:00:00Z"),
+            id="json feed without id or url: title and date",
+        ),
+        pytest.param(
+            json_item({"content_text": "Only words."}),
+            digest(b"\x00\x00Only words."),
+            id="json feed with text alone",
+        ),
+    ],
+)
+def test_feed_item_id_ladder(document, expected):
+    (entry,) = extract(document).entries
+    assert entry.id == expected
+
+
+def test_feed_hash_id_ignores_the_text_when_a_title_is_there():
+    ids = {
+        extract(rss_item(f"<title>T</title><description>{words}</description>")).entries[0].id
+        for words in ("Draft.", "Corrected.")
+    }
+    assert len(ids) == 1
+
+
+@pytest.mark.parametrize("title", ["A", "T", "CAT", "DATA", "AT"])
+def test_short_titles_that_look_like_a_cdata_scrap_are_kept(title):
+    (entry,) = extract(rss_item(f"<guid>1</guid><title>{title}</title>")).entries
+    assert entry.title == title

@@ -150,3 +150,42 @@ def test_rdf_items_sit_beside_the_channel(read_fixture):
     snapshot = read_fixture("feeds/rssparser__craigslist.rss")
     assert snapshot.url == "https://sfbay.craigslist.org/search/apa"
     assert all(e.id.startswith("http://sfbay.craigslist.org/") for e in snapshot.entries)
+
+
+def test_content_encoded_is_the_text_when_there_is_no_description(read_fixture):
+    entries = read_fixture("feeds/rssparser__content-encoded.rss").entries
+    assert all(e.text for e in entries)  # content:encoded is each item's only body
+    forager = {e.title: e for e in entries}["THE CREATIVE FORAGER"]
+    assert forager.text.startswith("Using Wild Ingredients in the Kitchen\n\nHEY, YOU!")
+
+
+@pytest.mark.parametrize(
+    ("name", "url"),
+    [
+        # the channel's <link>, not the Atom self link beside it
+        ("rssparser__reddit-atom.rss", "https://www.reddit.com/"),
+        ("feedparser__rss2.0withAtomNS.xml", "http://delicious.com/wearehugh"),
+        ("feedrs__rss_2.0_ilgiornale.xml", "https://www.ilgiornale.it/taxonomy/term/40821/feed"),
+    ],
+)
+def test_atom_links_inside_rss_do_not_replace_the_channel_link(read_fixture, name, url):
+    assert read_fixture(f"feeds/{name}").url == url
+
+
+def test_reddit_rss_items_keep_their_own_links(read_fixture):
+    entries = read_fixture("feeds/rssparser__reddit-atom.rss").entries
+    assert all(e.url.startswith("https://www.reddit.com/r/") for e in entries)
+    assert all(e.id == e.url for e in entries)  # guid isPermaLink
+
+
+def test_atom_namespace_rss_item_uses_its_guid(read_fixture):
+    (entry,) = read_fixture("feeds/feedparser__rss2.0withAtomNS.xml").entries
+    assert entry.id == "http://delicious.com/url/174603f9d836a1aafac49e28ace1c19e#wearehugh"
+    assert entry.url == "http://www.kylev.com/2005/03/29/rsync-and-vfat/"
+    assert entry.title == "rsync and vfat | Geek at Play"
+
+
+def test_german_atom_text_keeps_its_umlauts(read_fixture):
+    entries = read_fixture("feeds/rssparser__heise.atom").entries
+    assert any("verfügbare" in e.text for e in entries)
+    assert not any("\ufffd" in (e.title or "") + e.text for e in entries)

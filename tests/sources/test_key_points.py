@@ -7,7 +7,7 @@ import pytest
 from bot.errors import ExtractError
 from bot.model import KeyPointsKind, SourceKind
 from bot.sources.extract import extract
-from bot.sources.extract.keypoints import heading_kind
+from bot.sources.extract.keypoints import SUMMARY_HEADINGS, heading_kind
 
 # The shape of the seed page (a live-updates article with a summary box, then furniture),
 # in words written for this test.
@@ -146,3 +146,20 @@ def test_live_page_box_and_updates_together():
     assert snapshot.kind is SourceKind.LIVEBLOG
     assert snapshot.key_points.items == ("Fact",)
     assert [e.id for e in snapshot.entries] == ["u1"]
+
+
+@pytest.mark.parametrize("heading", SUMMARY_HEADINGS)
+@pytest.mark.parametrize("apostrophe", ["'", "\u2019"], ids=["straight", "curly"])
+def test_every_heading_of_the_table_introduces_the_summary_on_a_page(heading, apostrophe):
+    written = heading.replace("'", apostrophe).title()
+    page = _page(f"<h3>{written}:</h3><ul><li>Fact one</li><li>Fact two</li></ul>")
+    snapshot = extract(page)
+    assert snapshot.kind is SourceKind.PAGE
+    assert snapshot.key_points.kind is KeyPointsKind.SUMMARY
+    assert snapshot.key_points.items == ("Fact one", "Fact two")
+
+
+@pytest.mark.parametrize("furniture", ["Read More", "Related Posts", "Share", "Advertisement"])
+def test_furniture_inside_the_summary_list_is_not_a_key_point(furniture):
+    box = f"<h2>What to know</h2><ul><li>Fact</li><li><a href='/x'>{furniture}</a></li></ul>"
+    assert extract(_page(box)).key_points.items == ("Fact",)

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from bot.errors import ExtractError
-from bot.model import SourceKind, format_utc
+from bot.model import KeyPointsKind, SourceKind, format_utc
 from bot.sources.extract import extract
 from bot.sources.extract.clean import html_to_text, html_to_texts
 from bot.sources.extract.dates import parse_date
@@ -128,6 +128,12 @@ def test_id_prefers_json_ld_at_id_as_given():
     assert entry.id == "abc"
 
 
+def test_id_at_id_that_is_a_url_is_kept_whole():
+    at_id = "https://live.example/story#post-9"
+    entry = extract(in_html(blog([update(**{"@id": at_id}, url=PAGE + "#f")]))).entries[0]
+    assert entry.id == at_id
+
+
 def test_id_falls_back_to_the_url_fragment():
     entry = extract(in_html(blog([update(url=PAGE + "#post-7")]))).entries[0]
     assert entry.id == "post-7"
@@ -161,6 +167,18 @@ def test_id_is_stable_when_the_text_is_edited():
         for body in ("Draft.", "Corrected text.")
     }
     assert len(ids) == 1
+
+
+def test_id_of_a_dated_update_without_title_is_stable_when_the_text_is_edited():
+    ids = {
+        extract(
+            in_html(blog([update(datePublished="2024-05-01T10:00:00+02:00", articleBody=body)]))
+        )
+        .entries[0]
+        .id
+        for body in ("Draft.", "Corrected text.")
+    }
+    assert ids == {"sha256:" + hashlib.sha256(b"\x002024-05-01T08:00:00Z").hexdigest()}
 
 
 def test_duplicate_ids_keep_the_first_on_the_page():
@@ -210,6 +228,19 @@ def test_page_date_on_every_update_is_null():
     updates = [update(**{"@id": str(i)}, datePublished=stamp, dateModified=stamp) for i in range(3)]
     entries = extract(in_html(blog(updates, datePublished=stamp))).entries
     assert all(e.published is None and e.updated is None for e in entries)
+
+
+def test_updates_dated_like_the_pages_first_and_last_change_keep_their_dates():
+    updates = [
+        update(**{"@id": "2"}, datePublished="2024-05-01T10:30:00Z"),
+        update(**{"@id": "1"}, datePublished="2024-05-01T10:00:00Z"),
+    ]
+    page = blog(updates, datePublished="2024-05-01T10:00:00Z", dateModified="2024-05-01T10:30:00Z")
+    entries = extract(in_html(page)).entries
+    assert [format_utc(e.published) for e in entries] == [
+        "2024-05-01T10:00:00Z",
+        "2024-05-01T10:30:00Z",
+    ]
 
 
 def test_page_date_on_some_updates_is_kept():
@@ -336,3 +367,57 @@ def test_url_argument_is_the_fallback_url():
 )
 def test_fragments_read_together_match_one_by_one(fragments):
     assert html_to_texts(fragments) == [html_to_text(f) for f in fragments]
+
+
+# --- the Guardian's page data (.json?dcr), written small --------------------------------------
+
+
+def page_data(blocks: list[dict], key_events: list[dict] | None = None) -> bytes:
+    data = {
+        "headline": "Storm live",
+        "webURL": "https://www.theguardian.com/world/live/storm",
+        "blocks": blocks,
+        "keyEvents": key_events or [],
+    }
+    return json.dumps(data).encode()
+
+
+def block(block_id: str, minute: int, **fields: object) -> dict:
+    epoch_ms = 1_714_557_600_000 + minute * 60_000  # 2024-05-01T10:00:00Z + minutes
+    return {
+        "id": block_id,
+        "blockFirstPublished": epoch_ms,
+        "elements": [{"html": f"<p>Body of {block_id}.</p>"}],
+        **fields,
+    }
+
+
+def test_page_data_block_id_is_the_id_and_a_title_equal_to_the_headline_is_null():
+    snapshot = extract(
+        page_data([block("b2", 5, title="Storm live"), block("b1", 0, title="Roads shut")])
+    )
+    assert [(e.id, e.title) for e in snapshot.entries] == [("b1", "Roads shut"), ("b2", None)]
+    assert format_utc(snapshot.entries[0].published) == "2024-05-01T10:00:00Z"
+    assert snapshot.entries[1].url == (
+        "https://www.theguardian.com/world/live/storm?page=with:block-b2#block-b2"
+    )
+    assert snapshot.key_points is None
+
+
+def test_page_data_summary_bullets_win_over_key_event_titles():
+    summary = block(
+        "s",
+        9,
+        title="Summary",
+        attributes={"summary": True},
+        elements=[{"html": "<p>Where things stand.</p><ul><li>One</li><li>Two</li></ul>"}],
+    )
+    events = [{"id": "e", "title": "Roads shut"}]
+    assert extract(page_data([summary, block("b1", 0)], events)).key_points.items == (
+        "One",
+        "Two",
+    )
+    no_bullets = {**summary, "elements": [{"html": "<p>No list here.</p>"}]}
+    key_points = extract(page_data([no_bullets], events)).key_points
+    assert key_points.kind is KeyPointsKind.KEY_EVENTS
+    assert key_points.items == ("Roads shut",)

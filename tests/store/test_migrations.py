@@ -6,8 +6,12 @@ import sqlite3
 
 import pytest
 
+from bot.diff import fingerprint, id_key
+from bot.model import NewEntry
 from bot.store import Store, StoreError
+from bot.store.codec import to_us
 from bot.store.migrate import LATEST, migrations
+from bot.text import content_hash
 from tests.store.conftest import T0, entry, poll, snap
 
 TABLES = {
@@ -62,6 +66,57 @@ async def test_upgrade_from_every_earlier_version_keeps_the_data(db_path, start)
             await store.subscribe(story, guild_id=None, channel_id=None)
             await poll(store, source, snap(entry(1)))
             assert await poll(store, source, snap(entry(1), entry(2))) != ()
+    finally:
+        await store.close()
+
+
+def write_version_1_history(path, source: int) -> None:
+    """What polling had stored by schema version 1, written as that version's SQL: a seen
+    entry, a pruned one (its tombstone), a key-point version and the baseline."""
+    seen = entry(1)
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "INSERT INTO entries (source_id, entry_id, content_hash, fingerprint, title, text,"
+            " first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                source,
+                seen.id,
+                content_hash(seen.title, seen.text),
+                fingerprint(seen.title, seen.text),
+                seen.title,
+                seen.text,
+                to_us(T0),
+                to_us(T0),
+            ),
+        )
+        db.execute(
+            "INSERT INTO tombstones (source_id, key, pruned_at) VALUES (?, ?, ?)",
+            (source, id_key(entry(2).id), to_us(T0)),
+        )
+        db.execute(
+            "INSERT INTO key_points (source_id, kind, items, added, removed, created_at)"
+            " VALUES (?, 'summary', '[\"Point\"]', '[\"Point\"]', '[]', ?)",
+            (source, to_us(T0)),
+        )
+        db.execute("UPDATE sources SET baseline_at = ? WHERE id = ?", (to_us(T0), source))
+
+
+@pytest.mark.parametrize("start", range(1, LATEST))
+async def test_upgrade_keeps_seen_ids_tombstones_and_key_points(db_path, start):
+    old = await Store.open(db_path, migrate_to=start)
+    story = await old.ensure_story("Kept", now=T0)
+    source = await old.add_source(story, "https://example.org/kept", now=T0)
+    await old.close()
+    write_version_1_history(db_path, source)
+
+    store = await Store.open(db_path)
+    try:
+        await store.subscribe(story, guild_id=None, channel_id=None, now=T0)
+        # e1 was seen and e2 pruned before the upgrade; only e3 is new, the key points as stored
+        changes = await poll(
+            store, source, snap(entry(1), entry(2), entry(3), key_points=("Point",))
+        )
+        assert changes == (NewEntry(entry(3)),)
     finally:
         await store.close()
 

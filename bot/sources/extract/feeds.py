@@ -22,7 +22,9 @@ _ENCODING_DECL = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<\?xml[^>]*encoding\s*=", r
 # A document type declaration, with its internal subset: dropped before parsing, so that no
 # entity it declares (a "billion laughs", an external file) can even be defined.
 _DOCTYPE = re.compile(rb"<!DOCTYPE[^\[>]*(?:\[.*?\]\s*)?>", re.DOTALL | re.IGNORECASE)
-_CDATA_SCRAP = re.compile(r"^!?\[?C?D?A?T?A?\[?$")  # what an unterminated <![CDATA[ leaves
+# What an unterminated "<![CDATA[" leaves once the parser has recovered: a prefix of "![CDATA["
+# ("![CD"). Only a prefix counts: titles such as "A", "CAT" or "DATA" are words.
+_CDATA_OPENER = "![CDATA["
 
 
 def _parser() -> etree.XMLParser:
@@ -167,7 +169,7 @@ def _plain(elements: list[etree._Element] | None) -> str | None:
         raw = _text(elements)
         return clean_line(raw.replace("&", "&amp;").replace("<", "&lt;")) if raw else None
     line = clean_line(_text(elements))
-    if line is not None and _CDATA_SCRAP.match(line):
+    if line is not None and _CDATA_OPENER.startswith(line):
         return None
     return line
 

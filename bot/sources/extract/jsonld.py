@@ -139,6 +139,10 @@ def _updates(blog: dict[str, object]) -> list[dict[str, object]]:
     return updates[-_MAX_UPDATES:] if oldest_first else updates[:_MAX_UPDATES]
 
 
+def _one_page_date(dates: set[datetime | None], page_dates: set[datetime]) -> bool:
+    return len(dates) == 1 and next(iter(dates)) in page_dates
+
+
 def read_liveblog(blog: dict[str, object], *, fallback_url: str | None = None) -> LiveBlog:
     headline = clean_line(_string(blog.get("headline")) or _string(blog.get("name")))
     page_url = _page_url(blog) or fallback_url
@@ -151,9 +155,11 @@ def read_liveblog(blog: dict[str, object], *, fallback_url: str | None = None) -
     raw: list[tuple[dict[str, object], datetime | None, datetime | None]] = [
         (u, parse_date(u.get("datePublished")), parse_date(u.get("dateModified"))) for u in updates
     ]
-    # The Guardian stamps every update with the page's own dates: then they say nothing.
-    drop_published = len(raw) > 1 and all(p in page_dates for _, p, _ in raw)
-    drop_updated = len(raw) > 1 and all(m in page_dates for _, _, m in raw)
+    # The Guardian stamps every update with the page's own dates: then they say nothing. Only
+    # one date shared by every update counts (a page published with its first update and
+    # modified with its last has updates dated like the page, and those dates are real).
+    drop_published = len(raw) > 1 and _one_page_date({p for _, p, _ in raw}, page_dates)
+    drop_updated = len(raw) > 1 and _one_page_date({m for _, _, m in raw}, page_dates)
     texts = html_to_texts(
         [_string(u.get("articleBody")) or _string(u.get("text")) or "" for u, _, _ in raw]
     )
