@@ -23,10 +23,12 @@ that can never go (a payload Discord refuses) are kept as undeliverable.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import random
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,8 +45,8 @@ from bot.delivery.render import (
     batch_updates,
     key_points_embed,
     render_correction,
-    render_edit,
     render_key_points_change,
+    render_message_edit,
     render_status_change,
     to_send_kwargs,
     update_embed,
@@ -60,6 +62,8 @@ from bot.model import (
     StoryStatus,
 )
 from bot.store import Alert, Delivery, Store, SubscriptionRecord
+from bot.store.delivery_state import MessageEntry
+from bot.store.migrate import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -364,11 +368,14 @@ class DiscordSink:
         ctx = self._context(row, sub)
         channel_id = posted.channel_id or await self._destination(sub, row)
         if not posted.digest and now - posted.posted_at <= EDIT_REACH:
-            if posted.edited_at is not None and now - posted.edited_at < EDIT_EVERY:
-                await self.store.defer_delivery(row.id, until=posted.edited_at + EDIT_EVERY)
+            shown = await self.store.message_entries(posted)
+            edits = [e.edited_at for e in shown if e.edited_at is not None]
+            if edits and now - max(edits) < EDIT_EVERY:  # at most one edit a minute a message
+                await self.store.defer_delivery(row.id, until=max(edits) + EDIT_EVERY)
                 return
+            payload = await self._rebuilt_message(sub, row, change, shown)
             try:
-                await self.edit(channel_id, posted.message_id, render_edit(change, ctx))
+                await self.edit(channel_id, posted.message_id, payload)
             except discord.NotFound:
                 log.info(
                     "subscription %s: message %s is gone; posting a correction",
@@ -389,6 +396,40 @@ class DiscordSink:
         await self.store.mark_batch_sent(
             [row.id], message.id, now=now, channel_id=destination, record=[]
         )
+
+    async def _rebuilt_message(
+        self,
+        sub: SubscriptionRecord,
+        row: Delivery,
+        change: EditedEntry,
+        shown: Sequence[MessageEntry],
+    ) -> Payload:
+        """The embeds of a posted message of updates with this edit applied: the edited update
+        marked "Updated", the others as they were posted (or as last edited in place), so that
+        an edit never takes the other updates of a batch away."""
+        ctx = self._context(row, sub)
+        contexts = {row.source_id: ctx}
+        embeds = []
+        for item in shown:
+            entry, edited = item.shown, item.edited_at is not None
+            if item.source_id == row.source_id and item.entry_id == change.entry.id:
+                entry, edited = change.entry, True
+            elif edited or entry is None:
+                stored = await self.store.get_entry(item.source_id, item.entry_id)
+                entry = stored.entry if stored is not None else entry
+            if entry is None:  # pragma: no cover - a posted update is kept while editable
+                continue
+            if item.source_id not in contexts:  # a story with several sources
+                contexts[item.source_id] = ctx
+                with contextlib.suppress(StoreError):  # a source removed since: keep ours
+                    url = (await self.store.get_source(item.source_id)).url
+                    contexts[item.source_id] = replace(
+                        ctx, source_name=urlsplit(url).hostname, source_url=url
+                    )
+            embeds.append(update_embed(entry, contexts[item.source_id], edited=edited))
+        if not embeds:
+            embeds = [update_embed(change.entry, ctx, edited=True)]
+        return render_message_edit(embeds)
 
     # --- key points, status ------------------------------------------------------------------
 

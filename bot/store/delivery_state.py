@@ -10,8 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.store.codec import from_us, to_us
+from bot.model import Entry, NewEntry
+from bot.store.codec import change_from_json, from_us, to_us
 from bot.store.records import SubscriptionRecord
+
+MAX_EMBEDS = 10  # a message shows at most this many updates
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +27,18 @@ class PostedMessage:
     posted_at: datetime
     edited_at: datetime | None
     digest: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MessageEntry:
+    """One update shown in a posted message: as it was posted (`shown`), and whether it has
+    been edited in place since (`edited_at`)."""
+
+    posted_id: int
+    source_id: int
+    entry_id: str
+    edited_at: datetime | None
+    shown: Entry | None  # None when the outbox row that posted it is gone
 
 
 def digest_nonce(subscription_id: int, period_end: datetime) -> str:
@@ -101,6 +116,28 @@ class DeliveryStateMixin:
         posted_at = from_us(row[3])
         assert posted_at is not None
         return PostedMessage(row[0], row[1], row[2], posted_at, from_us(row[4]), bool(row[5]))
+
+    async def message_entries(self, posted: PostedMessage) -> list[MessageEntry]:
+        """The updates shown in the (non-digest) message of `posted`, in the message's order,
+        so that an edit can rebuild the whole message. A message's rows are written by one
+        transaction (`mark_batch_sent`), so their ids are consecutive: a range of the primary
+        key finds them without an index on message_id."""
+        rows = await self._query_all(
+            "SELECT p.id, p.source_id, p.entry_id, p.edited_at, d.payload"
+            " FROM posted_messages p LEFT JOIN deliveries d ON d.id = p.delivery_id"
+            " WHERE p.id BETWEEN ? AND ? AND p.message_id = ? AND p.digest = 0"
+            " AND p.subscription_id = (SELECT subscription_id FROM posted_messages WHERE id = ?)"
+            " ORDER BY p.id",
+            (posted.id - MAX_EMBEDS + 1, posted.id + MAX_EMBEDS - 1, posted.message_id, posted.id),
+        )
+        found = []
+        for row in rows:
+            shown = None
+            if row[4] is not None:
+                change = change_from_json(row[4])
+                shown = change.entry if isinstance(change, NewEntry) else None
+            found.append(MessageEntry(row[0], row[1], row[2], from_us(row[3]), shown))
+        return found
 
     async def mark_message_edited(self, posted_id: int, *, now: datetime) -> None:
         async with self._transaction() as db:

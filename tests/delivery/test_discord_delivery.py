@@ -298,3 +298,51 @@ async def test_the_dispatcher_hands_discord_rows_and_alerts_to_the_sink(
     alert, updates = messages  # the dispatcher sends alerts first
     assert alert["content"].startswith("source paused: https://news.example/live")
     assert [e["title"] for e in updates["embeds"]] == ["Update 1", "Update 2"]
+
+
+async def test_an_edit_in_a_batched_message_keeps_the_other_updates_and_the_note(
+    discord_server, guild, sink, follow, clock
+):
+    source = await follow()
+    await source.poll(snap(*(entry(n) for n in range(35))))  # 34 new: 30 kept, "and 4 more"
+    await sink.drain()
+    last = discord_server.messages_in(guild.system_channel_id)[-1]
+    before = [e["title"] for e in last["embeds"]]
+    assert last["content"] == "and 4 more — /latest"
+    clock.advance(minutes=5)
+    edited = [entry(n) for n in range(35)]
+    edited[30] = entry(30, "Corrected text of update 30.")
+    await source.poll(snap(*edited))
+    await sink.drain()
+    last = discord_server.messages_in(guild.system_channel_id)[-1]
+    assert [e["title"] for e in last["embeds"]] == before
+    assert last["content"] == "and 4 more — /latest"
+    (fixed,) = [e for e in last["embeds"] if e["title"] == "Update 30"]
+    assert "Corrected text" in fixed["description"]
+    assert fixed["footer"]["text"].startswith("Updated")
+    others = [e for e in last["embeds"] if e["title"] != "Update 30"]
+    assert all(not e["footer"]["text"].startswith("Updated") for e in others)
+
+
+async def test_edits_of_two_updates_in_one_message_are_one_a_minute(
+    discord_server, guild, sink, follow, clock
+):
+    source = await follow()
+    await source.poll(snap(entry(0), entry(1), entry(2)))  # one message, two updates
+    await sink.drain()
+    clock.advance(minutes=5)
+    await source.poll(snap(entry(0), entry(1, "First fix."), entry(2)))
+    await sink.drain()
+    clock.advance(seconds=10)
+    await source.poll(snap(entry(0), entry(1, "First fix."), entry(2, "Second fix.")))
+    await sink.drain()
+    assert len(discord_server.records_in(guild.system_channel_id, "edit")) == 1
+    clock.advance(minutes=1)
+    await sink.drain()
+    (message,) = discord_server.messages_in(guild.system_channel_id)
+    assert len(discord_server.records_in(guild.system_channel_id, "edit")) == 2
+    one, two = message["embeds"]
+    assert "First fix." in one["description"] and "Second fix." in two["description"]
+    assert one["footer"]["text"].startswith("Updated") and two["footer"]["text"].startswith(
+        "Updated"
+    )
