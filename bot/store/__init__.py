@@ -73,11 +73,12 @@ GUILD_GRACE = timedelta(days=7)  # a server that removed the bot is deleted afte
 MODES = ("updates", "key-points", "digest")
 
 # Which change kinds each subscription mode receives in the outbox. Digests are built from the
-# stored entries when they are due, so they get no rows.
+# stored entries when they are due; they get only edits, which become corrections of updates a
+# digest already showed (the sink drops those of updates no digest has shown yet).
 _MODE_KINDS: dict[str, frozenset[str]] = {
     "updates": frozenset({"new", "edited", "key_points", "status"}),
     "key-points": frozenset({"key_points", "status"}),
-    "digest": frozenset(),
+    "digest": frozenset({"edited"}),
 }
 
 
@@ -948,7 +949,12 @@ class Store(DeliveryStateMixin):
                 " ON CONFLICT (story_id, target, ifnull(channel_id, -1)) DO UPDATE SET"
                 " mode = excluded.mode, every = excluded.every,"
                 " mention_role_id = excluded.mention_role_id, keywords = excluded.keywords,"
-                " thread = excluded.thread, paused_at = NULL, pause_reason = NULL"
+                " thread = excluded.thread, paused_at = NULL, pause_reason = NULL,"
+                # a switch to digests starts the first period now, not at the subscription's
+                # creation (what came before was posted as it came)
+                " last_digest_at = CASE WHEN subscriptions.mode != 'digest'"
+                "  AND excluded.mode = 'digest' THEN excluded.created_at"
+                "  ELSE subscriptions.last_digest_at END"
                 " RETURNING id",
                 (
                     story_id,
