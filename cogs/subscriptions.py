@@ -105,11 +105,12 @@ class Subscriptions(commands.Cog):
             details.append("in a thread")
         text = f"{target.mention} {verb} “{done.story.name}” ({', '.join(details)})."
         if backfill:
-            text += (
-                f" The latest {plural(done.backfilled, 'update')} will be posted shortly."
-                if done.backfilled
-                else " There are no updates to backfill yet."
-            )
+            if done.backfilled:
+                text += f" The latest {plural(done.backfilled, 'update')} will be posted shortly."
+            elif done.keywords:
+                text += " No recent update matches its keywords, so there is nothing to backfill."
+            else:
+                text += " There are no updates to backfill yet."
         await interaction.response.send_message(text, ephemeral=True)
 
     @app_commands.command(name="unsubscribe")

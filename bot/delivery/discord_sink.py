@@ -286,8 +286,10 @@ class DiscordSink:
             for row in rows
             if isinstance(row.change, NewEntry)
         ]
-        # the subscription's keywords matched: a mention role is pinged for these
-        ping = sub.mention_role_id if sub.keywords and sub.mention_role_id else None
+        # the subscription's keywords matched: a mention role is pinged for these, but not for
+        # a backfill (earlier updates a moderator asked to see when subscribing)
+        backfill = any(row.backfill for row in rows)
+        ping = sub.mention_role_id if sub.keywords and not backfill else None
         content = f"and {more} more — /latest" if more else ""
         if ping is not None:
             content = f"<@&{ping}> {content}".rstrip()

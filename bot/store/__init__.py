@@ -71,6 +71,7 @@ DEFAULT_RETENTION = timedelta(days=30)
 TOUCH_EVERY = timedelta(hours=1)
 GUILD_GRACE = timedelta(days=7)  # a server that removed the bot is deleted after this
 MODES = ("updates", "key-points", "digest")
+BACKFILL_SCAN = 500  # a backfill with keywords looks for matches among this many newest updates
 
 # Which change kinds each subscription mode receives in the outbox. Digests are built from the
 # stored entries when they are due; they get only edits, which become corrections of updates a
@@ -810,24 +811,28 @@ class Store(DeliveryStateMixin):
                 await self._refresh_interval(row[0])
 
     async def enqueue_backfill(self, subscription_id: int, count: int, *, now: datetime) -> int:
-        """Queue the story's `count` newest stored entries for one subscription, oldest first,
-        as new-entry deliveries marked `backfill`; the number queued."""
+        """Queue the story's `count` newest stored entries (that match the subscription's
+        keywords) for one subscription, oldest first, as new-entry deliveries marked
+        `backfill`; the number queued."""
         if count <= 0:
             return 0
         now_us = to_us(now)
         async with self._transaction() as db:
             sub = await self._fetchone(
-                "SELECT story_id FROM subscriptions WHERE id = ?", (subscription_id,)
+                "SELECT story_id, keywords FROM subscriptions WHERE id = ?", (subscription_id,)
             )
             if sub is None:
                 raise StoreError(f"no subscription with id {subscription_id}")
+            # with keywords, the newest matching updates among the latest BACKFILL_SCAN
             rows = await self._fetchall(
                 "SELECT e.* FROM entries e JOIN story_sources ss ON ss.source_id = e.source_id"
                 " WHERE ss.story_id = ?"
                 " ORDER BY ifnull(e.published, e.first_seen) DESC, e.seq DESC LIMIT ?",
-                (sub[0], count),
+                (sub[0], BACKFILL_SCAN if sub[1] else count),
             )
-            records = [StoredEntryRecord.from_row(row) for row in reversed(rows)]
+            newest = [StoredEntryRecord.from_row(row) for row in rows]
+            matching = [r for r in newest if matches_keywords(sub[1], r.entry)][:count]
+            records = list(reversed(matching))
             deliveries = []
             for record in records:
                 change = NewEntry(record.entry)

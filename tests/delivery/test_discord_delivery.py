@@ -346,3 +346,17 @@ async def test_edits_of_two_updates_in_one_message_are_one_a_minute(
     assert one["footer"]["text"].startswith("Updated") and two["footer"]["text"].startswith(
         "Updated"
     )
+
+
+async def test_a_backfill_of_keyword_matches_does_not_ping(
+    discord_server, guild, store, sink, follow, clock
+):
+    role = discord_server.add_role(guild, "news")
+    baseline = snap(entry(0), entry(1, "Turnout is high."), entry(2, "Turnout is low."), entry(3))
+    source = await follow(keywords="turnout", mention_role_id=role.id, baseline=baseline)
+    assert await store.enqueue_backfill(source.ids.subscription_id, 5, now=clock()) == 2
+    await sink.drain()
+    (record,) = discord_server.records_in(guild.system_channel_id, "create")
+    assert [e["title"] for e in record.request["embeds"]] == ["Update 1", "Update 2"]
+    assert not record.request.get("content")
+    assert record.request["allowed_mentions"] == {"parse": []}

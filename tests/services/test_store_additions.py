@@ -43,6 +43,22 @@ async def test_backfill_of_more_than_stored_queues_what_there_is(store):
     assert await store.enqueue_backfill(sub, 10, now=NOW) == 3
 
 
+async def test_backfill_with_keywords_queues_the_newest_matching_updates(store):
+    story, _ = await polled(store)
+    # "crater" is in u2 and u3; "Parachute" only in u2; "land" is no whole word anywhere
+    sub = await store.subscribe(story, guild_id=1, channel_id=10, keywords="crater", now=NOW)
+    assert await store.enqueue_backfill(sub, 1, now=NOW) == 1
+    other = await store.subscribe(
+        story, guild_id=1, channel_id=11, keywords="parachute, land", now=NOW
+    )
+    assert await store.enqueue_backfill(other, 5, now=NOW) == 1
+    pending = await store.pending_deliveries(NOW)
+    assert [(d.channel_id, d.entry_id.rsplit("#", 1)[1]) for d in pending] == [
+        (10, "u3"),
+        (11, "u2"),
+    ]
+
+
 async def test_backfill_of_zero_queues_nothing(store):
     story, _ = await polled(store)
     sub = await store.subscribe(story, guild_id=1, channel_id=10, now=NOW)

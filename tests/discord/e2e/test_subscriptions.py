@@ -124,6 +124,15 @@ async def test_backfill_posts_the_latest_updates_oldest_first(harness):
     assert await harness.store.pending_deliveries(datetime.now(UTC)) == []
 
 
+async def test_backfill_with_keywords_posts_only_matches_and_says_when_none(harness):
+    await polled_story(harness)
+    inv = await subscribe(harness, backfill=5, keywords="crater")
+    assert "The latest 2 updates will be posted shortly" in content(inv)
+    news = harness.server.add_channel(harness.guild, "news")
+    inv = await subscribe(harness, channel=news, backfill=5, keywords="volcano")
+    assert "No recent update matches its keywords, so there is nothing to backfill" in content(inv)
+
+
 async def test_subscription_quota_refuses_a_new_one(harness):
     story = await polled_story(harness)
     for n in range(MAX_SUBSCRIPTIONS_PER_GUILD):
