@@ -78,7 +78,23 @@ class BulletinBot(commands.Bot):
             await self.load_extension(name)
         if self.dev_guild is not None:
             await self.sync_dev_guild()
+        else:
+            await self._check_global_commands()
         await self.start_delivery()
+
+    async def _check_global_commands(self) -> None:
+        """Without a dev guild nothing is synced at start, and /sync exists nowhere: say so
+        when no command is registered globally yet (else Discord shows the bot with none)."""
+        try:
+            registered = await self.tree.fetch_commands()
+        except discord.HTTPException as error:
+            log.warning("could not list the registered slash commands: %s", error)
+            return
+        if not registered:
+            log.warning(
+                "no slash commands are registered for this bot: set [discord] dev_guild to the "
+                "id of a server of yours, restart, and run /sync global:true there"
+            )
 
     async def start_delivery(self) -> None:
         """Drain the outbox to Discord (and moderators' alerts) and schedule the digests."""

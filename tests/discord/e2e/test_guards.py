@@ -11,7 +11,7 @@ from discord import app_commands
 
 from bot.discord.client import BulletinBot, cog_extensions, run_discord
 from bot.errors import BulletinError
-from tests.discord.e2e.harness import close_runtime, eventually, make_runtime
+from tests.discord.e2e.harness import close_runtime, eventually, make_runtime, start, stop
 from tests.fakes.discord import Perm
 
 EXPECTED = {"help", "stories", "latest", "keypoints", "subscribe", "unsubscribe",
@@ -189,3 +189,23 @@ async def test_sync_exists_only_in_the_dev_guild_with_its_global_option(harness)
     ]
     assert sync["description"] and sync["options"][0]["description"]
     assert "sync" not in harness.server.registered()
+
+
+async def test_without_a_dev_guild_the_bot_says_how_to_register_commands(
+    discord_server, guild, tmp_path, caplog
+):
+    runtime = await make_runtime(tmp_path, dev_guild=None, server=discord_server)
+    bot, task = await start(runtime, discord_server)
+    try:
+        assert discord_server.registered(guild) == {} and discord_server.registered() == {}
+        assert any(
+            "no slash commands are registered" in r.getMessage() and "dev_guild" in r.getMessage()
+            for r in caplog.records
+        )
+        caplog.clear()
+        await bot.tree.sync()  # what /sync global:true did on an earlier run
+        await bot._check_global_commands()
+        assert not any("no slash commands" in r.getMessage() for r in caplog.records)
+    finally:
+        await stop(bot, task)
+        await close_runtime(runtime)
