@@ -552,8 +552,8 @@ class Store(DeliveryStateMixin):
             "SELECT sub.id, sub.mode, sub.keywords FROM subscriptions sub"
             " JOIN stories st ON st.id = sub.story_id"
             " JOIN story_sources ss ON ss.story_id = st.id"
-            " LEFT JOIN guilds g ON g.id = st.guild_id"
-            " WHERE ss.source_id = ? AND st.paused_at IS NULL"
+            " LEFT JOIN guilds g ON g.id = sub.guild_id"  # the subscriber's server (config
+            " WHERE ss.source_id = ? AND st.paused_at IS NULL"  # stories have none of their own)
             " AND g.left_at IS NULL ORDER BY sub.id",
             (source_id,),
         )
@@ -894,6 +894,11 @@ class Store(DeliveryStateMixin):
                 " ON CONFLICT (id) DO UPDATE SET left_at = NULL",
                 (guild_id, to_us(now)),
             )
+
+    async def present_guilds(self) -> list[int]:
+        """The servers the store believes the bot is in (not left)."""
+        rows = await self._query_all("SELECT id FROM guilds WHERE left_at IS NULL ORDER BY id")
+        return [row[0] for row in rows]
 
     async def guild_left(self, guild_id: int, *, now: datetime) -> None:
         """The bot left this server: its data goes 7 days later (prune) unless it returns."""

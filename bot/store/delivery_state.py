@@ -193,7 +193,7 @@ class DeliveryStateMixin:
         """Running digest subscriptions of active stories."""
         rows = await self._query_all(
             "SELECT sub.* FROM subscriptions sub JOIN stories st ON st.id = sub.story_id"
-            " LEFT JOIN guilds g ON g.id = st.guild_id"
+            " LEFT JOIN guilds g ON g.id = sub.guild_id"
             " WHERE sub.mode = 'digest' AND sub.paused_at IS NULL AND st.paused_at IS NULL"
             " AND g.left_at IS NULL ORDER BY sub.id"
         )

@@ -108,3 +108,18 @@ async def test_delivery_health_counts_retries_and_failures(store):
     health = (await store.delivery_health(1))[sub]
     assert (health.retrying, health.undeliverable, health.last_error) == (1, 1, "Missing Access")
     assert await store.delivery_health(2) == {}
+
+
+async def test_a_server_that_left_gets_nothing_queued_not_even_for_config_stories(store):
+    story = await store.ensure_story("World Cup", now=NOW)  # from the config: no server
+    source = await store.add_source(story, "https://news.test/mars", now=NOW)
+    await store.subscribe(story, guild_id=1, channel_id=10, now=NOW)
+    await store.subscribe(story, guild_id=2, channel_id=20, now=NOW)
+    await store.guild_left(2, now=NOW)
+    url = "https://news.test/mars"
+    first = extract(live_page(updates=[("u1", "A", "One sentence here.")]), url=url)
+    await store.apply_poll(source, first, now=NOW, etag=None, last_modified=None, body_hash=None)
+    later = NOW + timedelta(minutes=1)
+    second = extract(live_page(), content_type="text/html", url=url)
+    await store.apply_poll(source, second, now=later, etag=None, last_modified=None, body_hash=None)
+    assert {d.channel_id for d in await store.pending_deliveries(later)} == {10}

@@ -209,3 +209,8 @@ async def test_without_a_dev_guild_the_bot_says_how_to_register_commands(
     finally:
         await stop(bot, task)
         await close_runtime(runtime)
+
+
+async def test_the_bot_identifies_with_the_guilds_intent_only(harness):
+    (session,) = harness.server.sessions.values()
+    assert session.intents == discord.Intents(guilds=True).value == 1  # nothing privileged
