@@ -98,6 +98,17 @@ class Refused(Exception):
     """Discord will never accept this (400)."""
 
 
+UNKNOWN_CHANNEL = 10003
+THREAD_ARCHIVED = 50083  # a thread locked by a moderator: the bot cannot post there again
+
+
+def _thread_lost(error: BaseException) -> bool:
+    """Did Discord refuse a thread because it was deleted or locked (not the channel)?"""
+    if isinstance(error, discord.NotFound):
+        return error.code == UNKNOWN_CHANNEL
+    return isinstance(error, discord.HTTPException) and error.code == THREAD_ARCHIVED
+
+
 def classify(error: BaseException) -> Exception:
     """Paused, Retry or Refused for an error of a request to Discord."""
     if isinstance(error, discord.RateLimited):
@@ -207,11 +218,23 @@ class DiscordSink:
         if sub is None or sub.paused_at is not None:
             return
         index = 0
+        new_thread = False  # one new thread per unit at most
         while index < len(rows):
             unit = self._next_unit(rows, index)
             try:
                 await self._deliver_unit(sub, unit, rows[index + len(unit) :])
             except Exception as error:
+                if not new_thread and sub.thread_id is not None and _thread_lost(error):
+                    # The story's thread was deleted or locked: the next unit makes a new one.
+                    log.info(
+                        "subscription %s: thread %s is gone (%s)", sub.id, sub.thread_id, error
+                    )
+                    await self.store.set_thread_starter(
+                        sub.id, thread_id=None, starter_message_id=sub.starter_message_id
+                    )
+                    sub = await self.store.get_subscription(sub.id) or sub
+                    new_thread = True
+                    continue
                 outcome = classify(error)
                 if isinstance(outcome, Paused):
                     await self.pause(sub, str(outcome))
@@ -230,6 +253,7 @@ class DiscordSink:
                     return  # later rows wait: order is kept
             sub = await self.store.get_subscription(sub.id) or sub
             index += len(unit)
+            new_thread = False
 
     @staticmethod
     def _next_unit(rows: list[Delivery], start: int) -> list[Delivery]:
@@ -497,7 +521,8 @@ class DiscordSink:
             else KeyPoints(KeyPointsKind.SUMMARY, ())
         )
         ctx = self._context(row, sub)
-        nonce = "t" + _digest("thread", sub.id, sub.created_at.isoformat())
+        # a new thread after one was lost gets a new nonce (the old starter's id in it)
+        nonce = "t" + _digest("thread", sub.id, sub.created_at.isoformat(), sub.starter_message_id)
         starter = await self.post(
             sub.channel_id, self._starter_payload(key_points, ctx), nonce=nonce
         )

@@ -360,3 +360,48 @@ async def test_a_backfill_of_keyword_matches_does_not_ping(
     assert [e["title"] for e in record.request["embeds"]] == ["Update 1", "Update 2"]
     assert not record.request.get("content")
     assert record.request["allowed_mentions"] == {"parse": []}
+
+
+def threads_of(server, channel_id: int) -> list[int]:
+    """The threads started from the bot's messages in the channel (their starter messages)."""
+    return [int(m["thread"]["id"]) for m in server.messages_in(channel_id) if m.get("thread")]
+
+
+async def test_an_archived_thread_is_posted_to_again(discord_server, guild, sink, follow, clock):
+    source = await follow(thread=True, baseline=snap(entry(0), key_points=("A",)))
+    await source.poll(snap(entry(0), entry(1), key_points=("A",)))
+    await sink.drain()
+    (thread_id,) = threads_of(discord_server, guild.system_channel_id)
+    await discord_server.archive_thread(discord_server.channels[thread_id])  # a quiet week
+    clock.advance(days=8)
+    await source.poll(snap(entry(0), entry(1), entry(2), key_points=("A",)))
+    await sink.drain()
+    assert threads_of(discord_server, guild.system_channel_id) == [thread_id]
+    assert titles(discord_server, thread_id)[-1] == "Update 2"
+    assert not discord_server.channels[thread_id].archived
+
+
+@pytest.mark.parametrize("lose", ["deleted", "locked"])
+async def test_a_lost_thread_is_replaced_not_paused(
+    discord_server, guild, store, sink, follow, clock, lose
+):
+    source = await follow(thread=True, baseline=snap(entry(0), key_points=("A",)))
+    await source.poll(snap(entry(0), entry(1), key_points=("A",)))
+    await sink.drain()
+    (old,) = threads_of(discord_server, guild.system_channel_id)
+    if lose == "deleted":
+        await discord_server.delete_channel(discord_server.channels[old])
+    else:
+        await discord_server.archive_thread(discord_server.channels[old], locked=True)
+    clock.advance(minutes=5)
+    await source.poll(snap(entry(0), entry(1), entry(2), key_points=("A", "B")))
+    await sink.drain()
+    (sub,) = await store.subscriptions(guild_id=guild.id)
+    assert sub.paused_at is None
+    old_starter, new_starter = discord_server.messages_in(guild.system_channel_id)
+    new = int(new_starter["thread"]["id"])
+    assert int(old_starter["thread"]["id"]) == old
+    assert new != old and sub.thread_id == new and sub.starter_message_id == new
+    assert "B" in new_starter["embeds"][0]["description"]  # the key points as they are now
+    assert [t for t in titles(discord_server, new) if t.startswith("Update")] == ["Update 2"]
+    assert await store.pending_deliveries(clock() + timedelta(hours=1)) == []

@@ -143,6 +143,7 @@ class Channel:
     overwrites: dict[int, Overwrite] = field(default_factory=dict)
     owner_id: int | None = None  # threads
     archived: bool = False
+    locked: bool = False  # archived by a moderator: only they can unarchive it
     message_count: int = 0
 
     @property
@@ -173,7 +174,7 @@ class Channel:
                     "archived": self.archived,
                     "auto_archive_duration": 1440,
                     "archive_timestamp": iso_now(),
-                    "locked": False,
+                    "locked": self.locked,
                 },
             )
         else:
