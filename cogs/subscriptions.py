@@ -130,8 +130,15 @@ class Subscriptions(commands.Cog):
         guild_id = guild_id_of(interaction)
         target = _target(interaction, channel)
         _check_member(interaction, target)
+        guild = interaction.guild
+        assert guild is not None
         text = await subscriptions.unsubscribe(
-            runtime_of(interaction).store, guild_id, story, channel_id=target.id
+            runtime_of(interaction).store,
+            guild_id,
+            story,
+            channel_id=target.id,
+            channel_given=channel is not None,
+            channel_exists=lambda channel_id: guild.get_channel_or_thread(channel_id) is not None,
         )
         await interaction.response.send_message(text, ephemeral=True)
 

@@ -51,7 +51,7 @@ from bot.delivery.render import (
     to_send_kwargs,
     update_embed,
 )
-from bot.delivery.sinks import SendFailed, alert_text
+from bot.delivery.sinks import CHANNEL_GONE, NO_PERMISSION, SendFailed, alert_text
 from bot.model import (
     EditedEntry,
     KeyPoints,
@@ -114,9 +114,13 @@ def classify(error: BaseException) -> Exception:
     if isinstance(error, discord.RateLimited):
         return Retry(f"rate limited for {error.retry_after:.1f} s", error.retry_after)
     if isinstance(error, discord.Forbidden):
-        return Paused(f"Discord refused (403 {error.code}: {error.text or 'Missing Permissions'})")
+        said = error.text or "Missing Permissions"
+        return Paused(f"{NO_PERMISSION} (Discord said 403 {error.code}: {said})")
     if isinstance(error, discord.NotFound):
-        return Paused(f"Discord cannot find it (404 {error.code}: {error.text or 'Not Found'})")
+        said = error.text or "Not Found"
+        if error.code == UNKNOWN_CHANNEL:
+            return Paused(f"{CHANNEL_GONE} (Discord said 404 {error.code}: {said})")
+        return Paused(f"Discord cannot find it (404 {error.code}: {said})")
     if isinstance(error, discord.HTTPException):
         if error.status == 429 or error.status >= 500:
             return Retry(f"Discord answered {error.status}")
@@ -600,11 +604,7 @@ class DiscordSink:
                 log.warning("guild %s: nowhere to say that delivery paused", sub.guild_id)
                 return
             story = await self.store.get_story(sub.story_id)
-            text = (
-                f"Bulletin paused posting **{discord.utils.escape_markdown(story.name)}** to "
-                f"<#{sub.channel_id}>: {reason}. Fix the channel's permissions, then use "
-                "`/subscribe` there again to resume; nothing waiting is lost."
-            )
+            text = pause_alert_text(story.name, sub, reason)
             nonce = "p" + _digest("pause", sub.id, now.isoformat())
             await self.post(
                 channel_id,
@@ -613,3 +613,22 @@ class DiscordSink:
             )
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError, OSError) as error:
             log.warning("guild %s: could not say that delivery paused: %s", sub.guild_id, error)
+
+
+def pause_alert_text(story_name: str, sub: SubscriptionRecord, reason: str) -> str:
+    """What moderators are told when a subscription pauses, with what to do about it."""
+    name = discord.utils.escape_markdown(story_name)
+    where = f"<#{sub.channel_id}>"
+    if reason.startswith(CHANNEL_GONE):
+        return (
+            f"Bulletin stopped posting **{name}** to {where}: {reason}. To follow the story "
+            f"in another channel, use `/subscribe` there; `/unsubscribe story:{name}` (without "
+            "a channel) removes the old subscription."
+        )
+    needs = "View Channel, Send Messages and Embed Links"
+    if sub.thread:
+        needs += ", Create Public Threads and Send Messages in Threads"
+    return (
+        f"Bulletin paused posting **{name}** to {where}: {reason}. Give Bulletin {needs} "
+        "there, then use `/subscribe` there again to resume; nothing waiting is lost."
+    )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.delivery.sinks import CHANNEL_GONE
 from bot.runtime import Runtime
 from bot.services.common import MAX_SUBSCRIPTIONS_PER_GUILD, Refusal, clip, plural
 from bot.services.stories import find_story
@@ -126,21 +128,42 @@ async def subscribe(
     )
 
 
-async def unsubscribe(store: Store, guild_id: int, story_name: str, *, channel_id: int) -> str:
+async def unsubscribe(
+    store: Store,
+    guild_id: int,
+    story_name: str,
+    *,
+    channel_id: int,
+    channel_given: bool = True,
+    channel_exists: Callable[[int], bool] = lambda _: True,
+) -> str:
+    """Stop a channel following a story. Without a channel given, this channel's subscription
+    goes; if it has none, those in channels that no longer exist (which Discord's channel
+    picker cannot offer). Returns what was done, as a sentence."""
     story = await find_story(store, guild_id, story_name)
-    if not await _owned_subscription(store, guild_id, story.id, channel_id):
-        raise Refusal(
-            f"<#{channel_id}> does not follow “{story.name}”; /subscriptions lists what does."
+    subs = await store.subscriptions(guild_id=guild_id, story_id=story.id)
+    if any(s.channel_id == channel_id for s in subs):
+        await store.unsubscribe(story.id, channel_id=channel_id)
+        log.info("guild %s unsubscribed channel %s from story %d", guild_id, channel_id, story.id)
+        return f"<#{channel_id}> no longer follows “{story.name}”."
+    gone = [s for s in subs if s.channel_id is not None and not channel_exists(s.channel_id)]
+    if not channel_given and gone:
+        for sub in gone:
+            await store.unsubscribe(story.id, channel_id=sub.channel_id)
+        log.info("guild %s removed %d subscriptions of deleted channels", guild_id, len(gone))
+        return (
+            f"Removed the subscription to “{story.name}” of "
+            f"{plural(len(gone), 'deleted channel')}."
         )
-    await store.unsubscribe(story.id, channel_id=channel_id)
-    log.info("guild %s unsubscribed channel %s from story %d", guild_id, channel_id, story.id)
-    return f"<#{channel_id}> no longer follows “{story.name}”."
-
-
-async def _owned_subscription(store: Store, guild_id: int, story_id: int, channel_id: int) -> bool:
-    return any(
-        s.channel_id == channel_id
-        for s in await store.subscriptions(guild_id=guild_id, story_id=story_id)
+    elsewhere = [f"<#{s.channel_id}>" for s in subs if s.channel_id is not None]
+    if elsewhere:
+        shown = ", ".join(elsewhere[:5]) + (" …" if len(elsewhere) > 5 else "")
+        raise Refusal(
+            f"<#{channel_id}> does not follow “{story.name}”; {shown} "
+            f"{'does' if len(elsewhere) == 1 else 'do'}: pick one with the `channel` option."
+        )
+    raise Refusal(
+        f"No channel here follows “{story.name}”; /subscriptions lists what this server follows."
     )
 
 
@@ -154,7 +177,9 @@ def health_text(subscription: SubscriptionRecord, health: DeliveryHealth | None)
     """ "ok", "paused: …" or what is failing."""
     if subscription.paused_at is not None:
         reason = subscription.pause_reason or "paused"
-        return f"paused: {reason} — fix it, then /subscribe again to resume"
+        if reason.startswith(CHANNEL_GONE):
+            return f"stopped: {reason} — /unsubscribe without a channel removes it"
+        return f"paused: {reason} — fix it, then /subscribe there again to resume"
     if health is None:
         return "ok"
     parts = []

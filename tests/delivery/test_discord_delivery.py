@@ -228,8 +228,11 @@ async def test_a_deleted_channel_pauses_and_alerts_once(
     await sink.drain()
     (sub,) = await store.subscriptions(guild_id=guild.id)
     assert sub.paused_at is not None and "404" in (sub.pause_reason or "")
+    assert sub.pause_reason.startswith("the channel was deleted")
     (alert,) = discord_server.messages_in(guild.system_channel_id)
-    assert f"<#{news.id}>" in alert["content"]
+    assert f"<#{news.id}>: the channel was deleted" in alert["content"]
+    assert "`/unsubscribe story:Election night` (without a channel)" in alert["content"]
+    assert "permission" not in alert["content"]  # nothing to grant: it is gone
 
 
 async def test_removed_permissions_pause_and_resubscribing_resumes(
@@ -244,7 +247,10 @@ async def test_removed_permissions_pause_and_resubscribing_resumes(
     await sink.drain()
     (sub,) = await store.subscriptions(guild_id=guild.id)
     assert "403" in (sub.pause_reason or "")
-    assert len(discord_server.messages_in(guild.system_channel_id)) == 1  # the alert
+    (alert,) = discord_server.messages_in(guild.system_channel_id)
+    assert "Bulletin may no longer post there" in alert["content"]
+    assert "Give Bulletin View Channel, Send Messages and Embed Links there" in alert["content"]
+    assert "`/subscribe` there again to resume" in alert["content"]
     await discord_server.set_overwrite(news, discord_server.bot_role(guild))
     await store.subscribe(source.ids.story_id, guild_id=guild.id, channel_id=news.id)
     await sink.drain()

@@ -156,7 +156,42 @@ async def test_unsubscribe_what_was_not_followed_says_so(harness):
     inv = await harness.server.invoke(
         harness.guild, harness.moderator(), "unsubscribe", {"story": "Mars"}
     )
-    assert inv.ephemeral and "does not follow “Mars”" in content(inv)
+    assert inv.ephemeral and "No channel here follows “Mars”" in content(inv)
+
+
+async def test_unsubscribe_in_the_wrong_channel_names_the_channels_that_follow(harness):
+    await polled_story(harness)
+    news = harness.server.add_channel(harness.guild, "news")
+    await subscribe(harness, channel=news)
+    inv = await harness.server.invoke(
+        harness.guild, harness.moderator(), "unsubscribe", {"story": "Mars"}
+    )
+    assert inv.ephemeral
+    assert content(inv) == (
+        f"<#{harness.guild.system_channel_id}> does not follow “Mars”; <#{news.id}> does: "
+        "pick one with the `channel` option."
+    )
+    assert len(await harness.store.subscriptions(guild_id=harness.guild.id)) == 1
+
+
+async def test_a_deleted_channels_subscription_is_reported_and_can_be_removed(harness):
+    story = await polled_story(harness)
+    news = harness.server.add_channel(harness.guild, "news")
+    await subscribe(harness, channel=news)
+    await harness.server.delete_channel(news)
+    await harness.server.wait_until(lambda: harness.bot.get_channel(news.id) is None)
+    (sub,) = await harness.store.subscriptions(guild_id=harness.guild.id)
+    await harness.store.pause_subscription(
+        sub.id, reason="the channel was deleted (Discord said 404 10003: Unknown Channel)", now=NOW
+    )
+    listed = await harness.server.invoke(harness.guild, harness.moderator(), "subscriptions")
+    assert "stopped: the channel was deleted" in content(listed)
+    assert "/unsubscribe without a channel removes it" in content(listed)
+    inv = await harness.server.invoke(
+        harness.guild, harness.moderator(), "unsubscribe", {"story": "Mars"}
+    )
+    assert content(inv) == "Removed the subscription to “Mars” of 1 deleted channel."
+    assert await harness.store.subscriptions(guild_id=harness.guild.id, story_id=story) == []
 
 
 async def test_subscriptions_show_health_with_the_pause_reason(harness):
