@@ -104,6 +104,11 @@ class Subscriptions(commands.Cog):
         if thread:
             details.append("in a thread")
         text = f"{target.mention} {verb} “{done.story.name}” ({', '.join(details)})."
+        if done.resumed:
+            text = (
+                f"{target.mention} follows “{done.story.name}” again ({', '.join(details)}); "
+                "what waited while it was paused is posted now."
+            )
         if backfill:
             if done.backfilled:
                 text += f" The latest {plural(done.backfilled, 'update')} will be posted shortly."

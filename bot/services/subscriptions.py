@@ -44,7 +44,12 @@ def parse_keywords(text: str | None) -> str | None:
             phrases.append(phrase)
     if len(phrases) > MAX_PHRASES:
         raise Refusal(f"Give at most {MAX_PHRASES} keywords, separated by commas.")
-    return ", ".join(phrases) or None
+    if not phrases:
+        raise Refusal(
+            "Give keywords as words or phrases separated by commas, e.g. "
+            "`ceasefire, prime minister`; leave the option out to get every update."
+        )
+    return ", ".join(phrases)
 
 
 def digest_every(mode: str, every: str | None) -> int | None:
@@ -66,6 +71,7 @@ class Subscribed:
     story: StoryRecord
     subscription_id: int
     changed: bool  # the channel already followed the story: its settings were replaced
+    resumed: bool  # it was paused (Discord refused the channel): it posts again
     every: int | None
     keywords: str | None
     backfilled: int
@@ -93,7 +99,9 @@ async def subscribe(
     if not 0 <= backfill <= 10:
         raise Refusal("Backfill takes 0 to 10 updates.")
     existing = await store.subscriptions(guild_id=guild_id)
-    changed = any(s.story_id == story.id and s.channel_id == channel_id for s in existing)
+    same = [s for s in existing if s.story_id == story.id and s.channel_id == channel_id]
+    changed = bool(same)
+    resumed = any(s.paused_at is not None for s in same)
     if not changed and len(existing) >= MAX_SUBSCRIPTIONS_PER_GUILD:
         raise Refusal(
             f"This server has {MAX_SUBSCRIPTIONS_PER_GUILD} subscriptions already, the most "
@@ -113,8 +121,8 @@ async def subscribe(
     queued = 0
     if backfill:
         queued = await store.enqueue_backfill(subscription_id, backfill, now=now)
-        if queued:
-            runtime.delivery_wakeup.set()
+    if queued or resumed:
+        runtime.delivery_wakeup.set()
     log.info(
         "guild %s subscribed channel %s to story %d (%s)", guild_id, channel_id, story.id, mode
     )
@@ -122,6 +130,7 @@ async def subscribe(
         story=story,
         subscription_id=subscription_id,
         changed=changed,
+        resumed=resumed,
         every=seconds,
         keywords=phrases,
         backfilled=queued,
@@ -152,8 +161,7 @@ async def unsubscribe(
             await store.unsubscribe(story.id, channel_id=sub.channel_id)
         log.info("guild %s removed %d subscriptions of deleted channels", guild_id, len(gone))
         return (
-            f"Removed the subscription to “{story.name}” of "
-            f"{plural(len(gone), 'deleted channel')}."
+            f"Removed the subscription to “{story.name}” of {plural(len(gone), 'deleted channel')}."
         )
     elsewhere = [f"<#{s.channel_id}>" for s in subs if s.channel_id is not None]
     if elsewhere:

@@ -61,6 +61,22 @@ async def test_subscribing_again_changes_the_subscription(harness):
     assert sub.keywords == "Lander, jezero crater"
 
 
+async def test_subscribing_again_resumes_a_paused_subscription_and_says_so(harness):
+    await polled_story(harness)
+    await subscribe(harness)
+    (sub,) = await harness.store.subscriptions(guild_id=harness.guild.id)
+    await harness.store.pause_subscription(
+        sub.id, reason="Bulletin may no longer post there (Discord said 403)", now=NOW
+    )
+    inv = await subscribe(harness)
+    assert content(inv) == (
+        f"<#{harness.guild.system_channel_id}> follows “Mars” again (updates); what waited "
+        "while it was paused is posted now."
+    )
+    (sub,) = await harness.store.subscriptions(guild_id=harness.guild.id)
+    assert sub.paused_at is None and sub.pause_reason is None
+
+
 async def test_every_without_digest_mode_is_refused(harness):
     await polled_story(harness)
     inv = await subscribe(harness, every="1h")
