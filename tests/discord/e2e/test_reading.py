@@ -58,6 +58,24 @@ async def test_latest_shows_the_newest_updates_as_embeds_newest_first(harness):
     assert not inv.ephemeral
 
 
+async def test_latest_shows_five_updates_unless_asked_for_another_count(harness):
+    story = await harness.store.ensure_story("Mars", guild_id=harness.guild.id)
+    url = "https://news.test/mars"
+    source = await harness.store.add_source(story, url)
+    updates = [(f"u{n}", f"Update {n}", f"Text of update {n}.") for n in range(12)]
+    snapshot = extract(live_page(updates=updates), content_type="text/html", url=url)
+    await harness.store.apply_poll(
+        source, snapshot, now=NOW, etag=None, last_modified=None, body_hash=None
+    )
+    reader = harness.member("reader")
+    inv = await harness.server.invoke(harness.guild, reader, "latest", {"story": "Mars"})
+    assert [e["title"] for e in embeds(inv)] == [f"Update {n}" for n in (11, 10, 9, 8, 7)]
+    inv = await harness.server.invoke(
+        harness.guild, reader, "latest", {"story": "Mars", "count": 10}
+    )
+    assert len(embeds(inv)) == 10
+
+
 async def test_latest_without_updates_says_to_wait(harness):
     story = await harness.store.ensure_story("Mars", guild_id=harness.guild.id)
     await harness.store.add_source(story, "https://news.test/mars")
