@@ -71,6 +71,9 @@ Clock = Callable[[], datetime]
 
 EDIT_EVERY = timedelta(minutes=1)  # at most one edit a minute per message
 EDIT_REACH = timedelta(days=1)  # older messages get a correction instead
+# Discord drops a message whose nonce it saw from us within "the past few minutes" (undocumented
+# length): a resend later than this after its first try may post twice.
+NONCE_WINDOW = timedelta(minutes=2)
 THREAD_ARCHIVE_MINUTES = 10080
 
 
@@ -165,6 +168,31 @@ class DiscordSink:
         self.sent += 1
         return message
 
+    async def _post_row(self, channel_id: int, payload: Payload, row: Delivery) -> discord.Message:
+        """Post one outbox row's message, claimed first (see `_note_resend`)."""
+        if row.batch is None:
+            await self.store.claim_batch([row.id], row.nonce, now=self.clock())
+        return await self.post(channel_id, payload, nonce=row.nonce)
+
+    def _note_resend(self, sub: SubscriptionRecord, unit: Sequence[Delivery]) -> None:
+        """A claimed row that never failed was in flight when the process stopped: it goes
+        again under its nonce. Past Discord's nonce window that no longer prevents a second
+        copy, if the first did go out: say so."""
+        first = unit[0]
+        if first.batch is None or first.attempts or first.next_attempt is None:
+            return
+        age = self.clock() - first.next_attempt
+        if age > NONCE_WINDOW:
+            log.warning(
+                "guild %s: subscription %s: resending a message claimed %d minutes ago, past "
+                "Discord's nonce window; if it went out before the restart, it appears twice",
+                sub.guild_id,
+                sub.id,
+                age.total_seconds() // 60,
+            )
+        else:
+            log.info("subscription %s: resending a message in flight under its nonce", sub.id)
+
     async def edit(self, channel_id: int, message_id: int, payload: Payload) -> None:
         await self.limiter.acquire()
         channel = self.client.get_partial_messageable(channel_id)
@@ -225,6 +253,8 @@ class DiscordSink:
         new_thread = False  # one new thread per unit at most
         while index < len(rows):
             unit = self._next_unit(rows, index)
+            if not new_thread:
+                self._note_resend(sub, unit)
             try:
                 await self._deliver_unit(sub, unit, rows[index + len(unit) :])
             except Exception as error:
@@ -352,7 +382,9 @@ class DiscordSink:
             plan.append((kept[start : start + count], more))
             start += count
         for rows, more in plan:
-            await self.store.claim_batch([row.id for row in rows], rows[0].nonce, more=more)
+            await self.store.claim_batch(
+                [row.id for row in rows], rows[0].nonce, more=more, now=self.clock()
+            )
         for rows, more in plan:
             await self._send_batch(sub, destination, rows, rows[0].nonce, more)
 
@@ -422,7 +454,7 @@ class DiscordSink:
         link = f"https://discord.com/channels/{guild}/{channel_id}/{posted.message_id}"
         payload = render_correction(change, ctx, original_message_url=link)
         destination = await self._destination(sub, row)
-        message = await self.post(destination, payload, nonce=row.nonce)
+        message = await self._post_row(destination, payload, row)
         await self.store.mark_batch_sent(
             [row.id], message.id, now=now, channel_id=destination, record=[]
         )
@@ -476,7 +508,7 @@ class DiscordSink:
             except discord.NotFound:
                 log.info("subscription %s: the thread's starter message is gone", sub.id)
         payload = render_key_points_change(change, ctx, ping=sub.mention_role_id is not None)
-        message = await self.post(destination, payload, nonce=row.nonce)
+        message = await self._post_row(destination, payload, row)
         await self.store.mark_batch_sent(
             [row.id], message.id, now=self.clock(), channel_id=destination, record=[]
         )
@@ -494,7 +526,7 @@ class DiscordSink:
             return
         destination = await self._destination(sub, row)
         payload = render_status_change(change, self._context(row, sub))
-        message = await self.post(destination, payload, nonce=row.nonce)
+        message = await self._post_row(destination, payload, row)
         await self.store.set_announced_status(sub.id, change.status.value)
         await self.store.mark_batch_sent(
             [row.id], message.id, now=self.clock(), channel_id=destination, record=[]

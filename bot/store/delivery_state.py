@@ -58,14 +58,18 @@ class DeliveryStateMixin:
 
     # --- batches ---------------------------------------------------------------------------
 
-    async def claim_batch(self, delivery_ids: Sequence[int], batch: str, *, more: int = 0) -> None:
+    async def claim_batch(
+        self, delivery_ids: Sequence[int], batch: str, *, more: int = 0, now: datetime
+    ) -> None:
         """These pending rows go out together as one message with nonce `batch` (which says
-        "and `more` more"); after a crash they are sent again together, under that nonce."""
+        "and `more` more"); after a crash they are sent again together, under that nonce.
+        The claim's time is kept in `next_attempt` (it stays due), so that a resend can tell
+        whether Discord's nonce window still covers it."""
         async with self._transaction() as db:
             await db.executemany(
-                "UPDATE deliveries SET batch = ?, batch_more = ?"
+                "UPDATE deliveries SET batch = ?, batch_more = ?, next_attempt = ?"
                 " WHERE id = ? AND state = 'pending'",
-                [(batch, more, delivery_id) for delivery_id in delivery_ids],
+                [(batch, more, to_us(now), delivery_id) for delivery_id in delivery_ids],
             )
 
     async def mark_batch_sent(
