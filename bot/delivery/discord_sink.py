@@ -105,7 +105,7 @@ UNKNOWN_CHANNEL = 10003
 THREAD_ARCHIVED = 50083  # a thread locked by a moderator: the bot cannot post there again
 
 
-def _thread_lost(error: BaseException) -> bool:
+def thread_lost(error: BaseException) -> bool:
     """Did Discord refuse a thread because it was deleted or locked (not the channel)?"""
     if isinstance(error, discord.NotFound):
         return error.code == UNKNOWN_CHANNEL
@@ -258,15 +258,8 @@ class DiscordSink:
             try:
                 await self._deliver_unit(sub, unit, rows[index + len(unit) :])
             except Exception as error:
-                if not new_thread and sub.thread_id is not None and _thread_lost(error):
-                    # The story's thread was deleted or locked: the next unit makes a new one.
-                    log.info(
-                        "subscription %s: thread %s is gone (%s)", sub.id, sub.thread_id, error
-                    )
-                    await self.store.set_thread_starter(
-                        sub.id, thread_id=None, starter_message_id=sub.starter_message_id
-                    )
-                    sub = await self.store.get_subscription(sub.id) or sub
+                if not new_thread and sub.thread_id is not None and thread_lost(error):
+                    sub = await self.forget_thread(sub)  # the unit goes again, to a new thread
                     new_thread = True
                     continue
                 outcome = classify(error)
@@ -360,7 +353,7 @@ class DiscordSink:
         }
 
     async def _deliver_updates(self, sub: SubscriptionRecord, unit: list[Delivery]) -> None:
-        destination = await self._destination(sub, unit[0])
+        destination = await self.destination(sub, self._context(unit[0], sub))
         if unit[0].batch is not None:  # claimed before a crash: the same message again
             await self._send_batch(sub, destination, unit, unit[0].batch, unit[0].batch_more)
             return
@@ -428,7 +421,7 @@ class DiscordSink:
             await self.store.mark_batch_sent([row.id], None, now=now, channel_id=None, record=[])
             return
         ctx = self._context(row, sub)
-        channel_id = posted.channel_id or await self._destination(sub, row)
+        channel_id = posted.channel_id or await self.destination(sub, self._context(row, sub))
         if not posted.digest and now - posted.posted_at <= EDIT_REACH:
             shown = await self.store.message_entries(posted)
             edits = [e.edited_at for e in shown if e.edited_at is not None]
@@ -453,7 +446,7 @@ class DiscordSink:
         guild = sub.guild_id or "@me"
         link = f"https://discord.com/channels/{guild}/{channel_id}/{posted.message_id}"
         payload = render_correction(change, ctx, original_message_url=link)
-        destination = await self._destination(sub, row)
+        destination = await self.destination(sub, self._context(row, sub))
         message = await self._post_row(destination, payload, row)
         await self.store.mark_batch_sent(
             [row.id], message.id, now=now, channel_id=destination, record=[]
@@ -499,7 +492,7 @@ class DiscordSink:
         self, sub: SubscriptionRecord, row: Delivery, change: KeyPointsChanged
     ) -> None:
         ctx = self._context(row, sub)
-        destination = await self._destination(sub, row)
+        destination = await self.destination(sub, self._context(row, sub))
         sub = await self.store.get_subscription(sub.id) or sub
         if sub.thread and sub.starter_message_id is not None and sub.channel_id is not None:
             starter = self._starter_payload(KeyPoints(change.kind, change.items), ctx)
@@ -524,7 +517,7 @@ class DiscordSink:
                 [row.id], None, now=self.clock(), channel_id=None, record=[]
             )
             return
-        destination = await self._destination(sub, row)
+        destination = await self.destination(sub, self._context(row, sub))
         payload = render_status_change(change, self._context(row, sub))
         message = await self._post_row(destination, payload, row)
         await self.store.set_announced_status(sub.id, change.status.value)
@@ -534,6 +527,27 @@ class DiscordSink:
 
     # --- threads ---------------------------------------------------------------------------
 
+    async def forget_thread(self, sub: SubscriptionRecord) -> SubscriptionRecord:
+        """The story's thread was deleted or locked: the next post makes a new one."""
+        log.info("subscription %s: thread %s is gone; starting a new one", sub.id, sub.thread_id)
+        await self.store.set_thread_starter(
+            sub.id, thread_id=None, starter_message_id=sub.starter_message_id
+        )
+        return await self.store.get_subscription(sub.id) or sub
+
+    async def refresh_starter(self, sub: SubscriptionRecord, ctx: RenderContext) -> None:
+        """Thread mode: show the story's current key points in the thread's starter message."""
+        if not sub.thread or sub.starter_message_id is None or sub.channel_id is None:
+            return
+        current = await self.store.current_key_points(sub.story_id)
+        if not current:
+            return
+        starter = self._starter_payload(KeyPoints(current[0].kind, current[0].items), ctx)
+        try:
+            await self.edit(sub.channel_id, sub.starter_message_id, starter)
+        except discord.NotFound:
+            log.info("subscription %s: the thread's starter message is gone", sub.id)
+
     @staticmethod
     def _starter_payload(key_points: KeyPoints, ctx: RenderContext) -> Payload:
         return {
@@ -542,7 +556,7 @@ class DiscordSink:
             "allowed_mentions": {"parse": []},
         }
 
-    async def _destination(self, sub: SubscriptionRecord, row: Delivery) -> int:
+    async def destination(self, sub: SubscriptionRecord, ctx: RenderContext) -> int:
         """Where the subscription's messages go: its channel, or the story's thread there
         (made on first use: a starter message holding the key points, then the thread)."""
         assert sub.channel_id is not None
@@ -556,7 +570,6 @@ class DiscordSink:
             if current
             else KeyPoints(KeyPointsKind.SUMMARY, ())
         )
-        ctx = self._context(row, sub)
         # a new thread after one was lost gets a new nonce (the old starter's id in it)
         nonce = "t" + _digest("thread", sub.id, sub.created_at.isoformat(), sub.starter_message_id)
         starter = await self.post(
@@ -567,7 +580,7 @@ class DiscordSink:
             thread = await self.client.http.start_thread_with_message(
                 sub.channel_id,
                 starter.id,
-                name=row.story_name[:100] or "Updates",
+                name=ctx.story_name[:100] or "Updates",
                 auto_archive_duration=THREAD_ARCHIVE_MINUTES,
             )
             thread_id = int(thread["id"])

@@ -164,3 +164,39 @@ async def test_switching_a_subscription_to_digest_starts_its_first_period_then(
     assert "1 update" in digest["embeds"][0]["title"]
     assert "Update 2" in digest["embeds"][0]["description"]
     assert "Update 1" not in digest["embeds"][0]["description"]  # posted already
+
+
+async def test_a_digest_in_thread_mode_goes_into_the_storys_thread(
+    discord_server, guild, follow, digests, clock
+):
+    source = await follow(
+        mode="digest", every=3600, thread=True, baseline=snap(entry(0), key_points=("A",))
+    )
+    clock.advance(minutes=10)
+    await source.poll(snap(entry(0), entry(1), key_points=("A",)))
+    clock.advance(minutes=50)
+    await digests.run_digest(source.ids.subscription_id)
+    (starter,) = discord_server.messages_in(guild.system_channel_id)
+    assert starter["embeds"][0]["title"].startswith("Key points")
+    thread_id = int(starter["thread"]["id"])
+    (digest,) = discord_server.messages_in(thread_id)
+    assert "Update 1" in digest["embeds"][0]["description"]
+
+    # the key points change: the next digest goes to the same thread, the starter follows
+    clock.advance(minutes=10)
+    await source.poll(snap(entry(0), entry(1), entry(2), key_points=("A", "B")))
+    clock.advance(minutes=50)
+    await digests.run_digest(source.ids.subscription_id)
+    assert len(discord_server.messages_in(thread_id)) == 2
+    (starter,) = discord_server.messages_in(guild.system_channel_id)
+    assert "B" in starter["embeds"][0]["description"]
+
+    # a moderator deletes the thread: the next digest starts a new one instead of pausing
+    await discord_server.delete_channel(discord_server.channels[thread_id])
+    clock.advance(minutes=10)
+    await source.poll(snap(entry(0), entry(1), entry(2), entry(3), key_points=("A", "B")))
+    clock.advance(minutes=50)
+    assert await digests.run_digest(source.ids.subscription_id) is not None
+    _, new_starter = discord_server.messages_in(guild.system_channel_id)
+    (digest,) = discord_server.messages_in(int(new_starter["thread"]["id"]))
+    assert "Update 3" in digest["embeds"][0]["description"]
