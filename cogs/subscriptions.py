@@ -112,6 +112,8 @@ class Subscriptions(commands.Cog):
         if backfill:
             if done.backfilled:
                 text += f" The latest {plural(done.backfilled, 'update')} will be posted shortly."
+            elif done.backfill_shown_already:
+                text += " The latest updates were posted here already."
             elif done.keywords:
                 text += " No recent update matches its keywords, so there is nothing to backfill."
             else:

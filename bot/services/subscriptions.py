@@ -11,7 +11,7 @@ from bot.delivery.sinks import CHANNEL_GONE
 from bot.runtime import Runtime
 from bot.services.common import MAX_SUBSCRIPTIONS_PER_GUILD, Refusal, clip, plural
 from bot.services.stories import find_story
-from bot.store import DeliveryHealth, Store, StoryRecord, SubscriptionRecord
+from bot.store import Backfill, DeliveryHealth, Store, StoryRecord, SubscriptionRecord
 from bot.text import collapse_whitespace
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,7 @@ class Subscribed:
     every: int | None
     keywords: str | None
     backfilled: int
+    backfill_shown_already: int  # of the latest updates asked for, those posted here before
 
 
 async def subscribe(
@@ -118,7 +119,7 @@ async def subscribe(
         thread=thread,
         now=now,
     )
-    queued = 0
+    queued = Backfill(0)
     if backfill:
         queued = await store.enqueue_backfill(subscription_id, backfill, now=now)
     if queued or resumed:
@@ -133,7 +134,8 @@ async def subscribe(
         resumed=resumed,
         every=seconds,
         keywords=phrases,
-        backfilled=queued,
+        backfilled=int(queued),
+        backfill_shown_already=queued.already,
     )
 
 

@@ -83,6 +83,18 @@ _MODE_KINDS: dict[str, frozenset[str]] = {
 }
 
 
+class Backfill(int):
+    """How many updates a backfill queued; `already`: how many of the latest it left out
+    because the subscription had posted (or queued) them before."""
+
+    already: int
+
+    def __new__(cls, queued: int, *, already: int = 0) -> Backfill:
+        made = super().__new__(cls, queued)
+        made.already = already
+        return made
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -810,12 +822,14 @@ class Store(DeliveryStateMixin):
             for row in sources:
                 await self._refresh_interval(row[0])
 
-    async def enqueue_backfill(self, subscription_id: int, count: int, *, now: datetime) -> int:
+    async def enqueue_backfill(
+        self, subscription_id: int, count: int, *, now: datetime
+    ) -> Backfill:
         """Queue the story's `count` newest stored entries (that match the subscription's
         keywords) for one subscription, oldest first, as new-entry deliveries marked
-        `backfill`; the number queued."""
+        `backfill`, leaving out those it posted or queued already; the number queued."""
         if count <= 0:
-            return 0
+            return Backfill(0)
         now_us = to_us(now)
         async with self._transaction() as db:
             sub = await self._fetchone(
@@ -832,7 +846,16 @@ class Store(DeliveryStateMixin):
             )
             newest = [StoredEntryRecord.from_row(row) for row in rows]
             matching = [r for r in newest if matches_keywords(sub[1], r.entry)][:count]
-            records = list(reversed(matching))
+            # each update once: those this subscription has posted (or queued) already stay out
+            shown = {
+                (row[0], row[1])
+                for row in await self._fetchall(
+                    "SELECT source_id, entry_id FROM deliveries"
+                    " WHERE subscription_id = ? AND kind = 'new'",
+                    (subscription_id,),
+                )
+            }
+            records = [r for r in reversed(matching) if (r.source_id, r.entry.id) not in shown]
             deliveries = []
             for record in records:
                 change = NewEntry(record.entry)
@@ -857,7 +880,7 @@ class Store(DeliveryStateMixin):
                 " VALUES (?, ?, ?, 'new', ?, ?, ?, ?, 1)",
                 deliveries,
             )
-            return len(deliveries)
+            return Backfill(len(deliveries), already=len(matching) - len(records))
 
     async def delivery_health(self, guild_id: int) -> dict[int, DeliveryHealth]:
         """Per subscription of a server with trouble: deliveries waiting for a retry after a

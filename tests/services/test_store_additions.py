@@ -59,6 +59,20 @@ async def test_backfill_with_keywords_queues_the_newest_matching_updates(store):
     ]
 
 
+async def test_backfill_posts_each_update_once_per_subscription(store):
+    story, _ = await polled(store)
+    sub = await store.subscribe(story, guild_id=1, channel_id=10, now=NOW)
+    assert await store.enqueue_backfill(sub, 2, now=NOW) == 2  # u2, u3
+    again = await store.enqueue_backfill(sub, 3, now=NOW + timedelta(minutes=1))
+    assert (again, again.already) == (1, 2)  # only u1 is new to this channel
+    assert [d.entry_id.rsplit("#", 1)[1] for d in await store.pending_deliveries(NOW)] == [
+        "u2",
+        "u3",
+    ]
+    other = await store.subscribe(story, guild_id=1, channel_id=11, now=NOW)
+    assert await store.enqueue_backfill(other, 3, now=NOW) == 3  # another channel: its own
+
+
 async def test_backfill_of_zero_queues_nothing(store):
     story, _ = await polled(store)
     sub = await store.subscribe(story, guild_id=1, channel_id=10, now=NOW)

@@ -140,6 +140,18 @@ async def test_backfill_posts_the_latest_updates_oldest_first(harness):
     assert await harness.store.pending_deliveries(datetime.now(UTC)) == []
 
 
+async def test_backfill_asked_again_posts_nothing_twice(harness):
+    await polled_story(harness)
+    await subscribe(harness, backfill=2)
+    channel = harness.guild.system_channel_id
+    await harness.server.wait_until(lambda: len(harness.server.messages_in(channel)) >= 1, 5)
+    inv = await subscribe(harness, backfill=2, mode="key-points")
+    assert content(inv).endswith("The latest updates were posted here already.")
+    assert await harness.store.pending_deliveries(datetime.now(UTC)) == []
+    titles = [e["title"] for m in harness.server.messages_in(channel) for e in m["embeds"]]
+    assert titles == ["Parachute opens", "Touchdown confirmed"]
+
+
 async def test_backfill_with_keywords_posts_only_matches_and_says_when_none(harness):
     await polled_story(harness)
     inv = await subscribe(harness, backfill=5, keywords="crater")
