@@ -12,7 +12,13 @@ from discord.ext import commands
 from bot.discord.replies import guild_id_of, reply_lines, runtime_of, story_autocomplete
 from bot.services import subscriptions
 from bot.services.common import Refusal, plural
-from bot.services.permissions import MANAGE_CHANNELS, bot_needs, missing, missing_text
+from bot.services.permissions import (
+    MANAGE_CHANNELS,
+    bot_needs,
+    mention_refusal,
+    missing,
+    missing_text,
+)
 
 Mode = Literal["updates", "key-points", "digest"]
 Every = Literal["1h", "3h", "6h", "12h", "24h"]
@@ -74,12 +80,23 @@ class Subscriptions(commands.Cog):
         target = _target(interaction, channel)
         _check_member(interaction, target)
         assert interaction.guild is not None
-        lacking = missing(target.permissions_for(interaction.guild.me), bot_needs(thread=thread))
+        bot_perms = target.permissions_for(interaction.guild.me)
+        lacking = missing(bot_perms, bot_needs(thread=thread))
         if lacking:
             raise Refusal(
                 f"Bulletin cannot post in {target.mention}: it needs {missing_text(lacking)} "
                 "there. Grant them (channel settings → Permissions) and try again."
             )
+        if mention is not None:
+            refusal = mention_refusal(
+                mention.name,
+                is_everyone=mention.is_default(),
+                mentionable=mention.mentionable,
+                member=target.permissions_for(interaction.user),  # type: ignore[arg-type]
+                bot=bot_perms,
+            )
+            if refusal:
+                raise Refusal(refusal)
         done = await subscriptions.subscribe(
             runtime_of(interaction),
             guild_id,

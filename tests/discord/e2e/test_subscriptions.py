@@ -51,7 +51,7 @@ async def test_subscribing_again_changes_the_subscription(harness):
     await polled_story(harness)
     news = harness.server.add_channel(harness.guild, "news")
     await subscribe(harness, channel=news)
-    pings = harness.server.add_role(harness.guild, "Pings")
+    pings = harness.server.add_role(harness.guild, "Pings", mentionable=True)
     inv = await subscribe(
         harness, channel=news, mode="digest", mention=pings, keywords="Lander,  jezero crater"
     )
@@ -75,6 +75,37 @@ async def test_subscribing_again_resumes_a_paused_subscription_and_says_so(harne
     )
     (sub,) = await harness.store.subscriptions(guild_id=harness.guild.id)
     assert sub.paused_at is None and sub.pause_reason is None
+
+
+@pytest.mark.parametrize(
+    ("role", "member_may", "bot_may", "refusal"),
+    [
+        ("@everyone", True, True, "Bulletin never pings @everyone"),
+        ("Admins", False, True, "You cannot mention @Admins yourself (it is not mentionable)"),
+        ("Admins", True, False, "Bulletin cannot ping @Admins there: the role is not mentionable"),
+        ("Admins", True, True, None),
+    ],
+)
+async def test_a_role_is_pinged_only_if_member_and_bot_may_mention_it(
+    harness, role, member_may, bot_may, refusal
+):
+    await polled_story(harness)
+    guild = harness.guild
+    target = guild.roles[guild.id] if role == "@everyone" else harness.server.add_role(guild, role)
+    granted = Perm.MENTION_EVERYONE if member_may else 0
+    mod = harness.member("mod", Perm.MANAGE_CHANNELS | granted)
+    if bot_may:
+        await harness.server.set_role_permissions(
+            guild,
+            harness.server.bot_role(guild),
+            harness.server.bot_role(guild).permissions | Perm.MENTION_EVERYONE,
+        )
+    inv = await subscribe(harness, member=mod, mention=target)
+    subs = await harness.store.subscriptions(guild_id=guild.id)
+    if refusal is None:
+        assert "now follows" in content(inv) and subs[0].mention_role_id == target.id
+    else:
+        assert inv.ephemeral and refusal in content(inv) and subs == []
 
 
 async def test_every_without_digest_mode_is_refused(harness):

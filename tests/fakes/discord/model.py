@@ -101,6 +101,7 @@ class Role:
     name: str
     permissions: int = 0
     position: int = 0
+    mentionable: bool = False  # anyone may ping it (else only with Mention @everyone)
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -111,7 +112,7 @@ class Role:
             "color": 0,
             "hoist": False,
             "managed": False,
-            "mentionable": False,
+            "mentionable": self.mentionable,
             "flags": 0,
         }
 

@@ -198,8 +198,16 @@ class FakeDiscord:
         guild.system_channel_id = general.id
         return guild
 
-    def add_role(self, guild: Guild, name: str, permissions: int = 0, *, position: int = 1) -> Role:
-        role = Role(snowflake(), name, permissions, position)
+    def add_role(
+        self,
+        guild: Guild,
+        name: str,
+        permissions: int = 0,
+        *,
+        position: int = 1,
+        mentionable: bool = False,
+    ) -> Role:
+        role = Role(snowflake(), name, permissions, position, mentionable)
         guild.roles[role.id] = role
         self._later("GUILD_ROLE_CREATE", {"guild_id": str(guild.id), "role": role.payload()})
         return role
