@@ -264,6 +264,7 @@ class DiscordSink:
                     continue
                 outcome = classify(error)
                 if isinstance(outcome, Paused):
+                    await self.store.unclaim([row.id for row in unit])  # none went out
                     await self.pause(sub, str(outcome))
                     return
                 if isinstance(outcome, Refused):

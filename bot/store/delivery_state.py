@@ -72,6 +72,16 @@ class DeliveryStateMixin:
                 [(batch, more, to_us(now), delivery_id) for delivery_id in delivery_ids],
             )
 
+    async def unclaim(self, delivery_ids: Sequence[int]) -> None:
+        """Pending rows Discord refused outright (403/404): not in flight any more, so they
+        are batched afresh when they go again."""
+        async with self._transaction() as db:
+            await db.executemany(
+                "UPDATE deliveries SET batch = NULL, batch_more = 0"
+                " WHERE id = ? AND state = 'pending'",
+                [(delivery_id,) for delivery_id in delivery_ids],
+            )
+
     async def mark_batch_sent(
         self,
         delivery_ids: Sequence[int],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -411,3 +412,24 @@ async def test_a_lost_thread_is_replaced_not_paused(
     assert "B" in new_starter["embeds"][0]["description"]  # the key points as they are now
     assert [t for t in titles(discord_server, new) if t.startswith("Update")] == ["Update 2"]
     assert await store.pending_deliveries(clock() + timedelta(hours=1)) == []
+
+
+async def test_rows_refused_by_a_403_are_not_taken_for_in_flight_ones_later(
+    discord_server, guild, store, sink, follow, clock, caplog
+):
+    news = discord_server.add_channel(guild, "news")
+    source = await follow(news.id, baseline=snap(entry(0), key_points=("A",)))
+    await discord_server.set_overwrite(
+        news, discord_server.bot_role(guild), deny=Perm.SEND_MESSAGES
+    )
+    await source.poll(snap(entry(0), entry(1), entry(2), key_points=("A", "B")))
+    await sink.drain()
+    clock.advance(hours=3)  # long past Discord's nonce window
+    await discord_server.set_overwrite(news, discord_server.bot_role(guild))
+    await store.subscribe(source.ids.story_id, guild_id=guild.id, channel_id=news.id)
+    caplog.set_level(logging.INFO, logger="bot.delivery.discord_sink")
+    await sink.drain()
+    posted = titles(discord_server, news.id)
+    assert [t for t in posted if t.startswith("Update")] == ["Update 1", "Update 2"]
+    assert len(posted) == 4  # and the two key-point changes (the first list, then B added)
+    assert not any("resending" in r.getMessage() for r in caplog.records)
