@@ -712,7 +712,8 @@ class Store(DeliveryStateMixin):
         """Forget entries not seen for the retention window (a source's own, else `retention`),
         keeping a tombstone (a 63-bit key of the id) so that they never come back as new.
         Tombstones are kept for good: about 30 bytes each, probed only for unknown ids. Also
-        drops delivered outbox rows older than the window and servers gone for 7 days.
+        drops delivered outbox rows (and the record of what their messages showed) older than
+        the window, and servers gone for 7 days.
         Returns the number of entries pruned."""
         now_us = to_us(now)
         slack = to_us_delta(TOUCH_EVERY)
@@ -743,6 +744,10 @@ class Store(DeliveryStateMixin):
             await db.execute(
                 "DELETE FROM alerts WHERE state != 'pending' AND created_at < ?",
                 (now_us - default_us,),
+            )
+            # what a message showed, for edits: those older than the window get no correction
+            await db.execute(
+                "DELETE FROM posted_messages WHERE posted_at < ?", (now_us - default_us,)
             )
             await db.execute(
                 "DELETE FROM guilds WHERE left_at IS NOT NULL AND left_at < ?",

@@ -433,3 +433,18 @@ async def test_rows_refused_by_a_403_are_not_taken_for_in_flight_ones_later(
     assert [t for t in posted if t.startswith("Update")] == ["Update 1", "Update 2"]
     assert len(posted) == 4  # and the two key-point changes (the first list, then B added)
     assert not any("resending" in r.getMessage() for r in caplog.records)
+
+
+async def test_prune_forgets_what_old_messages_showed_but_keeps_recent_ones(
+    discord_server, guild, store, sink, follow, clock
+):
+    source = await follow()
+    await source.poll(snap(entry(0), entry(1)))
+    await sink.drain()
+    clock.advance(days=20)
+    await source.poll(snap(entry(0), entry(1), entry(2)))
+    await sink.drain()
+    ids = source.ids
+    await store.prune(clock() + timedelta(days=15))  # 35 and 15 days on: the window is 30
+    assert await store.posted_message(ids.subscription_id, ids.source_id, "e1") is None
+    assert await store.posted_message(ids.subscription_id, ids.source_id, "e2") is not None
