@@ -93,7 +93,8 @@ class Sources(commands.Cog):
             paused = " — paused" if story.paused_at else ""
             lines.append(f"**{story.name}**{origin}{paused}: {plural(len(items), 'source')}")
             lines.extend(
-                f"• <{s.url}> — {s.kind.value if s.kind else 'detected'}, every {s.interval} s"
+                f"• <{s.url}> — checked every {s.interval} s"
+                + (f", read as a {s.kind.value}" if s.kind else "")
                 for s in items
             )
         await reply_lines(interaction, lines, ephemeral=True)

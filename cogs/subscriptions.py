@@ -12,7 +12,13 @@ from discord.ext import commands
 from bot.discord.replies import guild_id_of, reply_lines, runtime_of, story_autocomplete
 from bot.services import subscriptions
 from bot.services.common import Refusal, plural
-from bot.services.permissions import MANAGE_CHANNELS, bot_needs, missing, missing_text
+from bot.services.permissions import (
+    MANAGE_CHANNELS,
+    bot_needs,
+    mention_refusal,
+    missing,
+    missing_text,
+)
 
 Mode = Literal["updates", "key-points", "digest"]
 Every = Literal["1h", "3h", "6h", "12h", "24h"]
@@ -74,12 +80,23 @@ class Subscriptions(commands.Cog):
         target = _target(interaction, channel)
         _check_member(interaction, target)
         assert interaction.guild is not None
-        lacking = missing(target.permissions_for(interaction.guild.me), bot_needs(thread=thread))
+        bot_perms = target.permissions_for(interaction.guild.me)
+        lacking = missing(bot_perms, bot_needs(thread=thread))
         if lacking:
             raise Refusal(
                 f"Bulletin cannot post in {target.mention}: it needs {missing_text(lacking)} "
                 "there. Grant them (channel settings → Permissions) and try again."
             )
+        if mention is not None:
+            refusal = mention_refusal(
+                mention.name,
+                is_everyone=mention.is_default(),
+                mentionable=mention.mentionable,
+                member=target.permissions_for(interaction.user),  # type: ignore[arg-type]
+                bot=bot_perms,
+            )
+            if refusal:
+                raise Refusal(refusal)
         done = await subscriptions.subscribe(
             runtime_of(interaction),
             guild_id,
@@ -104,12 +121,20 @@ class Subscriptions(commands.Cog):
         if thread:
             details.append("in a thread")
         text = f"{target.mention} {verb} “{done.story.name}” ({', '.join(details)})."
-        if backfill:
-            text += (
-                f" The latest {plural(done.backfilled, 'update')} will be posted shortly."
-                if done.backfilled
-                else " There are no updates to backfill yet."
+        if done.resumed:
+            text = (
+                f"{target.mention} follows “{done.story.name}” again ({', '.join(details)}); "
+                "what waited while it was paused is posted now."
             )
+        if backfill:
+            if done.backfilled:
+                text += f" The latest {plural(done.backfilled, 'update')} will be posted shortly."
+            elif done.backfill_shown_already:
+                text += " The latest updates were posted here already."
+            elif done.keywords:
+                text += " No recent update matches its keywords, so there is nothing to backfill."
+            else:
+                text += " There are no updates to backfill yet."
         await interaction.response.send_message(text, ephemeral=True)
 
     @app_commands.command(name="unsubscribe")
@@ -129,8 +154,15 @@ class Subscriptions(commands.Cog):
         guild_id = guild_id_of(interaction)
         target = _target(interaction, channel)
         _check_member(interaction, target)
+        guild = interaction.guild
+        assert guild is not None
         text = await subscriptions.unsubscribe(
-            runtime_of(interaction).store, guild_id, story, channel_id=target.id
+            runtime_of(interaction).store,
+            guild_id,
+            story,
+            channel_id=target.id,
+            channel_given=channel is not None,
+            channel_exists=lambda channel_id: guild.get_channel_or_thread(channel_id) is not None,
         )
         await interaction.response.send_message(text, ephemeral=True)
 

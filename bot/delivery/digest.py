@@ -10,14 +10,16 @@ digest sent again after a crash is not posted twice.
 from __future__ import annotations
 
 import logging
-from datetime import UTC
+from datetime import UTC, datetime
 
+import discord
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.delivery.discord_sink import DiscordSink, Paused, classify
-from bot.delivery.render import RenderContext, render_digest
+from bot.delivery.discord_sink import DiscordSink, Paused, classify, thread_lost
+from bot.delivery.render import Payload, RenderContext, render_digest
 from bot.model import KeyPoints
+from bot.store import SubscriptionRecord
 from bot.store.delivery_state import digest_nonce
 from bot.store.keywords import matches_keywords
 
@@ -104,9 +106,10 @@ class Digests:
             )
             return None
         try:
-            message = await self.sink.post(
-                sub.channel_id, payload, nonce=digest_nonce(sub.id, since)
-            )
+            destination, message = await self._post(sub, payload, ctx, since)
+            if changed:
+                sub = await self.store.get_subscription(sub.id) or sub
+                await self.sink.refresh_starter(sub, ctx)
         except Exception as error:
             outcome = classify(error)
             if isinstance(outcome, Paused):
@@ -118,8 +121,24 @@ class Digests:
             sub.id,
             now=now,
             message_id=message.id,
-            channel_id=sub.channel_id,
+            channel_id=destination,
             entries=[(record.source_id, record.entry.id) for record in entries],
         )
         log.info("digest of subscription %s: %d updates", sub.id, len(entries))
         return message.id
+
+    async def _post(
+        self, sub: SubscriptionRecord, payload: Payload, ctx: RenderContext, since: datetime
+    ) -> tuple[int, discord.Message]:
+        """Post a digest in the channel, or in the story's thread there (a new one when the
+        old was deleted or locked): (where, the message)."""
+        nonce = digest_nonce(sub.id, since)
+        try:
+            destination = await self.sink.destination(sub, ctx)
+            return destination, await self.sink.post(destination, payload, nonce=nonce)
+        except discord.HTTPException as error:
+            if sub.thread_id is None or not thread_lost(error):
+                raise
+        sub = await self.sink.forget_thread(sub)
+        destination = await self.sink.destination(sub, ctx)
+        return destination, await self.sink.post(destination, payload, nonce=nonce)

@@ -23,10 +23,12 @@ that can never go (a payload Discord refuses) are kept as undeliverable.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import random
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,13 +45,13 @@ from bot.delivery.render import (
     batch_updates,
     key_points_embed,
     render_correction,
-    render_edit,
     render_key_points_change,
+    render_message_edit,
     render_status_change,
     to_send_kwargs,
     update_embed,
 )
-from bot.delivery.sinks import SendFailed, alert_text
+from bot.delivery.sinks import CHANNEL_GONE, NO_PERMISSION, SendFailed, alert_text
 from bot.model import (
     EditedEntry,
     KeyPoints,
@@ -60,6 +62,8 @@ from bot.model import (
     StoryStatus,
 )
 from bot.store import Alert, Delivery, Store, SubscriptionRecord
+from bot.store.delivery_state import MessageEntry
+from bot.store.migrate import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +71,9 @@ Clock = Callable[[], datetime]
 
 EDIT_EVERY = timedelta(minutes=1)  # at most one edit a minute per message
 EDIT_REACH = timedelta(days=1)  # older messages get a correction instead
+# Discord drops a message whose nonce it saw from us within "the past few minutes" (undocumented
+# length): a resend later than this after its first try may post twice.
+NONCE_WINDOW = timedelta(minutes=2)
 THREAD_ARCHIVE_MINUTES = 10080
 
 
@@ -94,14 +101,29 @@ class Refused(Exception):
     """Discord will never accept this (400)."""
 
 
+UNKNOWN_CHANNEL = 10003
+THREAD_ARCHIVED = 50083  # a thread locked by a moderator: the bot cannot post there again
+
+
+def thread_lost(error: BaseException) -> bool:
+    """Did Discord refuse a thread because it was deleted or locked (not the channel)?"""
+    if isinstance(error, discord.NotFound):
+        return error.code == UNKNOWN_CHANNEL
+    return isinstance(error, discord.HTTPException) and error.code == THREAD_ARCHIVED
+
+
 def classify(error: BaseException) -> Exception:
     """Paused, Retry or Refused for an error of a request to Discord."""
     if isinstance(error, discord.RateLimited):
         return Retry(f"rate limited for {error.retry_after:.1f} s", error.retry_after)
     if isinstance(error, discord.Forbidden):
-        return Paused(f"Discord refused (403 {error.code}: {error.text or 'Missing Permissions'})")
+        said = error.text or "Missing Permissions"
+        return Paused(f"{NO_PERMISSION} (Discord said 403 {error.code}: {said})")
     if isinstance(error, discord.NotFound):
-        return Paused(f"Discord cannot find it (404 {error.code}: {error.text or 'Not Found'})")
+        said = error.text or "Not Found"
+        if error.code == UNKNOWN_CHANNEL:
+            return Paused(f"{CHANNEL_GONE} (Discord said 404 {error.code}: {said})")
+        return Paused(f"Discord cannot find it (404 {error.code}: {said})")
     if isinstance(error, discord.HTTPException):
         if error.status == 429 or error.status >= 500:
             return Retry(f"Discord answered {error.status}")
@@ -145,6 +167,31 @@ class DiscordSink:
         message = await channel.send(**to_send_kwargs(payload), nonce=nonce)
         self.sent += 1
         return message
+
+    async def _post_row(self, channel_id: int, payload: Payload, row: Delivery) -> discord.Message:
+        """Post one outbox row's message, claimed first (see `_note_resend`)."""
+        if row.batch is None:
+            await self.store.claim_batch([row.id], row.nonce, now=self.clock())
+        return await self.post(channel_id, payload, nonce=row.nonce)
+
+    def _note_resend(self, sub: SubscriptionRecord, unit: Sequence[Delivery]) -> None:
+        """A claimed row that never failed was in flight when the process stopped: it goes
+        again under its nonce. Past Discord's nonce window that no longer prevents a second
+        copy, if the first did go out: say so."""
+        first = unit[0]
+        if first.batch is None or first.attempts or first.next_attempt is None:
+            return
+        age = self.clock() - first.next_attempt
+        if age > NONCE_WINDOW:
+            log.warning(
+                "guild %s: subscription %s: resending a message claimed %d minutes ago, past "
+                "Discord's nonce window; if it went out before the restart, it appears twice",
+                sub.guild_id,
+                sub.id,
+                age.total_seconds() // 60,
+            )
+        else:
+            log.info("subscription %s: resending a message in flight under its nonce", sub.id)
 
     async def edit(self, channel_id: int, message_id: int, payload: Payload) -> None:
         await self.limiter.acquire()
@@ -203,13 +250,21 @@ class DiscordSink:
         if sub is None or sub.paused_at is not None:
             return
         index = 0
+        new_thread = False  # one new thread per unit at most
         while index < len(rows):
             unit = self._next_unit(rows, index)
+            if not new_thread:
+                self._note_resend(sub, unit)
             try:
                 await self._deliver_unit(sub, unit, rows[index + len(unit) :])
             except Exception as error:
+                if not new_thread and sub.thread_id is not None and thread_lost(error):
+                    sub = await self.forget_thread(sub)  # the unit goes again, to a new thread
+                    new_thread = True
+                    continue
                 outcome = classify(error)
                 if isinstance(outcome, Paused):
+                    await self.store.unclaim([row.id for row in unit])  # none went out
                     await self.pause(sub, str(outcome))
                     return
                 if isinstance(outcome, Refused):
@@ -226,6 +281,7 @@ class DiscordSink:
                     return  # later rows wait: order is kept
             sub = await self.store.get_subscription(sub.id) or sub
             index += len(unit)
+            new_thread = False
 
     @staticmethod
     def _next_unit(rows: list[Delivery], start: int) -> list[Delivery]:
@@ -282,8 +338,10 @@ class DiscordSink:
             for row in rows
             if isinstance(row.change, NewEntry)
         ]
-        # the subscription's keywords matched: a mention role is pinged for these
-        ping = sub.mention_role_id if sub.keywords and sub.mention_role_id else None
+        # the subscription's keywords matched: a mention role is pinged for these, but not for
+        # a backfill (earlier updates a moderator asked to see when subscribing)
+        backfill = any(row.backfill for row in rows)
+        ping = sub.mention_role_id if sub.keywords and not backfill else None
         content = f"and {more} more — /latest" if more else ""
         if ping is not None:
             content = f"<@&{ping}> {content}".rstrip()
@@ -296,7 +354,7 @@ class DiscordSink:
         }
 
     async def _deliver_updates(self, sub: SubscriptionRecord, unit: list[Delivery]) -> None:
-        destination = await self._destination(sub, unit[0])
+        destination = await self.destination(sub, self._context(unit[0], sub))
         if unit[0].batch is not None:  # claimed before a crash: the same message again
             await self._send_batch(sub, destination, unit, unit[0].batch, unit[0].batch_more)
             return
@@ -318,7 +376,9 @@ class DiscordSink:
             plan.append((kept[start : start + count], more))
             start += count
         for rows, more in plan:
-            await self.store.claim_batch([row.id for row in rows], rows[0].nonce, more=more)
+            await self.store.claim_batch(
+                [row.id for row in rows], rows[0].nonce, more=more, now=self.clock()
+            )
         for rows, more in plan:
             await self._send_batch(sub, destination, rows, rows[0].nonce, more)
 
@@ -362,13 +422,16 @@ class DiscordSink:
             await self.store.mark_batch_sent([row.id], None, now=now, channel_id=None, record=[])
             return
         ctx = self._context(row, sub)
-        channel_id = posted.channel_id or await self._destination(sub, row)
+        channel_id = posted.channel_id or await self.destination(sub, self._context(row, sub))
         if not posted.digest and now - posted.posted_at <= EDIT_REACH:
-            if posted.edited_at is not None and now - posted.edited_at < EDIT_EVERY:
-                await self.store.defer_delivery(row.id, until=posted.edited_at + EDIT_EVERY)
+            shown = await self.store.message_entries(posted)
+            edits = [e.edited_at for e in shown if e.edited_at is not None]
+            if edits and now - max(edits) < EDIT_EVERY:  # at most one edit a minute a message
+                await self.store.defer_delivery(row.id, until=max(edits) + EDIT_EVERY)
                 return
+            payload = await self._rebuilt_message(sub, row, change, shown)
             try:
-                await self.edit(channel_id, posted.message_id, render_edit(change, ctx))
+                await self.edit(channel_id, posted.message_id, payload)
             except discord.NotFound:
                 log.info(
                     "subscription %s: message %s is gone; posting a correction",
@@ -384,11 +447,45 @@ class DiscordSink:
         guild = sub.guild_id or "@me"
         link = f"https://discord.com/channels/{guild}/{channel_id}/{posted.message_id}"
         payload = render_correction(change, ctx, original_message_url=link)
-        destination = await self._destination(sub, row)
-        message = await self.post(destination, payload, nonce=row.nonce)
+        destination = await self.destination(sub, self._context(row, sub))
+        message = await self._post_row(destination, payload, row)
         await self.store.mark_batch_sent(
             [row.id], message.id, now=now, channel_id=destination, record=[]
         )
+
+    async def _rebuilt_message(
+        self,
+        sub: SubscriptionRecord,
+        row: Delivery,
+        change: EditedEntry,
+        shown: Sequence[MessageEntry],
+    ) -> Payload:
+        """The embeds of a posted message of updates with this edit applied: the edited update
+        marked "Updated", the others as they were posted (or as last edited in place), so that
+        an edit never takes the other updates of a batch away."""
+        ctx = self._context(row, sub)
+        contexts = {row.source_id: ctx}
+        embeds = []
+        for item in shown:
+            entry, edited = item.shown, item.edited_at is not None
+            if item.source_id == row.source_id and item.entry_id == change.entry.id:
+                entry, edited = change.entry, True
+            elif edited or entry is None:
+                stored = await self.store.get_entry(item.source_id, item.entry_id)
+                entry = stored.entry if stored is not None else entry
+            if entry is None:  # pragma: no cover - a posted update is kept while editable
+                continue
+            if item.source_id not in contexts:  # a story with several sources
+                contexts[item.source_id] = ctx
+                with contextlib.suppress(StoreError):  # a source removed since: keep ours
+                    url = (await self.store.get_source(item.source_id)).url
+                    contexts[item.source_id] = replace(
+                        ctx, source_name=urlsplit(url).hostname, source_url=url
+                    )
+            embeds.append(update_embed(entry, contexts[item.source_id], edited=edited))
+        if not embeds:
+            embeds = [update_embed(change.entry, ctx, edited=True)]
+        return render_message_edit(embeds)
 
     # --- key points, status ------------------------------------------------------------------
 
@@ -396,7 +493,7 @@ class DiscordSink:
         self, sub: SubscriptionRecord, row: Delivery, change: KeyPointsChanged
     ) -> None:
         ctx = self._context(row, sub)
-        destination = await self._destination(sub, row)
+        destination = await self.destination(sub, self._context(row, sub))
         sub = await self.store.get_subscription(sub.id) or sub
         if sub.thread and sub.starter_message_id is not None and sub.channel_id is not None:
             starter = self._starter_payload(KeyPoints(change.kind, change.items), ctx)
@@ -405,7 +502,7 @@ class DiscordSink:
             except discord.NotFound:
                 log.info("subscription %s: the thread's starter message is gone", sub.id)
         payload = render_key_points_change(change, ctx, ping=sub.mention_role_id is not None)
-        message = await self.post(destination, payload, nonce=row.nonce)
+        message = await self._post_row(destination, payload, row)
         await self.store.mark_batch_sent(
             [row.id], message.id, now=self.clock(), channel_id=destination, record=[]
         )
@@ -421,15 +518,36 @@ class DiscordSink:
                 [row.id], None, now=self.clock(), channel_id=None, record=[]
             )
             return
-        destination = await self._destination(sub, row)
+        destination = await self.destination(sub, self._context(row, sub))
         payload = render_status_change(change, self._context(row, sub))
-        message = await self.post(destination, payload, nonce=row.nonce)
+        message = await self._post_row(destination, payload, row)
         await self.store.set_announced_status(sub.id, change.status.value)
         await self.store.mark_batch_sent(
             [row.id], message.id, now=self.clock(), channel_id=destination, record=[]
         )
 
     # --- threads ---------------------------------------------------------------------------
+
+    async def forget_thread(self, sub: SubscriptionRecord) -> SubscriptionRecord:
+        """The story's thread was deleted or locked: the next post makes a new one."""
+        log.info("subscription %s: thread %s is gone; starting a new one", sub.id, sub.thread_id)
+        await self.store.set_thread_starter(
+            sub.id, thread_id=None, starter_message_id=sub.starter_message_id
+        )
+        return await self.store.get_subscription(sub.id) or sub
+
+    async def refresh_starter(self, sub: SubscriptionRecord, ctx: RenderContext) -> None:
+        """Thread mode: show the story's current key points in the thread's starter message."""
+        if not sub.thread or sub.starter_message_id is None or sub.channel_id is None:
+            return
+        current = await self.store.current_key_points(sub.story_id)
+        if not current:
+            return
+        starter = self._starter_payload(KeyPoints(current[0].kind, current[0].items), ctx)
+        try:
+            await self.edit(sub.channel_id, sub.starter_message_id, starter)
+        except discord.NotFound:
+            log.info("subscription %s: the thread's starter message is gone", sub.id)
 
     @staticmethod
     def _starter_payload(key_points: KeyPoints, ctx: RenderContext) -> Payload:
@@ -439,7 +557,7 @@ class DiscordSink:
             "allowed_mentions": {"parse": []},
         }
 
-    async def _destination(self, sub: SubscriptionRecord, row: Delivery) -> int:
+    async def destination(self, sub: SubscriptionRecord, ctx: RenderContext) -> int:
         """Where the subscription's messages go: its channel, or the story's thread there
         (made on first use: a starter message holding the key points, then the thread)."""
         assert sub.channel_id is not None
@@ -453,8 +571,8 @@ class DiscordSink:
             if current
             else KeyPoints(KeyPointsKind.SUMMARY, ())
         )
-        ctx = self._context(row, sub)
-        nonce = "t" + _digest("thread", sub.id, sub.created_at.isoformat())
+        # a new thread after one was lost gets a new nonce (the old starter's id in it)
+        nonce = "t" + _digest("thread", sub.id, sub.created_at.isoformat(), sub.starter_message_id)
         starter = await self.post(
             sub.channel_id, self._starter_payload(key_points, ctx), nonce=nonce
         )
@@ -463,7 +581,7 @@ class DiscordSink:
             thread = await self.client.http.start_thread_with_message(
                 sub.channel_id,
                 starter.id,
-                name=row.story_name[:100] or "Updates",
+                name=ctx.story_name[:100] or "Updates",
                 auto_archive_duration=THREAD_ARCHIVE_MINUTES,
             )
             thread_id = int(thread["id"])
@@ -532,11 +650,7 @@ class DiscordSink:
                 log.warning("guild %s: nowhere to say that delivery paused", sub.guild_id)
                 return
             story = await self.store.get_story(sub.story_id)
-            text = (
-                f"Bulletin paused posting **{discord.utils.escape_markdown(story.name)}** to "
-                f"<#{sub.channel_id}>: {reason}. Fix the channel's permissions, then use "
-                "`/subscribe` there again to resume; nothing waiting is lost."
-            )
+            text = pause_alert_text(story.name, sub, reason)
             nonce = "p" + _digest("pause", sub.id, now.isoformat())
             await self.post(
                 channel_id,
@@ -545,3 +659,22 @@ class DiscordSink:
             )
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError, OSError) as error:
             log.warning("guild %s: could not say that delivery paused: %s", sub.guild_id, error)
+
+
+def pause_alert_text(story_name: str, sub: SubscriptionRecord, reason: str) -> str:
+    """What moderators are told when a subscription pauses, with what to do about it."""
+    name = discord.utils.escape_markdown(story_name)
+    where = f"<#{sub.channel_id}>"
+    if reason.startswith(CHANNEL_GONE):
+        return (
+            f"Bulletin stopped posting **{name}** to {where}: {reason}. To follow the story "
+            f"in another channel, use `/subscribe` there; `/unsubscribe story:{name}` (without "
+            "a channel) removes the old subscription."
+        )
+    needs = "View Channel, Send Messages and Embed Links"
+    if sub.thread:
+        needs += ", Create Public Threads and Send Messages in Threads"
+    return (
+        f"Bulletin paused posting **{name}** to {where}: {reason}. Give Bulletin {needs} "
+        "there, then use `/subscribe` there again to resume; nothing waiting is lost."
+    )

@@ -269,6 +269,27 @@ def render_edit(change: EditedEntry, ctx: RenderContext) -> Payload:
     return _payload([update_embed(change.entry, ctx, edited=True)])
 
 
+def fit_embeds(embeds: Sequence[Embed]) -> list[Embed]:
+    """Embeds of one message brought within 6,000 characters together, the longest shortened
+    first (an edit rebuilds a batched message, and an edited update may have grown)."""
+    fitted = [_fit_embed(dict(embed)) for embed in embeds[: LIMITS["embeds_per_message"]]]
+    while (excess := sum(map(embed_size, fitted)) - LIMITS["embed_total"]) > 0:
+        shrinkable = [e for e in fitted if e.get("description") or e.get("fields")]
+        if not shrinkable:
+            break
+        longest = max(shrinkable, key=embed_size)
+        _fit_embed(longest, max(embed_size(longest) - excess, 0))
+    return fitted
+
+
+def render_message_edit(embeds: Sequence[Embed]) -> Payload:
+    """The payload that edits a posted message of updates: its embeds, rebuilt. Its content
+    ("and K more", a ping) is left as it was: `content` None means "not changed"."""
+    payload = _payload(fit_embeds(embeds))
+    payload["content"] = None
+    return payload
+
+
 def render_correction(
     change: EditedEntry, ctx: RenderContext, *, original_message_url: str | None = None
 ) -> Payload:
@@ -495,10 +516,13 @@ def to_send_kwargs(payload: Payload) -> dict[str, Any]:
 
     allowed = payload["allowed_mentions"]
     roles = [discord.Object(id=int(role)) for role in allowed.get("roles", [])]
-    return {
+    kwargs: dict[str, Any] = {
         "content": payload["content"] or None,
         "embeds": [discord.Embed.from_dict(embed) for embed in payload["embeds"]],
         "allowed_mentions": discord.AllowedMentions(
             everyone=False, users=False, roles=roles or False, replied_user=False
         ),
     }
+    if payload["content"] is None:  # an edit that leaves the message's text as it is
+        del kwargs["content"]
+    return kwargs

@@ -21,6 +21,12 @@ from bot.store import Alert, Delivery
 log = logging.getLogger(__name__)
 
 
+# How a subscription's pause reason starts when Discord says its channel no longer exists
+# (the commands then offer to remove it rather than to fix permissions).
+CHANNEL_GONE = "the channel was deleted"
+NO_PERMISSION = "Bulletin may no longer post there"
+
+
 class SendFailed(Exception):
     """A send did not go through. `permanent`: never retry; `retry_after`: seconds asked."""
 

@@ -78,7 +78,23 @@ class BulletinBot(commands.Bot):
             await self.load_extension(name)
         if self.dev_guild is not None:
             await self.sync_dev_guild()
+        else:
+            await self._check_global_commands()
         await self.start_delivery()
+
+    async def _check_global_commands(self) -> None:
+        """Without a dev guild nothing is synced at start, and /sync exists nowhere: say so
+        when no command is registered globally yet (else Discord shows the bot with none)."""
+        try:
+            registered = await self.tree.fetch_commands()
+        except discord.HTTPException as error:
+            log.warning("could not list the registered slash commands: %s", error)
+            return
+        if not registered:
+            log.warning(
+                "no slash commands are registered for this bot: set [discord] dev_guild to the "
+                "id of a server of yours, restart, and run /sync global:true there"
+            )
 
     async def start_delivery(self) -> None:
         """Drain the outbox to Discord (and moderators' alerts) and schedule the digests."""
@@ -116,8 +132,17 @@ class BulletinBot(commands.Bot):
     async def on_ready(self) -> None:
         # The bot is in these servers, whatever they did while it was away: keep their data.
         now = datetime.now(UTC)
-        for guild in self.guilds:
-            await self.runtime.store.guild_joined(guild.id, now=now)
+        present = {guild.id for guild in self.guilds}  # unavailable ones too: still members
+        for guild_id in present:
+            await self.runtime.store.guild_joined(guild_id, now=now)
+        # Servers that removed the bot while it was offline sent no GUILD_DELETE: their data
+        # goes 7 days from now, as if it had just left.
+        for guild_id in await self.runtime.store.present_guilds():
+            if guild_id not in present:
+                await self.runtime.store.guild_left(guild_id, now=now)
+                log.info(
+                    "guild %s removed the bot while it was away; its data goes in 7 days", guild_id
+                )
         log.info("ready as %s in %d servers", self.user, len(self.guilds))
 
     async def on_guild_join(self, guild: discord.Guild) -> None:

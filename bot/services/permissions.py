@@ -25,6 +25,7 @@ BOT_FOR_ALERTS: tuple[Requirement, ...] = (
     ("send_messages", "Send Messages"),
 )
 MANAGE_CHANNELS: Requirement = ("manage_channels", "Manage Channels")
+MENTION_ALL: Requirement = ("mention_everyone", "Mention @everyone, @here and All Roles")
 MANAGE_SERVER: Requirement = ("manage_guild", "Manage Server")
 
 
@@ -53,3 +54,33 @@ def missing_text(names: Sequence[str]) -> str:
     if len(names) <= 1:
         return "".join(names)
     return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def mention_refusal(
+    role_name: str,
+    *,
+    is_everyone: bool,
+    mentionable: bool,
+    member: Mapping[str, bool] | object,
+    bot: Mapping[str, bool] | object,
+) -> str | None:
+    """Why Bulletin will not ping this role for a subscription, or None when it may: never
+    @everyone; a role that is not mentionable only when both the member (else /subscribe would
+    let them ping what they cannot) and the bot (else the ping would silently not notify) may
+    mention every role."""
+    if is_everyone:
+        return "Bulletin never pings @everyone; pick a role for `mention`, or leave it out."
+    if mentionable:
+        return None
+    if missing(member, (MENTION_ALL,)):
+        return (
+            f"You cannot mention @{role_name} yourself (it is not mentionable), so Bulletin will "
+            "not ping it for you; ask an admin to make it mentionable, or pick another role."
+        )
+    if missing(bot, (MENTION_ALL,)):
+        return (
+            f"Bulletin cannot ping @{role_name} there: the role is not mentionable and Bulletin "
+            f"lacks {MENTION_ALL[1]}. Make the role mentionable (Server Settings → Roles), or "
+            "pick another role."
+        )
+    return None

@@ -8,11 +8,12 @@ from datetime import datetime
 
 import yarl
 
-from bot.errors import BulletinError, ExtractError
+from bot.errors import BulletinError, ExtractError, FetchError
 from bot.model import KeyPointsKind, Snapshot, SourceKind
 from bot.runtime import Runtime
 from bot.services.common import MAX_SOURCES_PER_GUILD, Refusal, clip, plural, when
 from bot.services.stories import find_own_story, find_story, is_config_story
+from bot.sources.addresses import AddressRefused
 from bot.sources.extract import extract
 from bot.store import SourceRecord, Store, StoryRecord
 
@@ -148,7 +149,23 @@ async def add_source(
             f"This server follows {MAX_SOURCES_PER_GUILD} sources already, the most Bulletin "
             "allows; remove one with /source remove first."
         )
-    snapshot, etag, last_modified, body_hash = await fetch_snapshot(runtime, url)
+    try:
+        snapshot, etag, last_modified, body_hash = await fetch_snapshot(runtime, url)
+    except AddressRefused as error:
+        raise Refusal(
+            f"Bulletin follows only public web addresses ({clip(str(error), 300)})."
+        ) from error
+    except FetchError as error:
+        raise Refusal(
+            f"Bulletin could not fetch that address: {clip(str(error), 300)}. Check that it "
+            "opens in a browser, then try /source add again."
+        ) from error
+    except ExtractError as error:
+        raise Refusal(
+            f"Bulletin cannot follow that address: it is {clip(str(error), 300)}. Give the "
+            "story's live page (live updates), a page with a key-points box, or an RSS, Atom "
+            "or JSON feed."
+        ) from error
     preview = preview_of(url, snapshot)
     name, existing = await _story_for(store, guild_id, story, snapshot.title, url)
     already = False
@@ -298,11 +315,11 @@ async def set_paused(
     if paused and story.paused_at is not None:
         return f"“{story.name}” is already paused; /source resume starts it again."
     if not paused and story.paused_at is None:
-        return f"“{story.name}” is not paused."
+        return f"“{story.name}” is not paused; /source status shows how its sources are doing."
     await store.set_story_paused(
         story.id, paused, reason="paused by a moderator" if paused else None, now=now
     )
     log.info("guild %s %s story %d", guild_id, "paused" if paused else "resumed", story.id)
     if paused:
         return f"Paused “{story.name}”: nothing is checked or posted until /source resume."
-    return f"Resumed “{story.name}”."
+    return f"Resumed “{story.name}”: Bulletin checks it again and posts what is new."

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.delivery.sinks import CHANNEL_GONE
 from bot.runtime import Runtime
 from bot.services.common import MAX_SUBSCRIPTIONS_PER_GUILD, Refusal, clip, plural
 from bot.services.stories import find_story
-from bot.store import DeliveryHealth, Store, StoryRecord, SubscriptionRecord
+from bot.store import Backfill, DeliveryHealth, Store, StoryRecord, SubscriptionRecord
 from bot.text import collapse_whitespace
 
 log = logging.getLogger(__name__)
@@ -42,7 +44,12 @@ def parse_keywords(text: str | None) -> str | None:
             phrases.append(phrase)
     if len(phrases) > MAX_PHRASES:
         raise Refusal(f"Give at most {MAX_PHRASES} keywords, separated by commas.")
-    return ", ".join(phrases) or None
+    if not phrases:
+        raise Refusal(
+            "Give keywords as words or phrases separated by commas, e.g. "
+            "`ceasefire, prime minister`; leave the option out to get every update."
+        )
+    return ", ".join(phrases)
 
 
 def digest_every(mode: str, every: str | None) -> int | None:
@@ -64,9 +71,11 @@ class Subscribed:
     story: StoryRecord
     subscription_id: int
     changed: bool  # the channel already followed the story: its settings were replaced
+    resumed: bool  # it was paused (Discord refused the channel): it posts again
     every: int | None
     keywords: str | None
     backfilled: int
+    backfill_shown_already: int  # of the latest updates asked for, those posted here before
 
 
 async def subscribe(
@@ -91,7 +100,9 @@ async def subscribe(
     if not 0 <= backfill <= 10:
         raise Refusal("Backfill takes 0 to 10 updates.")
     existing = await store.subscriptions(guild_id=guild_id)
-    changed = any(s.story_id == story.id and s.channel_id == channel_id for s in existing)
+    same = [s for s in existing if s.story_id == story.id and s.channel_id == channel_id]
+    changed = bool(same)
+    resumed = any(s.paused_at is not None for s in same)
     if not changed and len(existing) >= MAX_SUBSCRIPTIONS_PER_GUILD:
         raise Refusal(
             f"This server has {MAX_SUBSCRIPTIONS_PER_GUILD} subscriptions already, the most "
@@ -108,11 +119,11 @@ async def subscribe(
         thread=thread,
         now=now,
     )
-    queued = 0
+    queued = Backfill(0)
     if backfill:
         queued = await store.enqueue_backfill(subscription_id, backfill, now=now)
-        if queued:
-            runtime.delivery_wakeup.set()
+    if queued or resumed:
+        runtime.delivery_wakeup.set()
     log.info(
         "guild %s subscribed channel %s to story %d (%s)", guild_id, channel_id, story.id, mode
     )
@@ -120,27 +131,49 @@ async def subscribe(
         story=story,
         subscription_id=subscription_id,
         changed=changed,
+        resumed=resumed,
         every=seconds,
         keywords=phrases,
-        backfilled=queued,
+        backfilled=int(queued),
+        backfill_shown_already=queued.already,
     )
 
 
-async def unsubscribe(store: Store, guild_id: int, story_name: str, *, channel_id: int) -> str:
+async def unsubscribe(
+    store: Store,
+    guild_id: int,
+    story_name: str,
+    *,
+    channel_id: int,
+    channel_given: bool = True,
+    channel_exists: Callable[[int], bool] = lambda _: True,
+) -> str:
+    """Stop a channel following a story. Without a channel given, this channel's subscription
+    goes; if it has none, those in channels that no longer exist (which Discord's channel
+    picker cannot offer). Returns what was done, as a sentence."""
     story = await find_story(store, guild_id, story_name)
-    if not await _owned_subscription(store, guild_id, story.id, channel_id):
-        raise Refusal(
-            f"<#{channel_id}> does not follow “{story.name}”; /subscriptions lists what does."
+    subs = await store.subscriptions(guild_id=guild_id, story_id=story.id)
+    if any(s.channel_id == channel_id for s in subs):
+        await store.unsubscribe(story.id, channel_id=channel_id)
+        log.info("guild %s unsubscribed channel %s from story %d", guild_id, channel_id, story.id)
+        return f"<#{channel_id}> no longer follows “{story.name}”."
+    gone = [s for s in subs if s.channel_id is not None and not channel_exists(s.channel_id)]
+    if not channel_given and gone:
+        for sub in gone:
+            await store.unsubscribe(story.id, channel_id=sub.channel_id)
+        log.info("guild %s removed %d subscriptions of deleted channels", guild_id, len(gone))
+        return (
+            f"Removed the subscription to “{story.name}” of {plural(len(gone), 'deleted channel')}."
         )
-    await store.unsubscribe(story.id, channel_id=channel_id)
-    log.info("guild %s unsubscribed channel %s from story %d", guild_id, channel_id, story.id)
-    return f"<#{channel_id}> no longer follows “{story.name}”."
-
-
-async def _owned_subscription(store: Store, guild_id: int, story_id: int, channel_id: int) -> bool:
-    return any(
-        s.channel_id == channel_id
-        for s in await store.subscriptions(guild_id=guild_id, story_id=story_id)
+    elsewhere = [f"<#{s.channel_id}>" for s in subs if s.channel_id is not None]
+    if elsewhere:
+        shown = ", ".join(elsewhere[:5]) + (" …" if len(elsewhere) > 5 else "")
+        raise Refusal(
+            f"<#{channel_id}> does not follow “{story.name}”; {shown} "
+            f"{'does' if len(elsewhere) == 1 else 'do'}: pick one with the `channel` option."
+        )
+    raise Refusal(
+        f"No channel here follows “{story.name}”; /subscriptions lists what this server follows."
     )
 
 
@@ -154,7 +187,9 @@ def health_text(subscription: SubscriptionRecord, health: DeliveryHealth | None)
     """ "ok", "paused: …" or what is failing."""
     if subscription.paused_at is not None:
         reason = subscription.pause_reason or "paused"
-        return f"paused: {reason} — fix it, then /subscribe again to resume"
+        if reason.startswith(CHANNEL_GONE):
+            return f"stopped: {reason} — /unsubscribe without a channel removes it"
+        return f"paused: {reason} — fix it, then /subscribe there again to resume"
     if health is None:
         return "ok"
     parts = []

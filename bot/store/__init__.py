@@ -71,14 +71,28 @@ DEFAULT_RETENTION = timedelta(days=30)
 TOUCH_EVERY = timedelta(hours=1)
 GUILD_GRACE = timedelta(days=7)  # a server that removed the bot is deleted after this
 MODES = ("updates", "key-points", "digest")
+BACKFILL_SCAN = 500  # a backfill with keywords looks for matches among this many newest updates
 
 # Which change kinds each subscription mode receives in the outbox. Digests are built from the
-# stored entries when they are due, so they get no rows.
+# stored entries when they are due; they get only edits, which become corrections of updates a
+# digest already showed (the sink drops those of updates no digest has shown yet).
 _MODE_KINDS: dict[str, frozenset[str]] = {
     "updates": frozenset({"new", "edited", "key_points", "status"}),
     "key-points": frozenset({"key_points", "status"}),
-    "digest": frozenset(),
+    "digest": frozenset({"edited"}),
 }
+
+
+class Backfill(int):
+    """How many updates a backfill queued; `already`: how many of the latest it left out
+    because the subscription had posted (or queued) them before."""
+
+    already: int
+
+    def __new__(cls, queued: int, *, already: int = 0) -> Backfill:
+        made = super().__new__(cls, queued)
+        made.already = already
+        return made
 
 
 def _now() -> datetime:
@@ -591,8 +605,8 @@ class Store(DeliveryStateMixin):
             "SELECT sub.id, sub.mode, sub.keywords FROM subscriptions sub"
             " JOIN stories st ON st.id = sub.story_id"
             " JOIN story_sources ss ON ss.story_id = st.id"
-            " LEFT JOIN guilds g ON g.id = st.guild_id"
-            " WHERE ss.source_id = ? AND st.paused_at IS NULL"
+            " LEFT JOIN guilds g ON g.id = sub.guild_id"  # the subscriber's server (config
+            " WHERE ss.source_id = ? AND st.paused_at IS NULL"  # stories have none of their own)
             " AND g.left_at IS NULL AND (? IS NULL OR st.id = ?) ORDER BY sub.id",
             (source_id, story_id, story_id),
         )
@@ -773,7 +787,8 @@ class Store(DeliveryStateMixin):
         """Forget entries not seen for the retention window (a source's own, else `retention`),
         keeping a tombstone (a 63-bit key of the id) so that they never come back as new.
         Tombstones are kept for good: about 30 bytes each, probed only for unknown ids. Also
-        drops delivered outbox rows older than the window and servers gone for 7 days.
+        drops delivered outbox rows (and the record of what their messages showed) older than
+        the window, and servers gone for 7 days.
         Returns the number of entries pruned."""
         now_us = to_us(now)
         slack = to_us_delta(TOUCH_EVERY)
@@ -804,6 +819,10 @@ class Store(DeliveryStateMixin):
             await db.execute(
                 "DELETE FROM alerts WHERE state != 'pending' AND created_at < ?",
                 (now_us - default_us,),
+            )
+            # what a message showed, for edits: those older than the window get no correction
+            await db.execute(
+                "DELETE FROM posted_messages WHERE posted_at < ?", (now_us - default_us,)
             )
             await db.execute(
                 "DELETE FROM guilds WHERE left_at IS NOT NULL AND left_at < ?",
@@ -883,25 +902,40 @@ class Store(DeliveryStateMixin):
             for row in sources:
                 await self._refresh_interval(row[0])
 
-    async def enqueue_backfill(self, subscription_id: int, count: int, *, now: datetime) -> int:
-        """Queue the story's `count` newest stored entries for one subscription, oldest first,
-        as new-entry deliveries marked `backfill`; the number queued."""
+    async def enqueue_backfill(
+        self, subscription_id: int, count: int, *, now: datetime
+    ) -> Backfill:
+        """Queue the story's `count` newest stored entries (that match the subscription's
+        keywords) for one subscription, oldest first, as new-entry deliveries marked
+        `backfill`, leaving out those it posted or queued already; the number queued."""
         if count <= 0:
-            return 0
+            return Backfill(0)
         now_us = to_us(now)
         async with self._transaction() as db:
             sub = await self._fetchone(
-                "SELECT story_id FROM subscriptions WHERE id = ?", (subscription_id,)
+                "SELECT story_id, keywords FROM subscriptions WHERE id = ?", (subscription_id,)
             )
             if sub is None:
                 raise StoreError(f"no subscription with id {subscription_id}")
+            # with keywords, the newest matching updates among the latest BACKFILL_SCAN
             rows = await self._fetchall(
                 "SELECT e.* FROM entries e JOIN story_sources ss ON ss.source_id = e.source_id"
                 " WHERE ss.story_id = ?"
                 " ORDER BY ifnull(e.published, e.first_seen) DESC, e.seq DESC LIMIT ?",
-                (sub[0], count),
+                (sub[0], BACKFILL_SCAN if sub[1] else count),
             )
-            records = [StoredEntryRecord.from_row(row) for row in reversed(rows)]
+            newest = [StoredEntryRecord.from_row(row) for row in rows]
+            matching = [r for r in newest if matches_keywords(sub[1], r.entry)][:count]
+            # each update once: those this subscription has posted (or queued) already stay out
+            shown = {
+                (row[0], row[1])
+                for row in await self._fetchall(
+                    "SELECT source_id, entry_id FROM deliveries"
+                    " WHERE subscription_id = ? AND kind = 'new'",
+                    (subscription_id,),
+                )
+            }
+            records = [r for r in reversed(matching) if (r.source_id, r.entry.id) not in shown]
             deliveries = []
             for record in records:
                 change = NewEntry(record.entry)
@@ -926,7 +960,7 @@ class Store(DeliveryStateMixin):
                 " VALUES (?, ?, ?, 'new', ?, ?, ?, ?, 1)",
                 deliveries,
             )
-            return len(deliveries)
+            return Backfill(len(deliveries), already=len(matching) - len(records))
 
     async def delivery_health(self, guild_id: int) -> dict[int, DeliveryHealth]:
         """Per subscription of a server with trouble: deliveries waiting for a retry after a
@@ -963,6 +997,11 @@ class Store(DeliveryStateMixin):
                 " ON CONFLICT (id) DO UPDATE SET left_at = NULL",
                 (guild_id, to_us(now)),
             )
+
+    async def present_guilds(self) -> list[int]:
+        """The servers the store believes the bot is in (not left)."""
+        rows = await self._query_all("SELECT id FROM guilds WHERE left_at IS NULL ORDER BY id")
+        return [row[0] for row in rows]
 
     async def guild_left(self, guild_id: int, *, now: datetime) -> None:
         """The bot left this server: its data goes 7 days later (prune) unless it returns."""
@@ -1023,7 +1062,12 @@ class Store(DeliveryStateMixin):
                 " ON CONFLICT (story_id, target, ifnull(channel_id, -1)) DO UPDATE SET"
                 " mode = excluded.mode, every = excluded.every,"
                 " mention_role_id = excluded.mention_role_id, keywords = excluded.keywords,"
-                " thread = excluded.thread, paused_at = NULL, pause_reason = NULL"
+                " thread = excluded.thread, paused_at = NULL, pause_reason = NULL,"
+                # a switch to digests starts the first period now, not at the subscription's
+                # creation (what came before was posted as it came)
+                " last_digest_at = CASE WHEN subscriptions.mode != 'digest'"
+                "  AND excluded.mode = 'digest' THEN excluded.created_at"
+                "  ELSE subscriptions.last_digest_at END"
                 " RETURNING id",
                 (
                     story_id,

@@ -10,8 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.store.codec import from_us, to_us
+from bot.model import Entry, NewEntry
+from bot.store.codec import change_from_json, from_us, to_us
 from bot.store.records import SubscriptionRecord
+
+MAX_EMBEDS = 10  # a message shows at most this many updates
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +27,18 @@ class PostedMessage:
     posted_at: datetime
     edited_at: datetime | None
     digest: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MessageEntry:
+    """One update shown in a posted message: as it was posted (`shown`), and whether it has
+    been edited in place since (`edited_at`)."""
+
+    posted_id: int
+    source_id: int
+    entry_id: str
+    edited_at: datetime | None
+    shown: Entry | None  # None when the outbox row that posted it is gone
 
 
 def digest_nonce(subscription_id: int, period_end: datetime) -> str:
@@ -43,14 +58,28 @@ class DeliveryStateMixin:
 
     # --- batches ---------------------------------------------------------------------------
 
-    async def claim_batch(self, delivery_ids: Sequence[int], batch: str, *, more: int = 0) -> None:
+    async def claim_batch(
+        self, delivery_ids: Sequence[int], batch: str, *, more: int = 0, now: datetime
+    ) -> None:
         """These pending rows go out together as one message with nonce `batch` (which says
-        "and `more` more"); after a crash they are sent again together, under that nonce."""
+        "and `more` more"); after a crash they are sent again together, under that nonce.
+        The claim's time is kept in `next_attempt` (it stays due), so that a resend can tell
+        whether Discord's nonce window still covers it."""
         async with self._transaction() as db:
             await db.executemany(
-                "UPDATE deliveries SET batch = ?, batch_more = ?"
+                "UPDATE deliveries SET batch = ?, batch_more = ?, next_attempt = ?"
                 " WHERE id = ? AND state = 'pending'",
-                [(batch, more, delivery_id) for delivery_id in delivery_ids],
+                [(batch, more, to_us(now), delivery_id) for delivery_id in delivery_ids],
+            )
+
+    async def unclaim(self, delivery_ids: Sequence[int]) -> None:
+        """Pending rows Discord refused outright (403/404): not in flight any more, so they
+        are batched afresh when they go again."""
+        async with self._transaction() as db:
+            await db.executemany(
+                "UPDATE deliveries SET batch = NULL, batch_more = 0"
+                " WHERE id = ? AND state = 'pending'",
+                [(delivery_id,) for delivery_id in delivery_ids],
             )
 
     async def mark_batch_sent(
@@ -101,6 +130,28 @@ class DeliveryStateMixin:
         posted_at = from_us(row[3])
         assert posted_at is not None
         return PostedMessage(row[0], row[1], row[2], posted_at, from_us(row[4]), bool(row[5]))
+
+    async def message_entries(self, posted: PostedMessage) -> list[MessageEntry]:
+        """The updates shown in the (non-digest) message of `posted`, in the message's order,
+        so that an edit can rebuild the whole message. A message's rows are written by one
+        transaction (`mark_batch_sent`), so their ids are consecutive: a range of the primary
+        key finds them without an index on message_id."""
+        rows = await self._query_all(
+            "SELECT p.id, p.source_id, p.entry_id, p.edited_at, d.payload"
+            " FROM posted_messages p LEFT JOIN deliveries d ON d.id = p.delivery_id"
+            " WHERE p.id BETWEEN ? AND ? AND p.message_id = ? AND p.digest = 0"
+            " AND p.subscription_id = (SELECT subscription_id FROM posted_messages WHERE id = ?)"
+            " ORDER BY p.id",
+            (posted.id - MAX_EMBEDS + 1, posted.id + MAX_EMBEDS - 1, posted.message_id, posted.id),
+        )
+        found = []
+        for row in rows:
+            shown = None
+            if row[4] is not None:
+                change = change_from_json(row[4])
+                shown = change.entry if isinstance(change, NewEntry) else None
+            found.append(MessageEntry(row[0], row[1], row[2], from_us(row[3]), shown))
+        return found
 
     async def mark_message_edited(self, posted_id: int, *, now: datetime) -> None:
         async with self._transaction() as db:
@@ -156,7 +207,7 @@ class DeliveryStateMixin:
         """Running digest subscriptions of active stories."""
         rows = await self._query_all(
             "SELECT sub.* FROM subscriptions sub JOIN stories st ON st.id = sub.story_id"
-            " LEFT JOIN guilds g ON g.id = st.guild_id"
+            " LEFT JOIN guilds g ON g.id = sub.guild_id"
             " WHERE sub.mode = 'digest' AND sub.paused_at IS NULL AND st.paused_at IS NULL"
             " AND g.left_at IS NULL ORDER BY sub.id"
         )

@@ -181,6 +181,7 @@ class Delivery:
     batch: str | None = None  # the nonce of the message this row was claimed for, if any
     batch_more: int = 0  # "and K more" that message carries
     deferred: bool = False  # a throttled edit
+    next_attempt: datetime | None = None  # for a claimed row never failed: when it was claimed
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Delivery:
@@ -210,6 +211,7 @@ class Delivery:
             batch=row["batch"] if "batch" in keys else None,
             batch_more=row["batch_more"] if "batch_more" in keys else 0,
             deferred=bool(row["deferred"]) if "deferred" in keys else False,
+            next_attempt=_dt(row["next_attempt"]),
         )
 
 

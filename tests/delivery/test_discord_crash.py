@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import sys
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
+
+import pytest
 
 from bot.store import Store
 from tests.delivery.conftest import T0, entry, snap
@@ -105,3 +109,34 @@ async def test_a_kill_between_posting_and_recording_posts_once(discord_server, g
     # the fourth message was sent again under its nonce, and Discord answered with the first
     assert discord_server.count("POST", "/channels/*/messages") == UPDATES + 1
     assert titles(discord_server, channel) == [f"Update {n}" for n in range(1, UPDATES + 1)]
+
+
+@pytest.mark.parametrize(
+    ("claimed_ago", "warned"), [(timedelta(seconds=30), False), (timedelta(minutes=10), True)]
+)
+async def test_a_resend_past_the_nonce_window_is_logged(
+    discord_server, guild, store, sink, follow, clock, caplog, claimed_ago, warned
+):
+    source = await follow(baseline=snap(entry(0), key_points=("A",)))
+    await source.poll(snap(entry(0), entry(1), key_points=("A", "B")))
+    rows = await store.pending_deliveries(clock())
+    for row in rows:  # claimed by a process that died sending them
+        await store.claim_batch([row.id], row.nonce, now=clock() - claimed_ago)
+    caplog.set_level(logging.INFO, logger="bot.delivery.discord_sink")
+    await sink.drain()
+    assert len(discord_server.messages_in(guild.system_channel_id)) == len(rows)
+    warnings = [r for r in caplog.records if "past Discord's nonce window" in r.getMessage()]
+    assert len(warnings) == (len(rows) if warned else 0)
+    assert all(r.levelno == logging.WARNING for r in warnings)
+    if not warned:
+        assert any("in flight under its nonce" in r.getMessage() for r in caplog.records)
+
+
+async def test_rows_sent_normally_log_no_resend(
+    discord_server, guild, store, sink, follow, clock, caplog
+):
+    source = await follow(baseline=snap(entry(0), key_points=("A",)))
+    await source.poll(snap(entry(0), entry(1), key_points=("A", "B")))
+    caplog.set_level(logging.INFO, logger="bot.delivery.discord_sink")
+    await sink.drain()
+    assert not any("resending" in r.getMessage() for r in caplog.records)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -228,8 +229,11 @@ async def test_a_deleted_channel_pauses_and_alerts_once(
     await sink.drain()
     (sub,) = await store.subscriptions(guild_id=guild.id)
     assert sub.paused_at is not None and "404" in (sub.pause_reason or "")
+    assert sub.pause_reason.startswith("the channel was deleted")
     (alert,) = discord_server.messages_in(guild.system_channel_id)
-    assert f"<#{news.id}>" in alert["content"]
+    assert f"<#{news.id}>: the channel was deleted" in alert["content"]
+    assert "`/unsubscribe story:Election night` (without a channel)" in alert["content"]
+    assert "permission" not in alert["content"]  # nothing to grant: it is gone
 
 
 async def test_removed_permissions_pause_and_resubscribing_resumes(
@@ -244,7 +248,10 @@ async def test_removed_permissions_pause_and_resubscribing_resumes(
     await sink.drain()
     (sub,) = await store.subscriptions(guild_id=guild.id)
     assert "403" in (sub.pause_reason or "")
-    assert len(discord_server.messages_in(guild.system_channel_id)) == 1  # the alert
+    (alert,) = discord_server.messages_in(guild.system_channel_id)
+    assert "Bulletin may no longer post there" in alert["content"]
+    assert "Give Bulletin View Channel, Send Messages and Embed Links there" in alert["content"]
+    assert "`/subscribe` there again to resume" in alert["content"]
     await discord_server.set_overwrite(news, discord_server.bot_role(guild))
     await store.subscribe(source.ids.story_id, guild_id=guild.id, channel_id=news.id)
     await sink.drain()
@@ -298,3 +305,146 @@ async def test_the_dispatcher_hands_discord_rows_and_alerts_to_the_sink(
     alert, updates = messages  # the dispatcher sends alerts first
     assert alert["content"].startswith("source paused: https://news.example/live")
     assert [e["title"] for e in updates["embeds"]] == ["Update 1", "Update 2"]
+
+
+async def test_an_edit_in_a_batched_message_keeps_the_other_updates_and_the_note(
+    discord_server, guild, sink, follow, clock
+):
+    source = await follow()
+    await source.poll(snap(*(entry(n) for n in range(35))))  # 34 new: 30 kept, "and 4 more"
+    await sink.drain()
+    last = discord_server.messages_in(guild.system_channel_id)[-1]
+    before = [e["title"] for e in last["embeds"]]
+    assert last["content"] == "and 4 more — /latest"
+    clock.advance(minutes=5)
+    edited = [entry(n) for n in range(35)]
+    edited[30] = entry(30, "Corrected text of update 30.")
+    await source.poll(snap(*edited))
+    await sink.drain()
+    last = discord_server.messages_in(guild.system_channel_id)[-1]
+    assert [e["title"] for e in last["embeds"]] == before
+    assert last["content"] == "and 4 more — /latest"
+    (fixed,) = [e for e in last["embeds"] if e["title"] == "Update 30"]
+    assert "Corrected text" in fixed["description"]
+    assert fixed["footer"]["text"].startswith("Updated")
+    others = [e for e in last["embeds"] if e["title"] != "Update 30"]
+    assert all(not e["footer"]["text"].startswith("Updated") for e in others)
+
+
+async def test_edits_of_two_updates_in_one_message_are_one_a_minute(
+    discord_server, guild, sink, follow, clock
+):
+    source = await follow()
+    await source.poll(snap(entry(0), entry(1), entry(2)))  # one message, two updates
+    await sink.drain()
+    clock.advance(minutes=5)
+    await source.poll(snap(entry(0), entry(1, "First fix."), entry(2)))
+    await sink.drain()
+    clock.advance(seconds=10)
+    await source.poll(snap(entry(0), entry(1, "First fix."), entry(2, "Second fix.")))
+    await sink.drain()
+    assert len(discord_server.records_in(guild.system_channel_id, "edit")) == 1
+    clock.advance(minutes=1)
+    await sink.drain()
+    (message,) = discord_server.messages_in(guild.system_channel_id)
+    assert len(discord_server.records_in(guild.system_channel_id, "edit")) == 2
+    one, two = message["embeds"]
+    assert "First fix." in one["description"] and "Second fix." in two["description"]
+    assert one["footer"]["text"].startswith("Updated") and two["footer"]["text"].startswith(
+        "Updated"
+    )
+
+
+async def test_a_backfill_of_keyword_matches_does_not_ping(
+    discord_server, guild, store, sink, follow, clock
+):
+    role = discord_server.add_role(guild, "news")
+    baseline = snap(entry(0), entry(1, "Turnout is high."), entry(2, "Turnout is low."), entry(3))
+    source = await follow(keywords="turnout", mention_role_id=role.id, baseline=baseline)
+    assert await store.enqueue_backfill(source.ids.subscription_id, 5, now=clock()) == 2
+    await sink.drain()
+    (record,) = discord_server.records_in(guild.system_channel_id, "create")
+    assert [e["title"] for e in record.request["embeds"]] == ["Update 1", "Update 2"]
+    assert not record.request.get("content")
+    assert record.request["allowed_mentions"] == {"parse": []}
+
+
+def threads_of(server, channel_id: int) -> list[int]:
+    """The threads started from the bot's messages in the channel (their starter messages)."""
+    return [int(m["thread"]["id"]) for m in server.messages_in(channel_id) if m.get("thread")]
+
+
+async def test_an_archived_thread_is_posted_to_again(discord_server, guild, sink, follow, clock):
+    source = await follow(thread=True, baseline=snap(entry(0), key_points=("A",)))
+    await source.poll(snap(entry(0), entry(1), key_points=("A",)))
+    await sink.drain()
+    (thread_id,) = threads_of(discord_server, guild.system_channel_id)
+    await discord_server.archive_thread(discord_server.channels[thread_id])  # a quiet week
+    clock.advance(days=8)
+    await source.poll(snap(entry(0), entry(1), entry(2), key_points=("A",)))
+    await sink.drain()
+    assert threads_of(discord_server, guild.system_channel_id) == [thread_id]
+    assert titles(discord_server, thread_id)[-1] == "Update 2"
+    assert not discord_server.channels[thread_id].archived
+
+
+@pytest.mark.parametrize("lose", ["deleted", "locked"])
+async def test_a_lost_thread_is_replaced_not_paused(
+    discord_server, guild, store, sink, follow, clock, lose
+):
+    source = await follow(thread=True, baseline=snap(entry(0), key_points=("A",)))
+    await source.poll(snap(entry(0), entry(1), key_points=("A",)))
+    await sink.drain()
+    (old,) = threads_of(discord_server, guild.system_channel_id)
+    if lose == "deleted":
+        await discord_server.delete_channel(discord_server.channels[old])
+    else:
+        await discord_server.archive_thread(discord_server.channels[old], locked=True)
+    clock.advance(minutes=5)
+    await source.poll(snap(entry(0), entry(1), entry(2), key_points=("A", "B")))
+    await sink.drain()
+    (sub,) = await store.subscriptions(guild_id=guild.id)
+    assert sub.paused_at is None
+    old_starter, new_starter = discord_server.messages_in(guild.system_channel_id)
+    new = int(new_starter["thread"]["id"])
+    assert int(old_starter["thread"]["id"]) == old
+    assert new != old and sub.thread_id == new and sub.starter_message_id == new
+    assert "B" in new_starter["embeds"][0]["description"]  # the key points as they are now
+    assert [t for t in titles(discord_server, new) if t.startswith("Update")] == ["Update 2"]
+    assert await store.pending_deliveries(clock() + timedelta(hours=1)) == []
+
+
+async def test_rows_refused_by_a_403_are_not_taken_for_in_flight_ones_later(
+    discord_server, guild, store, sink, follow, clock, caplog
+):
+    news = discord_server.add_channel(guild, "news")
+    source = await follow(news.id, baseline=snap(entry(0), key_points=("A",)))
+    await discord_server.set_overwrite(
+        news, discord_server.bot_role(guild), deny=Perm.SEND_MESSAGES
+    )
+    await source.poll(snap(entry(0), entry(1), entry(2), key_points=("A", "B")))
+    await sink.drain()
+    clock.advance(hours=3)  # long past Discord's nonce window
+    await discord_server.set_overwrite(news, discord_server.bot_role(guild))
+    await store.subscribe(source.ids.story_id, guild_id=guild.id, channel_id=news.id)
+    caplog.set_level(logging.INFO, logger="bot.delivery.discord_sink")
+    await sink.drain()
+    posted = titles(discord_server, news.id)
+    assert [t for t in posted if t.startswith("Update")] == ["Update 1", "Update 2"]
+    assert len(posted) == 4  # and the two key-point changes (the first list, then B added)
+    assert not any("resending" in r.getMessage() for r in caplog.records)
+
+
+async def test_prune_forgets_what_old_messages_showed_but_keeps_recent_ones(
+    discord_server, guild, store, sink, follow, clock
+):
+    source = await follow()
+    await source.poll(snap(entry(0), entry(1)))
+    await sink.drain()
+    clock.advance(days=20)
+    await source.poll(snap(entry(0), entry(1), entry(2)))
+    await sink.drain()
+    ids = source.ids
+    await store.prune(clock() + timedelta(days=15))  # 35 and 15 days on: the window is 30
+    assert await store.posted_message(ids.subscription_id, ids.source_id, "e1") is None
+    assert await store.posted_message(ids.subscription_id, ids.source_id, "e2") is not None

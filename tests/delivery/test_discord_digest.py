@@ -103,3 +103,100 @@ async def test_refresh_keeps_one_job_per_digest_subscription(follow, digests, st
     )
     assert await digests.refresh() == 0
     assert digests.scheduler.get_jobs() == []
+
+
+async def test_an_edit_of_an_update_shown_in_a_digest_becomes_a_correction(
+    discord_server, guild, follow, digests, sink, clock
+):
+    source = await follow(mode="digest", every=3600)
+    clock.advance(minutes=10)
+    await source.poll(snap(entry(0), entry(1), entry(2)))
+    clock.advance(minutes=50)
+    await digests.run_digest(source.ids.subscription_id)
+    clock.advance(minutes=5)
+    await source.poll(snap(entry(0), entry(1, "Corrected text of update 1."), entry(2)))
+    await sink.drain()
+    digest, correction = discord_server.messages_in(guild.system_channel_id)
+    assert digest["edited_timestamp"] is None  # a digest is never edited
+    assert correction["embeds"][0]["title"] == "Correction: Update 1"
+    assert "Corrected text of update 1." in correction["embeds"][0]["description"]
+    assert digest["id"] in correction["embeds"][0]["description"]  # links the digest
+
+
+async def test_an_edit_before_the_digest_needs_no_correction(
+    discord_server, guild, follow, digests, sink, clock
+):
+    source = await follow(mode="digest", every=3600)
+    clock.advance(minutes=10)
+    await source.poll(snap(entry(0), entry(1)))
+    clock.advance(minutes=5)
+    await source.poll(snap(entry(0), entry(1, "Corrected text of update 1.")))
+    await sink.drain()
+    assert discord_server.messages_in(guild.system_channel_id) == []
+    clock.advance(minutes=45)
+    await digests.run_digest(source.ids.subscription_id)
+    (digest,) = discord_server.messages_in(guild.system_channel_id)
+    assert "Update 1" in digest["embeds"][0]["description"]
+
+
+async def test_switching_a_subscription_to_digest_starts_its_first_period_then(
+    discord_server, guild, store, follow, digests, sink, clock
+):
+    source = await follow()  # updates mode: each update is posted as it comes
+    clock.advance(minutes=10)
+    await source.poll(snap(entry(0), entry(1)))
+    await sink.drain()
+    clock.advance(minutes=10)
+    await store.subscribe(
+        source.ids.story_id,
+        guild_id=guild.id,
+        channel_id=source.ids.channel_id,
+        mode="digest",
+        every=3600,
+        now=clock(),
+    )
+    clock.advance(minutes=10)
+    await source.poll(snap(entry(0), entry(1), entry(2)))
+    clock.advance(minutes=40)
+    await digests.run_digest(source.ids.subscription_id)
+    posted, digest = discord_server.messages_in(guild.system_channel_id)
+    assert [e["title"] for e in posted["embeds"]] == ["Update 1"]
+    assert "1 update" in digest["embeds"][0]["title"]
+    assert "Update 2" in digest["embeds"][0]["description"]
+    assert "Update 1" not in digest["embeds"][0]["description"]  # posted already
+
+
+async def test_a_digest_in_thread_mode_goes_into_the_storys_thread(
+    discord_server, guild, follow, digests, clock
+):
+    source = await follow(
+        mode="digest", every=3600, thread=True, baseline=snap(entry(0), key_points=("A",))
+    )
+    clock.advance(minutes=10)
+    await source.poll(snap(entry(0), entry(1), key_points=("A",)))
+    clock.advance(minutes=50)
+    await digests.run_digest(source.ids.subscription_id)
+    (starter,) = discord_server.messages_in(guild.system_channel_id)
+    assert starter["embeds"][0]["title"].startswith("Key points")
+    thread_id = int(starter["thread"]["id"])
+    (digest,) = discord_server.messages_in(thread_id)
+    assert "Update 1" in digest["embeds"][0]["description"]
+
+    # the key points change: the next digest goes to the same thread, the starter follows
+    clock.advance(minutes=10)
+    await source.poll(snap(entry(0), entry(1), entry(2), key_points=("A", "B")))
+    clock.advance(minutes=50)
+    await digests.run_digest(source.ids.subscription_id)
+    assert len(discord_server.messages_in(thread_id)) == 2
+    (starter,) = discord_server.messages_in(guild.system_channel_id)
+    assert "B" in starter["embeds"][0]["description"]
+
+    # a moderator deletes the thread: the next digest starts a new one instead of pausing
+    await discord_server.delete_channel(discord_server.channels[thread_id])
+    clock.advance(minutes=10)
+    await source.poll(snap(entry(0), entry(1), entry(2), entry(3), key_points=("A", "B")))
+    clock.advance(minutes=50)
+    assert await digests.run_digest(source.ids.subscription_id) is not None
+    _, new_starter = discord_server.messages_in(guild.system_channel_id)
+    (digest,) = discord_server.messages_in(int(new_starter["thread"]["id"]))
+    assert "Update 3" in digest["embeds"][0]["description"]

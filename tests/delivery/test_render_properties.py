@@ -17,6 +17,7 @@ from bot.delivery.render import (
     render_edit,
     render_key_points,
     render_key_points_change,
+    render_message_edit,
     render_new_entry,
     render_status_change,
     update_embed,
@@ -137,7 +138,7 @@ def masked_link_targets(text: str):
 
 def assert_valid(payload, ctx, *, pinged=False):
     assert set(payload) == {"content", "embeds", "allowed_mentions"}
-    assert u16(payload["content"]) <= 2000
+    assert u16(payload["content"] or "") <= 2000
     embeds = payload["embeds"]
     assert len(embeds) <= 10
     assert sum(embed_size(embed) for embed in embeds) <= 6000
@@ -159,7 +160,7 @@ def assert_valid(payload, ctx, *, pinged=False):
             assert target.startswith(("http://", "https://")), target
     # Mentions: only our own role ping, and only when asked for.
     role = ctx.role_id if pinged else None
-    content = payload["content"]
+    content = payload["content"] or ""
     if role is not None:
         assert content.startswith(f"<@&{role}>")
         assert payload["allowed_mentions"] == {"parse": [], "roles": [str(role)]}
@@ -218,3 +219,14 @@ def test_any_digest_fits_discord(batch, current, ctx, changed):
         assert payload is None
     else:
         assert_valid(payload, ctx)
+
+
+@PROPERTY_SETTINGS
+@given(st.lists(st.tuples(entries, st.booleans()), min_size=1, max_size=10), contexts)
+def test_any_rebuilt_message_of_updates_fits_discord(shown, ctx):
+    # an edit rebuilds a batched message; its updates may have grown since it was posted
+    embeds = [update_embed(entry, ctx, edited=edited) for entry, edited in shown]
+    payload = render_message_edit(embeds)
+    assert_valid(payload, ctx)
+    assert payload["content"] is None  # the message's text is left as it was
+    assert [e["title"] for e in payload["embeds"]] == [e["title"] for e in embeds]

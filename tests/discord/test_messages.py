@@ -116,6 +116,21 @@ async def test_a_thread_started_from_a_message_takes_messages(discord_server, gu
     assert (await discord_server.next_message(thread.id))["content"] == "first update"
 
 
+async def test_a_message_to_an_archived_thread_unarchives_it_unless_locked(
+    discord_server, guild, general
+):
+    starter = await general.send("Key points")
+    thread = await starter.create_thread(name="Mars landing")
+    fake = discord_server.channels[thread.id]
+    await discord_server.archive_thread(fake)
+    await thread.send("the story goes on")
+    assert not fake.archived
+    await discord_server.archive_thread(fake, locked=True)
+    with pytest.raises(discord.HTTPException) as caught:
+        await thread.send("no more")
+    assert (caught.value.status, caught.value.code) == (400, 50083)
+
+
 async def test_messages_are_edited_fetched_and_deleted(discord_server, guild, general):
     sent = await general.send("draft")
     await sent.edit(content="final")

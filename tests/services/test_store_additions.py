@@ -43,6 +43,36 @@ async def test_backfill_of_more_than_stored_queues_what_there_is(store):
     assert await store.enqueue_backfill(sub, 10, now=NOW) == 3
 
 
+async def test_backfill_with_keywords_queues_the_newest_matching_updates(store):
+    story, _ = await polled(store)
+    # "crater" is in u2 and u3; "Parachute" only in u2; "land" is no whole word anywhere
+    sub = await store.subscribe(story, guild_id=1, channel_id=10, keywords="crater", now=NOW)
+    assert await store.enqueue_backfill(sub, 1, now=NOW) == 1
+    other = await store.subscribe(
+        story, guild_id=1, channel_id=11, keywords="parachute, land", now=NOW
+    )
+    assert await store.enqueue_backfill(other, 5, now=NOW) == 1
+    pending = await store.pending_deliveries(NOW)
+    assert [(d.channel_id, d.entry_id.rsplit("#", 1)[1]) for d in pending] == [
+        (10, "u3"),
+        (11, "u2"),
+    ]
+
+
+async def test_backfill_posts_each_update_once_per_subscription(store):
+    story, _ = await polled(store)
+    sub = await store.subscribe(story, guild_id=1, channel_id=10, now=NOW)
+    assert await store.enqueue_backfill(sub, 2, now=NOW) == 2  # u2, u3
+    again = await store.enqueue_backfill(sub, 3, now=NOW + timedelta(minutes=1))
+    assert (again, again.already) == (1, 2)  # only u1 is new to this channel
+    assert [d.entry_id.rsplit("#", 1)[1] for d in await store.pending_deliveries(NOW)] == [
+        "u2",
+        "u3",
+    ]
+    other = await store.subscribe(story, guild_id=1, channel_id=11, now=NOW)
+    assert await store.enqueue_backfill(other, 3, now=NOW) == 3  # another channel: its own
+
+
 async def test_backfill_of_zero_queues_nothing(store):
     story, _ = await polled(store)
     sub = await store.subscribe(story, guild_id=1, channel_id=10, now=NOW)
@@ -92,3 +122,18 @@ async def test_delivery_health_counts_retries_and_failures(store):
     health = (await store.delivery_health(1))[sub]
     assert (health.retrying, health.undeliverable, health.last_error) == (1, 1, "Missing Access")
     assert await store.delivery_health(2) == {}
+
+
+async def test_a_server_that_left_gets_nothing_queued_not_even_for_config_stories(store):
+    story = await store.ensure_story("World Cup", now=NOW)  # from the config: no server
+    source = await store.add_source(story, "https://news.test/mars", now=NOW)
+    await store.subscribe(story, guild_id=1, channel_id=10, now=NOW)
+    await store.subscribe(story, guild_id=2, channel_id=20, now=NOW)
+    await store.guild_left(2, now=NOW)
+    url = "https://news.test/mars"
+    first = extract(live_page(updates=[("u1", "A", "One sentence here.")]), url=url)
+    await store.apply_poll(source, first, now=NOW, etag=None, last_modified=None, body_hash=None)
+    later = NOW + timedelta(minutes=1)
+    second = extract(live_page(), content_type="text/html", url=url)
+    await store.apply_poll(source, second, now=later, etag=None, last_modified=None, body_hash=None)
+    assert {d.channel_id for d in await store.pending_deliveries(later)} == {10}

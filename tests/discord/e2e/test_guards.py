@@ -11,7 +11,8 @@ from discord import app_commands
 
 from bot.discord.client import BulletinBot, cog_extensions, run_discord
 from bot.errors import BulletinError
-from tests.discord.e2e.harness import close_runtime, eventually, make_runtime
+from tests.discord.e2e.harness import close_runtime, eventually, make_runtime, start, stop
+from tests.fakes.discord import Perm
 
 EXPECTED = {"help", "stories", "latest", "keypoints", "subscribe", "unsubscribe",
             "subscriptions", "source", "settings"}  # fmt: skip
@@ -140,3 +141,109 @@ async def test_run_discord_reports_a_refused_token_without_showing_it(
         assert "not-the-token" not in str(caught.value)
     finally:
         await close_runtime(runtime)
+
+
+# The commands as the issue names them: (option, type, required, extra) per command, in order.
+# Types are Discord's: 3 string, 4 integer, 5 boolean, 7 channel, 8 role.
+STORY = ("story", 3, True, {"autocomplete": True})
+SPEC: dict[str, tuple[int | None, list[tuple]]] = {
+    "help": (None, []),
+    "stories": (None, []),
+    "latest": (None, [STORY, ("count", 4, False, {"min_value": 1, "max_value": 10})]),
+    "keypoints": (None, [STORY]),
+    "subscribe": (
+        Perm.MANAGE_CHANNELS,
+        [
+            STORY,
+            ("channel", 7, False, {}),
+            ("mode", 3, False, {"choices": ["updates", "key-points", "digest"]}),
+            ("every", 3, False, {"choices": ["1h", "3h", "6h", "12h", "24h"]}),
+            ("mention", 8, False, {}),
+            ("keywords", 3, False, {}),
+            ("thread", 5, False, {}),
+            ("backfill", 4, False, {"min_value": 0, "max_value": 10}),
+        ],
+    ),
+    "unsubscribe": (Perm.MANAGE_CHANNELS, [STORY, ("channel", 7, False, {})]),
+    "subscriptions": (Perm.MANAGE_CHANNELS, []),
+    "source add": (
+        Perm.MANAGE_GUILD,
+        [("url", 3, True, {}), ("story", 3, False, {}), ("interval", 4, False, {})],
+    ),
+    "source remove": (Perm.MANAGE_GUILD, [STORY, ("url", 3, False, {"autocomplete": True})]),
+    "source list": (Perm.MANAGE_GUILD, []),
+    "source status": (Perm.MANAGE_GUILD, [("story", 3, False, {"autocomplete": True})]),
+    "source pause": (Perm.MANAGE_GUILD, [STORY]),
+    "source resume": (Perm.MANAGE_GUILD, [STORY]),
+    "settings alerts": (Perm.MANAGE_GUILD, [("channel", 7, True, {})]),
+}
+
+
+def _registered_commands(registered: dict) -> dict[str, tuple[dict, dict]]:
+    """{"source add": (subcommand, top-level command), ...} from what Discord was sent."""
+    found = {}
+    for name, top in registered.items():
+        subs = [o for o in top.get("options", []) if o["type"] == 1]
+        if not subs:
+            found[name] = (top, top)
+        for sub in subs:
+            found[f"{name} {sub['name']}"] = (sub, top)
+    return found
+
+
+async def test_registered_commands_and_options_are_exactly_the_issues(harness):
+    registered = _registered_commands(harness.server.registered())  # the global commands
+    assert set(registered) == set(SPEC)
+    for name, (permission, options) in SPEC.items():
+        command, top = registered[name]
+        wanted = None if permission is None else str(permission)
+        assert top.get("default_member_permissions") == wanted, name
+        assert command["description"].strip(), name
+        got = command.get("options", [])
+        assert [o["name"] for o in got] == [o[0] for o in options], name
+        for option, (_, kind, required, extra) in zip(got, options, strict=True):
+            where = f"/{name} {option['name']}"
+            assert option["type"] == kind, where
+            assert bool(option.get("required")) is required, where
+            assert option["description"].strip() and option["description"] != "…", where
+            assert bool(option.get("autocomplete")) is bool(extra.get("autocomplete")), where
+            if "choices" in extra:
+                assert [c["value"] for c in option["choices"]] == extra["choices"], where
+                assert all(c["name"] for c in option["choices"]), where
+            for bound in ("min_value", "max_value"):
+                if bound in extra:
+                    assert option.get(bound) == extra[bound], where
+
+
+async def test_sync_exists_only_in_the_dev_guild_with_its_global_option(harness):
+    (sync,) = [c for n, c in harness.server.registered(harness.guild).items() if n == "sync"]
+    assert [(o["name"], o["type"], bool(o.get("required"))) for o in sync["options"]] == [
+        ("global", 5, False)
+    ]
+    assert sync["description"] and sync["options"][0]["description"]
+    assert "sync" not in harness.server.registered()
+
+
+async def test_without_a_dev_guild_the_bot_says_how_to_register_commands(
+    discord_server, guild, tmp_path, caplog
+):
+    runtime = await make_runtime(tmp_path, dev_guild=None, server=discord_server)
+    bot, task = await start(runtime, discord_server)
+    try:
+        assert discord_server.registered(guild) == {} and discord_server.registered() == {}
+        assert any(
+            "no slash commands are registered" in r.getMessage() and "dev_guild" in r.getMessage()
+            for r in caplog.records
+        )
+        caplog.clear()
+        await bot.tree.sync()  # what /sync global:true did on an earlier run
+        await bot._check_global_commands()
+        assert not any("no slash commands" in r.getMessage() for r in caplog.records)
+    finally:
+        await stop(bot, task)
+        await close_runtime(runtime)
+
+
+async def test_the_bot_identifies_with_the_guilds_intent_only(harness):
+    (session,) = harness.server.sessions.values()
+    assert session.intents == discord.Intents(guilds=True).value == 1  # nothing privileged

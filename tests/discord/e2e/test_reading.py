@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.model import Snapshot
 from bot.sources.extract import extract
-from tests.discord.e2e.harness import eventually
+from tests.discord.e2e.harness import close_runtime, eventually, make_runtime, start, stop
 from tests.fakes.discord import CommandRefused, Perm
 from tests.services.pages import live_page
 
@@ -55,6 +56,24 @@ async def test_latest_shows_the_newest_updates_as_embeds_newest_first(harness):
     )
     assert [e["title"] for e in embeds(inv)] == ["Touchdown confirmed", "Parachute opens"]
     assert not inv.ephemeral
+
+
+async def test_latest_shows_five_updates_unless_asked_for_another_count(harness):
+    story = await harness.store.ensure_story("Mars", guild_id=harness.guild.id)
+    url = "https://news.test/mars"
+    source = await harness.store.add_source(story, url)
+    updates = [(f"u{n}", f"Update {n}", f"Text of update {n}.") for n in range(12)]
+    snapshot = extract(live_page(updates=updates), content_type="text/html", url=url)
+    await harness.store.apply_poll(
+        source, snapshot, now=NOW, etag=None, last_modified=None, body_hash=None
+    )
+    reader = harness.member("reader")
+    inv = await harness.server.invoke(harness.guild, reader, "latest", {"story": "Mars"})
+    assert [e["title"] for e in embeds(inv)] == [f"Update {n}" for n in (11, 10, 9, 8, 7)]
+    inv = await harness.server.invoke(
+        harness.guild, reader, "latest", {"story": "Mars", "count": 10}
+    )
+    assert len(embeds(inv)) == 10
 
 
 async def test_latest_without_updates_says_to_wait(harness):
@@ -162,15 +181,28 @@ async def test_sync_by_the_owner_registers_commands_globally(harness):
 
 
 async def test_guild_remove_and_join_are_recorded_for_the_seven_day_deletion(harness):
-    await story_with_page(harness)
+    story, _ = await story_with_page(harness)
+    await harness.store.ensure_story("World Cup")  # from the config: it stays
+    world_cup = next(s for s in await harness.store.stories_for_guild(None))
+    for followed, channel in ((story, 10), (world_cup.id, 11)):
+        await harness.store.subscribe(followed, guild_id=harness.guild.id, channel_id=channel)
+    await harness.store.set_alerts_channel(harness.guild.id, 12)
     await harness.server.dispatch("GUILD_DELETE", {"id": str(harness.guild.id)})
     await eventually(lambda: harness.left_at(harness.guild) is not None)
     later = datetime.now(UTC)
 
-    # Still there while the bot might come back; gone once prune runs 8 days on.
-    assert await harness.store.stories_for_guild(harness.guild.id)
-    await harness.store.prune(later + timedelta(days=8))
-    assert await harness.store.stories_for_guild(harness.guild.id) == []
+    async def kept() -> tuple:
+        return (
+            [s.name for s in await harness.store.stories_for_guild(harness.guild.id)],
+            len(await harness.store.subscriptions(guild_id=harness.guild.id)),
+            await harness.store.alerts_channel(harness.guild.id),
+        )
+
+    # Still there while the bot might come back; gone once prune runs 7 days on.
+    await harness.store.prune(later + timedelta(days=6, hours=23))
+    assert await kept() == (["Mars", "World Cup"], 2, 12)
+    await harness.store.prune(later + timedelta(days=7, minutes=1))
+    assert await kept() == (["World Cup"], 0, None)
 
 
 async def test_guild_that_comes_back_is_kept(harness):
@@ -181,6 +213,27 @@ async def test_guild_that_comes_back_is_kept(harness):
     await eventually(lambda: harness.left_at(harness.guild) is None)
     await harness.store.prune(datetime.now(UTC) + timedelta(days=8))
     assert [s.name for s in await harness.store.stories_for_guild(harness.guild.id)] == ["Mars"]
+
+
+async def test_a_server_that_removed_the_bot_while_it_was_away_is_deleted_7_days_on(
+    discord_server, guild, tmp_path
+):
+    runtime = await make_runtime(tmp_path, dev_guild=None, server=discord_server)
+    gone = 424242  # a server the bot was in on an earlier run, no longer in READY
+    for server in (guild.id, gone):
+        story = await runtime.store.ensure_story("Mars", guild_id=server)
+        await runtime.store.subscribe(story, guild_id=server, channel_id=server + 1)
+    bot, task = await start(runtime, discord_server)
+    try:
+        async with asyncio.timeout(5):  # on_ready runs in a task of its own
+            while await runtime.store.present_guilds() != [guild.id]:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        await runtime.store.prune(datetime.now(UTC) + timedelta(days=7, minutes=1))
+        assert await runtime.store.stories_for_guild(gone) == []
+        assert [s.name for s in await runtime.store.stories_for_guild(guild.id)] == ["Mars"]
+    finally:
+        await stop(bot, task)
+        await close_runtime(runtime)
 
 
 @pytest.mark.parametrize("command", ["subscribe", "unsubscribe", "subscriptions", "settings"])

@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.config import PollingConfig
 from bot.services.common import MAX_SOURCES_PER_GUILD
+from bot.sources.fetch import Fetcher, open_session
 from tests.fakes.discord import CommandRefused, Perm
 from tests.services.pages import live_page
 
@@ -65,19 +67,33 @@ async def test_same_url_in_two_servers_is_one_source(harness):
 
 
 @pytest.mark.parametrize(
-    ("path", "url", "expected"),
+    ("path", "url", "expected", "next_step"),
     [
-        (None, "ftp://news.test/live", "not a web address"),
-        ("/gone", None, "404"),
-        ("/text", None, "plain text"),
+        (None, "ftp://news.test/live", "not a web address", "give one starting with https://"),
+        ("/gone", None, "HTTP 404", "Check that it opens in a browser, then try /source add"),
+        ("/text", None, "it is plain text", "an RSS, Atom or JSON feed"),
     ],
 )
-async def test_source_add_refusals_say_what_went_wrong(harness, path, url, expected):
+async def test_source_add_refusals_say_what_went_wrong(harness, path, url, expected, next_step):
     harness.sources.status("/gone", 404)
     harness.sources.page("/text", b"just words", content_type="text/plain")
     inv = await add(harness, url or harness.sources.url(path))
-    assert expected in reply(inv)
+    assert expected in reply(inv) and next_step in reply(inv)
+    assert inv.ephemeral
     assert await harness.store.stories_for_guild(harness.guild.id) == []
+
+
+async def test_source_add_of_a_private_address_says_only_public_ones_are_followed(harness):
+    polling = PollingConfig(allow_private_addresses=False)
+    session = open_session(polling)
+    harness.runtime.fetcher = Fetcher(session, polling)
+    try:
+        harness.sources.page("/mars", live_page())
+        inv = await add(harness, harness.sources.url("/mars"))
+    finally:
+        await session.close()
+    assert reply(inv).startswith("Bulletin follows only public web addresses (")
+    assert harness.sources.hits["/mars"] == 0
 
 
 async def test_source_add_refuses_an_interval_below_the_minimum(harness):
@@ -177,7 +193,7 @@ async def test_source_list_and_status_show_each_source(harness):
     )
     mod = harness.moderator()
     listed = await harness.server.invoke(harness.guild, mod, "source list")
-    assert "https://news.test/a" in reply(listed) and "every 120 s" in reply(listed)
+    assert "• <https://news.test/a> — checked every 120 s" in reply(listed)
     status = await harness.server.invoke(harness.guild, mod, "source status", {"story": "Storm"})
     text = reply(status)
     assert "Last error: HTTP 503" in text and "1 failure in a row" in text

@@ -51,7 +51,7 @@ async def test_subscribing_again_changes_the_subscription(harness):
     await polled_story(harness)
     news = harness.server.add_channel(harness.guild, "news")
     await subscribe(harness, channel=news)
-    pings = harness.server.add_role(harness.guild, "Pings")
+    pings = harness.server.add_role(harness.guild, "Pings", mentionable=True)
     inv = await subscribe(
         harness, channel=news, mode="digest", mention=pings, keywords="Lander,  jezero crater"
     )
@@ -59,6 +59,53 @@ async def test_subscribing_again_changes_the_subscription(harness):
     (sub,) = await harness.store.subscriptions(guild_id=harness.guild.id)
     assert (sub.mode, sub.every, sub.mention_role_id) == ("digest", 6 * 3600, pings.id)
     assert sub.keywords == "Lander, jezero crater"
+
+
+async def test_subscribing_again_resumes_a_paused_subscription_and_says_so(harness):
+    await polled_story(harness)
+    await subscribe(harness)
+    (sub,) = await harness.store.subscriptions(guild_id=harness.guild.id)
+    await harness.store.pause_subscription(
+        sub.id, reason="Bulletin may no longer post there (Discord said 403)", now=NOW
+    )
+    inv = await subscribe(harness)
+    assert content(inv) == (
+        f"<#{harness.guild.system_channel_id}> follows “Mars” again (updates); what waited "
+        "while it was paused is posted now."
+    )
+    (sub,) = await harness.store.subscriptions(guild_id=harness.guild.id)
+    assert sub.paused_at is None and sub.pause_reason is None
+
+
+@pytest.mark.parametrize(
+    ("role", "member_may", "bot_may", "refusal"),
+    [
+        ("@everyone", True, True, "Bulletin never pings @everyone"),
+        ("Admins", False, True, "You cannot mention @Admins yourself (it is not mentionable)"),
+        ("Admins", True, False, "Bulletin cannot ping @Admins there: the role is not mentionable"),
+        ("Admins", True, True, None),
+    ],
+)
+async def test_a_role_is_pinged_only_if_member_and_bot_may_mention_it(
+    harness, role, member_may, bot_may, refusal
+):
+    await polled_story(harness)
+    guild = harness.guild
+    target = guild.roles[guild.id] if role == "@everyone" else harness.server.add_role(guild, role)
+    granted = Perm.MENTION_EVERYONE if member_may else 0
+    mod = harness.member("mod", Perm.MANAGE_CHANNELS | granted)
+    if bot_may:
+        await harness.server.set_role_permissions(
+            guild,
+            harness.server.bot_role(guild),
+            harness.server.bot_role(guild).permissions | Perm.MENTION_EVERYONE,
+        )
+    inv = await subscribe(harness, member=mod, mention=target)
+    subs = await harness.store.subscriptions(guild_id=guild.id)
+    if refusal is None:
+        assert "now follows" in content(inv) and subs[0].mention_role_id == target.id
+    else:
+        assert inv.ephemeral and refusal in content(inv) and subs == []
 
 
 async def test_every_without_digest_mode_is_refused(harness):
@@ -124,6 +171,27 @@ async def test_backfill_posts_the_latest_updates_oldest_first(harness):
     assert await harness.store.pending_deliveries(datetime.now(UTC)) == []
 
 
+async def test_backfill_asked_again_posts_nothing_twice(harness):
+    await polled_story(harness)
+    await subscribe(harness, backfill=2)
+    channel = harness.guild.system_channel_id
+    await harness.server.wait_until(lambda: len(harness.server.messages_in(channel)) >= 1, 5)
+    inv = await subscribe(harness, backfill=2, mode="key-points")
+    assert content(inv).endswith("The latest updates were posted here already.")
+    assert await harness.store.pending_deliveries(datetime.now(UTC)) == []
+    titles = [e["title"] for m in harness.server.messages_in(channel) for e in m["embeds"]]
+    assert titles == ["Parachute opens", "Touchdown confirmed"]
+
+
+async def test_backfill_with_keywords_posts_only_matches_and_says_when_none(harness):
+    await polled_story(harness)
+    inv = await subscribe(harness, backfill=5, keywords="crater")
+    assert "The latest 2 updates will be posted shortly" in content(inv)
+    news = harness.server.add_channel(harness.guild, "news")
+    inv = await subscribe(harness, channel=news, backfill=5, keywords="volcano")
+    assert "No recent update matches its keywords, so there is nothing to backfill" in content(inv)
+
+
 async def test_subscription_quota_refuses_a_new_one(harness):
     story = await polled_story(harness)
     for n in range(MAX_SUBSCRIPTIONS_PER_GUILD):
@@ -147,7 +215,42 @@ async def test_unsubscribe_what_was_not_followed_says_so(harness):
     inv = await harness.server.invoke(
         harness.guild, harness.moderator(), "unsubscribe", {"story": "Mars"}
     )
-    assert inv.ephemeral and "does not follow “Mars”" in content(inv)
+    assert inv.ephemeral and "No channel here follows “Mars”" in content(inv)
+
+
+async def test_unsubscribe_in_the_wrong_channel_names_the_channels_that_follow(harness):
+    await polled_story(harness)
+    news = harness.server.add_channel(harness.guild, "news")
+    await subscribe(harness, channel=news)
+    inv = await harness.server.invoke(
+        harness.guild, harness.moderator(), "unsubscribe", {"story": "Mars"}
+    )
+    assert inv.ephemeral
+    assert content(inv) == (
+        f"<#{harness.guild.system_channel_id}> does not follow “Mars”; <#{news.id}> does: "
+        "pick one with the `channel` option."
+    )
+    assert len(await harness.store.subscriptions(guild_id=harness.guild.id)) == 1
+
+
+async def test_a_deleted_channels_subscription_is_reported_and_can_be_removed(harness):
+    story = await polled_story(harness)
+    news = harness.server.add_channel(harness.guild, "news")
+    await subscribe(harness, channel=news)
+    await harness.server.delete_channel(news)
+    await harness.server.wait_until(lambda: harness.bot.get_channel(news.id) is None)
+    (sub,) = await harness.store.subscriptions(guild_id=harness.guild.id)
+    await harness.store.pause_subscription(
+        sub.id, reason="the channel was deleted (Discord said 404 10003: Unknown Channel)", now=NOW
+    )
+    listed = await harness.server.invoke(harness.guild, harness.moderator(), "subscriptions")
+    assert "stopped: the channel was deleted" in content(listed)
+    assert "/unsubscribe without a channel removes it" in content(listed)
+    inv = await harness.server.invoke(
+        harness.guild, harness.moderator(), "unsubscribe", {"story": "Mars"}
+    )
+    assert content(inv) == "Removed the subscription to “Mars” of 1 deleted channel."
+    assert await harness.store.subscriptions(guild_id=harness.guild.id, story_id=story) == []
 
 
 async def test_subscriptions_show_health_with_the_pause_reason(harness):

@@ -101,6 +101,7 @@ class Role:
     name: str
     permissions: int = 0
     position: int = 0
+    mentionable: bool = False  # anyone may ping it (else only with Mention @everyone)
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -111,7 +112,7 @@ class Role:
             "color": 0,
             "hoist": False,
             "managed": False,
-            "mentionable": False,
+            "mentionable": self.mentionable,
             "flags": 0,
         }
 
@@ -143,6 +144,7 @@ class Channel:
     overwrites: dict[int, Overwrite] = field(default_factory=dict)
     owner_id: int | None = None  # threads
     archived: bool = False
+    locked: bool = False  # archived by a moderator: only they can unarchive it
     message_count: int = 0
 
     @property
@@ -173,7 +175,7 @@ class Channel:
                     "archived": self.archived,
                     "auto_archive_duration": 1440,
                     "archive_timestamp": iso_now(),
-                    "locked": False,
+                    "locked": self.locked,
                 },
             )
         else:

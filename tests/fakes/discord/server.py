@@ -198,8 +198,16 @@ class FakeDiscord:
         guild.system_channel_id = general.id
         return guild
 
-    def add_role(self, guild: Guild, name: str, permissions: int = 0, *, position: int = 1) -> Role:
-        role = Role(snowflake(), name, permissions, position)
+    def add_role(
+        self,
+        guild: Guild,
+        name: str,
+        permissions: int = 0,
+        *,
+        position: int = 1,
+        mentionable: bool = False,
+    ) -> Role:
+        role = Role(snowflake(), name, permissions, position, mentionable)
         guild.roles[role.id] = role
         self._later("GUILD_ROLE_CREATE", {"guild_id": str(guild.id), "role": role.payload()})
         return role
@@ -249,6 +257,12 @@ class FakeDiscord:
         await self.dispatch(
             "GUILD_ROLE_UPDATE", {"guild_id": str(guild.id), "role": role.payload()}
         )
+
+    async def archive_thread(self, thread: Channel, *, locked: bool = False) -> None:
+        """Archive a thread, as Discord does after its inactivity period (or a moderator, with
+        `locked`: then the bot cannot post in it again)."""
+        thread.archived, thread.locked = True, locked
+        await self.dispatch("THREAD_UPDATE", thread.payload())
 
     async def delete_channel(self, channel: Channel) -> None:
         """Delete a channel (and its threads) and tell the bot (CHANNEL_DELETE)."""
@@ -986,8 +1000,11 @@ class FakeDiscord:
         send = Perm.SEND_MESSAGES_IN_THREADS if channel.is_thread else Perm.SEND_MESSAGES
         if (denied := self._need(channel, send)) is not None:
             return denied
-        if channel.archived:
+        if channel.archived and channel.locked:
             return error(400, 50083, "Thread is archived")
+        if channel.archived:  # Discord unarchives a thread that is sent a message
+            channel.archived = False
+            self._later("THREAD_UPDATE", channel.payload())
         body = await _json_body(request)
         problem = validate_message(body)
         if problem:
