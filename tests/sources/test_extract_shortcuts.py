@@ -6,11 +6,14 @@ built from the characters and pieces that decide the outcome.
 
 from __future__ import annotations
 
+import html
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.sources.extract.clean import _joined_runs, strict_depth, unescaped
 from bot.sources.extract.jsonld import _unwrapped
 
 # The one-pass form the JSON-LD unwrapping had: a regex tried at every position of the block.
@@ -27,3 +30,50 @@ _JSON_PIECES = ["{", "}", '"a"', ":", "1", ">", "-", "]", "/", "*", "<", ";"]
 def test_json_ld_unwrapping_equals_the_regex_over_the_whole_block(pieces: list[str]) -> None:
     text = "".join(pieces).strip()
     assert _unwrapped(text) == _WRAPPERS.sub("", text)
+
+
+_RUN_PIECES = ["word", "two words", " ", "  ", "\n", "\t", "\u00a0", "\u2028", "\x00", "é", ".", ""]
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(_RUN_PIECES), max_size=10), st.sampled_from(["\n", "\x00"]))
+def test_joined_runs_equal_splitting_collapsing_and_rejoining(
+    pieces: list[str], separator: str
+) -> None:
+    text = "".join(pieces)
+    runs = [" ".join(run.split()) for run in text.split(separator)]
+    assert _joined_runs(text, separator) == "\n\n".join(run for run in runs if run)
+
+
+_ENTITY_PIECES = [
+    "&#39;", "&quot;", "&#34;", "&lt;", "&gt;", "&nbsp;", "&amp;", "&amp;#39;", "&", "&#39",
+    "&#8217;", "&eacute;", "&ampx;", "&lt", "#39;", "amp;", "text", " ",
+]  # fmt: skip
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(_ENTITY_PIECES), max_size=8))
+def test_unescaped_equals_html_unescape(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert unescaped(text) == html.unescape(text)
+
+
+# A start tag whose own end tag follows with only text between is read as one token (a leaf);
+# the depth is what reading the two tags one by one gives.
+@pytest.mark.parametrize(
+    ("markup", "depth"),
+    [
+        ("<div><p>x</p><p>y</p></div>", 2),
+        ("<p>x</P>", None),  # the end tag is spelled differently: not a leaf, not strict
+        ("<br>x</br>", None),  # "</br>" closes nothing
+        ("<svg><g><g/>x</g></svg>", 2),  # in foreign content "<g/>" opens nothing
+        ("<svg><g/>x</g></svg>", None),
+        ("<svg><p>x</p></svg>", None),  # <p> leaves foreign content
+        ("<Svg>x</Svg><div></div>", 1),
+        ("<title>t</title>", 0),
+        ("<SCRIPT>never closed", None),
+    ],
+)
+def test_leaf_tokens_give_the_depth_of_the_tags_one_by_one(markup: str, depth: int | None) -> None:
+    assert strict_depth(markup) == depth
+    assert strict_depth(markup.encode()) == depth

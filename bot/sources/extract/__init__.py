@@ -103,15 +103,21 @@ def _optional(value: str | None, limit: int) -> str | None:
 
 
 def _fit_entry(entry: Entry) -> Entry:
-    fitted = Entry(
-        id=_text(entry.id, MAX_URL),
-        title=_optional(entry.title, MAX_TITLE),
-        text=_text(entry.text, MAX_TEXT),
-        url=_optional(entry.url, MAX_URL),
-        published=entry.published,
-        updated=entry.updated,
-        image=_optional(entry.image, MAX_URL),
-    )
+    entry_id = _text(entry.id, MAX_URL)
+    title = _optional(entry.title, MAX_TITLE)
+    text = _text(entry.text, MAX_TEXT)
+    url = _optional(entry.url, MAX_URL)
+    image = _optional(entry.image, MAX_URL)
+    # `_text` gives back the very string it was given when nothing needs cutting or replacing
+    if (
+        entry_id is entry.id
+        and title is entry.title
+        and text is entry.text
+        and url is entry.url
+        and image is entry.image
+    ):
+        return entry
+    fitted = Entry(entry_id, title, text, url, entry.published, entry.updated, image)
     return entry if fitted == entry else fitted
 
 
