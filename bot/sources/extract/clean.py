@@ -320,14 +320,16 @@ def limit_nesting(markup: bytes, limit: int = MAX_DEPTH) -> bytes: ...
 # tests/sources/test_nesting_bound.py checks the bound against lexbor's own trees.
 _SLACK = 4
 _WS = r"\t\n\f\r "
-# Attributes up to the tag's ">"; group: "/" when the tag closes itself.
-_ATTRS = (
+_ATTR_LIST = (
     rf"(?:[{_WS}/]++[^{_WS}/\"'<=>][^{_WS}/\"'<=>]*+"
     rf"(?:[{_WS}]*+=[{_WS}]*+(?:\"[^\"]*+\"|'[^']*+'|[^{_WS}\"'<=>`]++))?+)*+"
-    rf"(?:[{_WS}]|/(?!>))*+(/?)>"
+    rf"(?:[{_WS}]|/(?!>))*+"
 )
+# Attributes up to the tag's ">" (a bare ">" first: most tags have none); group: "/" when the
+# tag closes itself.
+_ATTRS = rf"(?:>|{_ATTR_LIST}(/?)>)"
+_UNCLOSED_ATTRS = rf"(?:>|{_ATTR_LIST}/?>)"
 _RAW_NAMES = "script|style|title|textarea|iframe|noembed|noframes|xmp"
-_UNCLOSED_ATTRS = _ATTRS.replace("(/?)", "/?")
 # One match per token. The pattern needs no look-ahead after a tag name: the attributes can
 # only begin with a space, "/" or ">". Alternatives, the common ones first:
 # - a raw-text element, whole (group 1: its name), tried only where one can begin; a "<!--"
@@ -473,6 +475,15 @@ def strict_depth(markup: str | bytes) -> int | None:
     for raw, start, closed, leaf, end, other in tokens:
         if start:
             kind = kinds.get(start)
+            if kind is None and not foreign:  # an ordinary element outside svg/math
+                if leaf:  # opened and closed: one level deeper for a moment
+                    if len(stack) >= deepest:
+                        deepest = len(stack) + 1
+                else:
+                    stack.append(start)
+                    if len(stack) > deepest:
+                        deepest = len(stack)
+                continue
             if kind == _VOID:
                 if leaf:  # "</br>" after a void element: an end tag that closes nothing
                     return None
