@@ -12,9 +12,17 @@ import re
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from selectolax.lexbor import LexborHTMLParser
 
+from bot.model import KeyPointsKind
 from bot.sources.extract.clean import _joined_runs, strict_depth, unescaped
 from bot.sources.extract.jsonld import _unwrapped
+from bot.sources.extract.keypoints import (
+    KEY_EVENT_HEADINGS,
+    SUMMARY_HEADINGS,
+    _headings,
+    heading_kind,
+)
 
 # The one-pass form the JSON-LD unwrapping had: a regex tried at every position of the block.
 _WRAPPERS = re.compile(
@@ -77,3 +85,53 @@ def test_unescaped_equals_html_unescape(pieces: list[str]) -> None:
 def test_leaf_tokens_give_the_depth_of_the_tags_one_by_one(markup: str, depth: int | None) -> None:
     assert strict_depth(markup) == depth
     assert strict_depth(markup.encode()) == depth
+
+
+_HEADING_PIECES = [
+    "what", "to", "know", "here\u2019s", "Key", "EVENTS", "summary", "catch-up", "so far",
+    " ", "  ", "\n", "\u00a0", ":", "\u2026", " -", "\u2014", ".", "!", "x",
+]  # fmt: skip
+
+
+def _heading_kind_by_scanning(text: str) -> KeyPointsKind | None:
+    """heading_kind as it was first written: the normalised text against every table entry."""
+    if not text or len(text) > 80:
+        return None
+    norm = re.sub(r"\s+", " ", text).strip().lower().replace("\u2019", "'").replace("\u2018", "'")
+    norm = re.sub(r"[\s:.!\u2026\-\u2013\u2014]+$", "", norm)
+    for table, kind in (
+        (SUMMARY_HEADINGS, KeyPointsKind.SUMMARY),
+        (KEY_EVENT_HEADINGS, KeyPointsKind.KEY_EVENTS),
+    ):
+        for heading in table:
+            if norm == heading or norm.startswith(heading + " "):
+                return kind
+    return None
+
+
+@settings(max_examples=1000)
+@given(st.lists(st.sampled_from(_HEADING_PIECES + list(SUMMARY_HEADINGS)), max_size=6))
+def test_heading_kind_equals_scanning_the_tables(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert heading_kind(text) is _heading_kind_by_scanning(text)
+
+
+_HEADING_SELECTOR = "h1,h2,h3,h4,h5,h6,strong,b,p,span,div[role=heading],summary,header"
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        "<div role=heading>a</div><div role=HEADING>b</div><div ROLE=heading>c</div>",
+        "<svg><summary>a</summary><header>b</header><p>c</p></svg><math><span>d</span></math>",
+        "<template><h2>What to know</h2></template><h2>Key events</h2>",
+        "<P>a</P><SPAN>b</SPAN><Strong>c</Strong><my-p>d</my-p><h7>e</h7>",
+        "<table><p>fostered</p><tr><td><b>cell</b></td></tr></table><noscript><p>n</p></noscript>",
+        "<header><h1>a</h1><p><b><span>nested</span></b></p></header>",
+    ],
+)
+def test_headings_walk_finds_what_the_css_selector_finds(markup: str) -> None:
+    tree = LexborHTMLParser(markup)
+    found = [node.mem_id for node in _headings(tree)]
+    assert found == [node.mem_id for node in tree.css(_HEADING_SELECTOR)]
+    assert found
