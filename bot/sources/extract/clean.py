@@ -336,7 +336,7 @@ _RAW_NAMES = "script|style|title|textarea|iframe|noembed|noframes|xmp"
 #   inside a script can hide its end tag from a simple search, so any "<!--" inside sends the
 #   page to the exact scan;
 # - a start tag (group 2; group 3 "/" when self-closing) and, when nothing but text comes
-#   before its own end tag, that end tag too (group 4 "</": a leaf in one match, half the
+#   before its own end tag, that end tag too (group 4 "/": a leaf in one match, half the
 #   tokens of a page);
 # - an end tag (group 5);
 # - a comment or a doctype;
@@ -346,7 +346,7 @@ _RAW_NAMES = "script|style|title|textarea|iframe|noembed|noframes|xmp"
 _TOKEN = (
     rf"<(?:(?=[sStTiInNxX])((?i:{_RAW_NAMES})){_UNCLOSED_ATTRS}"
     rf"(?:[^<]++|<(?!/(?i:\1)[{_WS}/>]|!--))*+</(?i:\1)(?=[{_WS}/>]){_UNCLOSED_ATTRS}"
-    rf"|([A-Za-z][A-Za-z0-9-]*+){_ATTRS}(?:[^<]*+(</)\2{_UNCLOSED_ATTRS})?"
+    rf"|([A-Za-z][A-Za-z0-9-]*+){_ATTRS}(?:[^<]*+<(/)\2{_UNCLOSED_ATTRS})?"
     rf"|/([A-Za-z][A-Za-z0-9-]*+){_UNCLOSED_ATTRS}"
     r"|!--(?!-?>)(?s:.*?)--!?>|!(?i:doctype)[^>]*+>"
     r"|([A-Za-z/!?]))"
@@ -537,18 +537,22 @@ def limit_nesting(markup: str | bytes, limit: int = MAX_DEPTH) -> str | bytes:
     nearest scope boundary, as the parser's "in scope" check does. UTF-8 bytes (as pages
     reach lexbor) come back as bytes, untouched unless something was removed.
     """
+    # The common cases, at once: markup proved shallow, or too few tags to nest deeper (then
+    # the scan below would drop nothing either). The proof first: it also reads small pages.
+    if certainly_shallow(markup, limit):
+        return markup
     if isinstance(markup, bytes):
-        if markup.count(b"<") <= limit or certainly_shallow(markup, limit):
+        if markup.count(b"<") <= limit:
             return markup
         text = markup.decode("utf-8", "surrogateescape")
         limited = _limit_text(text, limit)
         return markup if limited is text else limited.encode("utf-8", "surrogateescape")
+    if markup.count("<") <= limit:
+        return markup
     return _limit_text(markup, limit)
 
 
 def _limit_text(markup: str, limit: int) -> str:
-    if markup.count("<") <= limit or certainly_shallow(markup, limit):  # the common cases, at once
-        return markup
     stack: list[str] = []
     open_at: dict[str, list[int]] = {}  # tag → its positions in `stack`, innermost last
     # Positions in `stack`, innermost last, of: scope boundaries, special elements, svg/math.
