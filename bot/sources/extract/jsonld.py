@@ -168,8 +168,10 @@ def read_liveblog(blog: dict[str, object], *, fallback_url: str | None = None) -
         if title is not None and title == headline:
             title = None
         url = _url_of(update.get("url"))
-        published = None if drop_published else published
-        modified = None if drop_updated else modified
+        if drop_published:
+            published = None
+        if drop_updated:
+            modified = None
         explicit = update.get("@id")
         entry_id = choose_id(
             explicit=explicit if isinstance(explicit, str) else None,
@@ -180,15 +182,16 @@ def read_liveblog(blog: dict[str, object], *, fallback_url: str | None = None) -
             use_fragment=True,
             page_url=page_url,
         )
+        image = update.get("image")
         entries.append(
             Entry(
-                id=entry_id,
-                title=title,
-                text=text,
-                url=url or page_url,
-                published=published,
-                updated=modified,
-                image=_url_of(update.get("image")),
+                entry_id,
+                title,
+                text,
+                url or page_url,
+                published,
+                modified,
+                None if image is None else _url_of(image),
             )
         )
     return LiveBlog(
