@@ -102,22 +102,31 @@ def _optional(value: str | None, limit: int) -> str | None:
     return None if value is None else _text(value, limit)
 
 
+def _fits(value: str | None, limit: int) -> bool:
+    """Whether `_text` would give VALUE back as it is (short, and ASCII or free of surrogates)."""
+    return value is None or (
+        len(value) <= limit and (value.isascii() or not _SURROGATE.search(value))
+    )
+
+
 def _fit_entry(entry: Entry) -> Entry:
-    entry_id = _text(entry.id, MAX_URL)
-    title = _optional(entry.title, MAX_TITLE)
-    text = _text(entry.text, MAX_TEXT)
-    url = _optional(entry.url, MAX_URL)
-    image = _optional(entry.image, MAX_URL)
-    # `_text` gives back the very string it was given when nothing needs cutting or replacing
     if (
-        entry_id is entry.id
-        and title is entry.title
-        and text is entry.text
-        and url is entry.url
-        and image is entry.image
+        _fits(entry.text, MAX_TEXT)
+        and _fits(entry.title, MAX_TITLE)
+        and _fits(entry.id, MAX_URL)
+        and _fits(entry.url, MAX_URL)
+        and _fits(entry.image, MAX_URL)
     ):
         return entry
-    fitted = Entry(entry_id, title, text, url, entry.published, entry.updated, image)
+    fitted = Entry(
+        id=_text(entry.id, MAX_URL),
+        title=_optional(entry.title, MAX_TITLE),
+        text=_text(entry.text, MAX_TEXT),
+        url=_optional(entry.url, MAX_URL),
+        published=entry.published,
+        updated=entry.updated,
+        image=_optional(entry.image, MAX_URL),
+    )
     return entry if fitted == entry else fitted
 
 
