@@ -717,17 +717,22 @@ def _collapsed(run: str) -> str:
     return " ".join(run.split())
 
 
+_PRINTABLE_ASCII = bytes(range(0x20, 0x7F))
+
+
 def _tidy_runs(text: str, separator: str) -> bool:
     """Whether every run of TEXT between SEPARATORs is one `_collapsed` keeps as it is, and
     none is empty: then splitting, collapsing and rejoining would only swap the separators.
     With the separators made spaces, that is a tidy run as `_collapsed` sees one."""
     spaced = text.replace(separator, " ")
-    return (
-        spaced.isprintable()
-        and "  " not in spaced
-        and spaced[:1] not in ("", " ")
-        and spaced[-1] != " "
-    )
+    if "  " in spaced or spaced[:1] in ("", " ") or spaced[-1] == " ":
+        return False
+    if text.isascii():
+        # ASCII is printable from " " to "~": with those bytes deleted, only separators may be
+        # left (one pass over bytes; isprintable looks every character up in a table)
+        rest = text.encode("ascii").translate(None, _PRINTABLE_ASCII)
+        return not rest.replace(separator.encode("ascii"), b"")
+    return spaced.isprintable()
 
 
 def _joined_runs(text: str, separator: str) -> str:
@@ -791,7 +796,7 @@ def _flatten(tree: LexborHTMLParser, markup: str) -> None:
     """Leave only block elements around the text: skipped elements go with their content,
     inline ones are unwrapped and their text merged, all inside lexbor. Afterwards every
     text node is one paragraph's worth of text."""
-    names = {name.lower() for name in _TAG_NAME.findall(markup)}
+    names = {name.lower() for name in set(_TAG_NAME.findall(markup))}
     # Each name stripped costs a walk of the whole tree: strip only the names the markup
     # holds, and those the parser makes by itself (<head>; <image> becomes <img>).
     present = names | {"head", "img"} if "image" in names else names | {"head"}
