@@ -15,7 +15,15 @@ from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
 from bot.model import KeyPointsKind
-from bot.sources.extract.clean import _joined_runs, strict_depth, unescaped
+from bot.sources.extract.clean import (
+    _FOREIGN_EXITS,
+    _KINDS,
+    _VOID_NAMES,
+    SIBLING_LEAVES,
+    _joined_runs,
+    strict_depth,
+    unescaped,
+)
 from bot.sources.extract.jsonld import _unwrapped
 from bot.sources.extract.keypoints import (
     KEY_EVENT_HEADINGS,
@@ -80,6 +88,13 @@ def test_unescaped_equals_html_unescape(pieces: list[str]) -> None:
         ("<Svg>x</Svg><div></div>", 1),
         ("<title>t</title>", 0),
         ("<SCRIPT>never closed", None),
+        # a leaf followed by sibling leaves is one token: the same depths again
+        ("<div><p>a</p> <p>b</p><h2>c</h2></div><p>d</p>", 2),
+        ("<p>x</p><pre>y</pre><P>z</P>", 1),
+        ("<p>x</p><br>y</br>", None),
+        ("<p>x</p><span>y</spanx>", None),
+        ("<svg><g>a</g><g>b</g></svg>", 2),
+        ("<svg><g>a</g><p>b</p></svg>", None),  # the second leaf leaves foreign content
     ],
 )
 def test_leaf_tokens_give_the_depth_of_the_tags_one_by_one(markup: str, depth: int | None) -> None:
@@ -135,3 +150,11 @@ def test_headings_walk_finds_what_the_css_selector_finds(markup: str) -> None:
     found = [node.mem_id for node in _headings(tree)]
     assert found == [node.mem_id for node in tree.css(_HEADING_SELECTOR)]
     assert found
+
+
+def test_sibling_leaves_all_leave_foreign_content_and_are_ordinary_elements() -> None:
+    # what lets a run of leaves stand for its tags: inside <svg> or <math> any of them gives up
+    names = set(SIBLING_LEAVES)
+    assert names <= _FOREIGN_EXITS
+    assert not names & _VOID_NAMES
+    assert not any(name in _KINDS for name in names)  # neither raw text nor svg/math

@@ -330,23 +330,35 @@ _ATTR_LIST = (
 _ATTRS = rf"(?:>|{_ATTR_LIST}(/?)>)"
 _UNCLOSED_ATTRS = rf"(?:>|{_ATTR_LIST}/?>)"
 _RAW_NAMES = "script|style|title|textarea|iframe|noembed|noframes|xmp"
+# Names of elements that may follow a leaf as more leaves of the same token: HTML elements
+# that also leave foreign content (so none of them can continue such a token inside <svg> or
+# <math>), neither void nor raw text; the commonest first.
+SIBLING_LEAVES = (
+    "p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "span", "em", "strong", "b", "i", "div", "dd",
+    "dt", "code", "small", "sub", "sup", "u", "s", "pre", "blockquote", "ol", "ul", "dl", "tt",
+    "var", "big", "center", "nobr", "strike", "menu", "ruby", "listing",
+)  # fmt: skip
+_SIBLING = rf"(?=[{''.join(sorted({n[0] for n in SIBLING_LEAVES}))}])({'|'.join(SIBLING_LEAVES)})"
 # One match per token. The pattern needs no look-ahead after a tag name: the attributes can
 # only begin with a space, "/" or ">". Alternatives, the common ones first:
 # - a raw-text element, whole (group 1: its name), tried only where one can begin; a "<!--"
 #   inside a script can hide its end tag from a simple search, so any "<!--" inside sends the
 #   page to the exact scan;
 # - a start tag (group 2; group 3 "/" when self-closing) and, when nothing but text comes
-#   before its own end tag, that end tag too (group 4 "/": a leaf in one match, half the
-#   tokens of a page);
-# - an end tag (group 5);
+#   before its own end tag, that end tag too (group 4 "/": a leaf in one match), then any
+#   leaves of SIBLING_LEAVES that follow it with only text between (group 5 "<" when there
+#   is one; group 6 is the last one's name): a run of paragraphs is one token;
+# - an end tag (group 7);
 # - a comment or a doctype;
-# - anything else the tokenizer reads as markup (group 6): give up.
+# - anything else the tokenizer reads as markup (group 8): give up.
 # A start tag named like a raw-text element is one whose element could not be read whole
 # (or <plaintext>): the loop gives up on it.
 _TOKEN = (
     rf"<(?:(?=[sStTiInNxX])((?i:{_RAW_NAMES})){_UNCLOSED_ATTRS}"
     rf"(?:[^<]++|<(?!/(?i:\1)[{_WS}/>]|!--))*+</(?i:\1)(?=[{_WS}/>]){_UNCLOSED_ATTRS}"
-    rf"|([A-Za-z][A-Za-z0-9-]*+){_ATTRS}(?:[^<]*+<(/)\2{_UNCLOSED_ATTRS})?"
+    rf"|([A-Za-z][A-Za-z0-9-]*+){_ATTRS}(?:[^<]*+<(/)\2{_UNCLOSED_ATTRS}"
+    rf"(?:[^<]*+(<){_SIBLING}{_UNCLOSED_ATTRS}"
+    rf"[^<]*+</\6{_UNCLOSED_ATTRS})*)?"
     rf"|/([A-Za-z][A-Za-z0-9-]*+){_UNCLOSED_ATTRS}"
     r"|!--(?!-?>)(?s:.*?)--!?>|!(?i:doctype)[^>]*+>"
     r"|([A-Za-z/!?]))"
@@ -472,7 +484,7 @@ def strict_depth(markup: str | bytes) -> int | None:
     stack: list[str | bytes] = []
     deepest = 0
     foreign = 0  # open <svg>/<math> elements
-    for raw, start, closed, leaf, end, other in tokens:
+    for raw, start, closed, leaf, siblings, _, end, other in tokens:
         if start:
             kind = kinds.get(start)
             if kind is None and not foreign:  # an ordinary element outside svg/math
@@ -491,7 +503,8 @@ def strict_depth(markup: str | bytes) -> int | None:
             if kind == _RAW:
                 return None
             if foreign:
-                if _name(start).lower() in _FOREIGN_EXITS:
+                # a leaf's siblings all leave foreign content, like the exits
+                if siblings or _name(start).lower() in _FOREIGN_EXITS:
                     return None
                 if closed:  # a self-closing tag opens nothing in foreign content
                     if leaf:
