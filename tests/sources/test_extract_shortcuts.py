@@ -7,6 +7,7 @@ built from the characters and pieces that decide the outcome.
 from __future__ import annotations
 
 import html
+import math
 import re
 
 import pytest
@@ -31,6 +32,7 @@ from bot.sources.extract.keypoints import (
     _headings,
     heading_kind,
 )
+from bot.sources.summary import _textrank
 
 # The one-pass form the JSON-LD unwrapping had: a regex tried at every position of the block.
 _WRAPPERS = re.compile(
@@ -158,3 +160,34 @@ def test_sibling_leaves_all_leave_foreign_content_and_are_ordinary_elements() ->
     assert names <= _FOREIGN_EXITS
     assert not names & _VOID_NAMES
     assert not any(name in _KINDS for name in names)  # neither raw text nor svg/math
+
+
+def _textrank_term_by_term(bags: list[frozenset[str]]) -> list[float]:
+    """The TextRank iteration as first written, a generator over each node's edges."""
+    n = len(bags)
+    logs = [math.log(len(b)) if len(b) > 1 else 0.0 for b in bags]
+    weights: list[list[tuple[int, float]]] = [[] for _ in range(n)]
+    for i in range(n):
+        for j in range(i + 1, n):
+            denominator = logs[i] + logs[j]
+            shared = len(bags[i] & bags[j]) if denominator > 0 else 0
+            if shared:
+                weights[i].append((j, shared / denominator))
+                weights[j].append((i, shared / denominator))
+    out_weight = [sum(w for _, w in edges) for edges in weights]
+    scores = [1.0] * n
+    for _ in range(40):
+        scores = [
+            (1 - 0.85)
+            + 0.85 * sum(scores[j] * w / out_weight[j] for j, w in weights[i] if out_weight[j])
+            for i in range(n)
+        ]
+    return scores
+
+
+@settings(max_examples=200)
+@given(st.lists(st.frozensets(st.sampled_from("abcdefghij"), max_size=6), max_size=12))
+def test_textrank_scores_are_exactly_those_of_the_plain_iteration(
+    bags: list[frozenset[str]],
+) -> None:
+    assert _textrank(bags) == _textrank_term_by_term(bags)
