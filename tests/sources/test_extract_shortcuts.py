@@ -19,8 +19,8 @@ from bot.model import KeyPointsKind
 from bot.sources.extract.clean import (
     _FOREIGN_EXITS,
     _KINDS,
+    _SIBLING_LEAVES,
     _VOID_NAMES,
-    SIBLING_LEAVES,
     _joined_runs,
     strict_depth,
     unescaped,
@@ -156,7 +156,7 @@ def test_headings_walk_finds_what_the_css_selector_finds(markup: str) -> None:
 
 def test_sibling_leaves_all_leave_foreign_content_and_are_ordinary_elements() -> None:
     # what lets a run of leaves stand for its tags: inside <svg> or <math> any of them gives up
-    names = set(SIBLING_LEAVES)
+    names = set(_SIBLING_LEAVES)
     assert names <= _FOREIGN_EXITS
     assert not names & _VOID_NAMES
     assert not any(name in _KINDS for name in names)  # neither raw text nor svg/math

@@ -333,12 +333,12 @@ _RAW_NAMES = "script|style|title|textarea|iframe|noembed|noframes|xmp"
 # Names of elements that may follow a leaf as more leaves of the same token: HTML elements
 # that also leave foreign content (so none of them can continue such a token inside <svg> or
 # <math>), neither void nor raw text; the commonest first.
-SIBLING_LEAVES = (
+_SIBLING_LEAVES = (
     "p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "span", "em", "strong", "b", "i", "div", "dd",
     "dt", "code", "small", "sub", "sup", "u", "s", "pre", "blockquote", "ol", "ul", "dl", "tt",
     "var", "big", "center", "nobr", "strike", "menu", "ruby", "listing",
 )  # fmt: skip
-_SIBLING = rf"(?=[{''.join(sorted({n[0] for n in SIBLING_LEAVES}))}])({'|'.join(SIBLING_LEAVES)})"
+_SIBLING = rf"(?=[{''.join(sorted({n[0] for n in _SIBLING_LEAVES}))}])({'|'.join(_SIBLING_LEAVES)})"
 # One match per token. The pattern needs no look-ahead after a tag name: the attributes can
 # only begin with a space, "/" or ">". Alternatives, the common ones first:
 # - a raw-text element, whole (group 1: its name), tried only where one can begin; a "<!--"
@@ -346,7 +346,7 @@ _SIBLING = rf"(?=[{''.join(sorted({n[0] for n in SIBLING_LEAVES}))}])({'|'.join(
 #   page to the exact scan;
 # - a start tag (group 2; group 3 "/" when self-closing) and, when nothing but text comes
 #   before its own end tag, that end tag too (group 4 "/": a leaf in one match), then any
-#   leaves of SIBLING_LEAVES that follow it with only text between (group 5 "<" when there
+#   leaves of _SIBLING_LEAVES that follow it with only text between (group 5 "<" when there
 #   is one; group 6 is the last one's name): a run of paragraphs is one token;
 # - an end tag (group 7);
 # - a comment or a doctype;
