@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 from bench.common import FIXTURES, cpu_ms, table
-from bot.sources.extract import extract
+from bot.sources.extract import extract, htmlpage
+from bot.sources.extract.clean import limit_nesting
 from bot.sources.summary import extracted_key_points
 
 _TEXT = (
@@ -165,6 +166,15 @@ def run() -> None:
     ]
     print("Synthetic inputs (aim: <= 5 ms each for the page and the feed):\n")
     print(table(["input", "KB", "entries / items", "ms"], rows))
+
+    print("\n### What the nesting bound costs on the synthetic page\n")
+    bound_rows = [["the bound alone (limit_nesting)", f"{cpu_ms(lambda: limit_nesting(page)):.2f}"]]
+    try:  # for comparison only: the page read without its defence against deep nesting
+        htmlpage.limit_nesting = lambda markup, limit=0: markup
+        bound_rows.append(["extraction without the bound", f"{cpu_ms(lambda: extract(page)):.2f}"])
+    finally:
+        htmlpage.limit_nesting = limit_nesting
+    print(table(["", "ms"], bound_rows))
 
     print("\n### HTML parser: parse the synthetic page\n")
     from lxml import html as lxml_html

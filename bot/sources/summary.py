@@ -133,12 +133,14 @@ def _textrank(bags: list[frozenset[str]]) -> list[float]:
                 weights[i].append((j, weight))
                 weights[j].append((i, weight))
     out_weight = [sum(w for _, w in edges) for edges in weights]
+    # each node's edges with the neighbour's out-weight beside them (neighbours without any
+    # left out), so that an iteration is one list per node; the sums are the same, term by term
+    incoming = [[(j, w, out_weight[j]) for j, w in edges if out_weight[j]] for edges in weights]
     scores = [1.0] * n
     for _ in range(_ITERATIONS):
         scores = [
-            (1 - _DAMPING)
-            + _DAMPING * sum(scores[j] * w / out_weight[j] for j, w in weights[i] if out_weight[j])
-            for i in range(n)
+            (1 - _DAMPING) + _DAMPING * sum([scores[j] * w / out for j, w, out in edges])
+            for edges in incoming
         ]
     return scores
 

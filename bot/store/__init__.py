@@ -215,8 +215,10 @@ class Store(DeliveryStateMixin):
             return await self._fetchall(sql, params)
 
     async def _fetchone(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Row | None:
-        async with self._db.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        # One trip to the database thread, not three (execute, fetch, close): every use reads
+        # at most one row (a key, LIMIT 1, an aggregate or a one-row RETURNING).
+        rows = await self._db.execute_fetchall(sql, params)
+        return next(iter(rows), None)
 
     async def _fetchall(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
         return list(await self._db.execute_fetchall(sql, params))

@@ -103,7 +103,22 @@ def _optional(value: str | None, limit: int) -> str | None:
     return None if value is None else _text(value, limit)
 
 
+def _fits(value: str | None, limit: int) -> bool:
+    """Whether `_text` would give VALUE back as it is (short, and ASCII or free of surrogates)."""
+    return value is None or (
+        len(value) <= limit and (value.isascii() or not _SURROGATE.search(value))
+    )
+
+
 def _fit_entry(entry: Entry) -> Entry:
+    if (
+        _fits(entry.text, MAX_TEXT)
+        and _fits(entry.title, MAX_TITLE)
+        and _fits(entry.id, MAX_URL)
+        and _fits(entry.url, MAX_URL)
+        and _fits(entry.image, MAX_URL)
+    ):
+        return entry
     fitted = Entry(
         id=_text(entry.id, MAX_URL),
         title=_optional(entry.title, MAX_TITLE),

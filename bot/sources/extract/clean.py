@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 import logging
 import re
+from collections.abc import Mapping
+from itertools import product
 from typing import overload
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -318,24 +320,48 @@ def limit_nesting(markup: bytes, limit: int = MAX_DEPTH) -> bytes: ...
 # tests/sources/test_nesting_bound.py checks the bound against lexbor's own trees.
 _SLACK = 4
 _WS = r"\t\n\f\r "
-# Attributes up to the tag's ">"; group: "/" when the tag closes itself.
-_ATTRS = (
+_ATTR_LIST = (
     rf"(?:[{_WS}/]++[^{_WS}/\"'<=>][^{_WS}/\"'<=>]*+"
     rf"(?:[{_WS}]*+=[{_WS}]*+(?:\"[^\"]*+\"|'[^']*+'|[^{_WS}\"'<=>`]++))?+)*+"
-    rf"(?:[{_WS}]|/(?!>))*+(/?)>"
+    rf"(?:[{_WS}]|/(?!>))*+"
 )
+# Attributes up to the tag's ">" (a bare ">" first: most tags have none); group: "/" when the
+# tag closes itself.
+_ATTRS = rf"(?:>|{_ATTR_LIST}(/?)>)"
+_UNCLOSED_ATTRS = rf"(?:>|{_ATTR_LIST}/?>)"
 _RAW_NAMES = "script|style|title|textarea|iframe|noembed|noframes|xmp"
+# Names of elements that may follow a leaf as more leaves of the same token: HTML elements
+# that also leave foreign content (so none of them can continue such a token inside <svg> or
+# <math>), neither void nor raw text; the commonest first.
+_SIBLING_LEAVES = (
+    "p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "span", "em", "strong", "b", "i", "div", "dd",
+    "dt", "code", "small", "sub", "sup", "u", "s", "pre", "blockquote", "ol", "ul", "dl", "tt",
+    "var", "big", "center", "nobr", "strike", "menu", "ruby", "listing",
+)  # fmt: skip
+_SIBLING = rf"(?=[{''.join(sorted({n[0] for n in _SIBLING_LEAVES}))}])({'|'.join(_SIBLING_LEAVES)})"
+# One match per token. The pattern needs no look-ahead after a tag name: the attributes can
+# only begin with a space, "/" or ">". Alternatives, the common ones first:
+# - a raw-text element, whole (group 1: its name), tried only where one can begin; a "<!--"
+#   inside a script can hide its end tag from a simple search, so any "<!--" inside sends the
+#   page to the exact scan;
+# - a start tag (group 2; group 3 "/" when self-closing) and, when nothing but text comes
+#   before its own end tag, that end tag too (group 4 "/": a leaf in one match), then any
+#   leaves of _SIBLING_LEAVES that follow it with only text between (group 5 "<" when there
+#   is one; group 6 is the last one's name): a run of paragraphs is one token;
+# - an end tag (group 7);
+# - a comment or a doctype;
+# - anything else the tokenizer reads as markup (group 8): give up.
+# A start tag named like a raw-text element is one whose element could not be read whole
+# (or <plaintext>): the loop gives up on it.
 _TOKEN = (
-    r"<(?:!--(?!-?>)(?s:.*?)--!?>"  # a comment
-    r"|!(?i:doctype)[^>]*+>"
-    # a raw-text element, whole (group 1: its name); a "<!--" inside a script can hide its
-    # end tag from a simple search, so any "<!--" inside sends the page to the exact scan
-    rf"|((?i:{_RAW_NAMES})){_ATTRS.replace('(/?)', '/?')}"
-    rf"(?:[^<]++|<(?!/(?i:\1)[{_WS}/>]|!--))*+</(?i:\1)(?=[{_WS}/>]){_ATTRS.replace('(/?)', '/?')}"
-    # a start tag (group 2; group 4 "/" when self-closing) or an end tag (group 3)
-    rf"|(?:(?!(?i:{_RAW_NAMES}|plaintext)[{_WS}/>])([A-Za-z][A-Za-z0-9-]*+)"
-    rf"|/([A-Za-z][A-Za-z0-9-]*+))(?=[{_WS}/>]){_ATTRS}"
-    r"|([A-Za-z/!?]))"  # anything else the tokenizer reads as markup (group 5): give up
+    rf"<(?:(?=[sStTiInNxX])((?i:{_RAW_NAMES})){_UNCLOSED_ATTRS}"
+    rf"(?:[^<]++|<(?!/(?i:\1)[{_WS}/>]|!--))*+</(?i:\1)(?=[{_WS}/>]){_UNCLOSED_ATTRS}"
+    rf"|([A-Za-z][A-Za-z0-9-]*+){_ATTRS}(?:[^<]*+<(/)\2{_UNCLOSED_ATTRS}"
+    rf"(?:[^<]*+(<){_SIBLING}{_UNCLOSED_ATTRS}"
+    rf"[^<]*+</\6{_UNCLOSED_ATTRS})*)?"
+    rf"|/([A-Za-z][A-Za-z0-9-]*+){_UNCLOSED_ATTRS}"
+    r"|!--(?!-?>)(?s:.*?)--!?>|!(?i:doctype)[^>]*+>"
+    r"|([A-Za-z/!?]))"
 )
 _TOKENS = re.compile(_TOKEN)
 _TOKENS_BYTES = re.compile(_TOKEN.encode())
@@ -361,10 +387,8 @@ _VOID_NAMES = frozenset(
         "bgsound",
     ]
 )
-_FOREIGN = frozenset(["svg", "math"])
 # The same names as bytes, for pages read as UTF-8 bytes.
 _VOID_NAMES |= {name.encode() for name in _VOID_NAMES}
-_FOREIGN |= {name.encode() for name in _FOREIGN}
 # Start tags that leave foreign content or open an HTML integration point within it.
 _FOREIGN_EXITS = frozenset(
     [
@@ -428,33 +452,80 @@ _FOREIGN_EXITS = frozenset(
 )
 
 
+def _spellings(name: str) -> set[str]:
+    """NAME in every mix of upper and lower case (tag names are case-insensitive)."""
+    return {"".join(letters) for letters in product(*({c.lower(), c.upper()} for c in name))}
+
+
+# What a start tag's name means to the loop, looked up once per tag: void names as written
+# (the pattern's void names are lower case only, like the parser's fast path), raw-text and
+# foreign names in any case.
+_VOID, _RAW, _FOREIGN_ROOT = 1, 2, 3
+_KINDS: dict[str, int] = {name: _VOID for name in _VOID_NAMES if isinstance(name, str)}
+_KINDS.update({s: _RAW for n in [*_RAW_NAMES.split("|"), "plaintext"] for s in _spellings(n)})
+_KINDS.update({s: _FOREIGN_ROOT for n in ("svg", "math") for s in _spellings(n)})
+_KINDS_BYTES = {name.encode(): kind for name, kind in _KINDS.items()}
+_FOREIGN_ROOTS = frozenset(n for n, kind in _KINDS.items() if kind == _FOREIGN_ROOT)
+_FOREIGN_ROOTS_BYTES = frozenset(n.encode() for n in _FOREIGN_ROOTS)
+
+
 def strict_depth(markup: str | bytes) -> int | None:
     """The depth of MARKUP when every end tag closes the innermost open element, else None.
 
     One regex pass does the reading; the loop only keeps the stack of names.
     """
-    pattern = _TOKENS_BYTES if isinstance(markup, bytes) else _TOKENS
+    if isinstance(markup, bytes):
+        tokens = _TOKENS_BYTES.findall(markup)
+        kinds: Mapping[str | bytes, int] = _KINDS_BYTES
+        roots: frozenset[str | bytes] = _FOREIGN_ROOTS_BYTES
+    else:
+        tokens = _TOKENS.findall(markup)
+        kinds, roots = _KINDS, _FOREIGN_ROOTS
     stack: list[str | bytes] = []
     deepest = 0
     foreign = 0  # open <svg>/<math> elements
-    for raw, start, end, closed, other in pattern.findall(markup):
+    for raw, start, closed, leaf, siblings, _, end, other in tokens:
         if start:
-            if start in _VOID_NAMES:
+            kind = kinds.get(start)
+            if kind is None and not foreign:  # an ordinary element outside svg/math
+                if leaf:  # opened and closed: one level deeper for a moment
+                    if len(stack) >= deepest:
+                        deepest = len(stack) + 1
+                else:
+                    stack.append(start)
+                    if len(stack) > deepest:
+                        deepest = len(stack)
                 continue
-            if foreign:
-                if _name(start).lower() in _FOREIGN_EXITS:
+            if kind == _VOID:
+                if leaf:  # "</br>" after a void element: an end tag that closes nothing
                     return None
-                if closed:
+                continue
+            if kind == _RAW:
+                return None
+            if foreign:
+                # a leaf's siblings all leave foreign content, like the exits
+                if siblings or _name(start).lower() in _FOREIGN_EXITS:
+                    return None
+                if closed:  # a self-closing tag opens nothing in foreign content
+                    if leaf:
+                        if not stack or stack.pop() != start:
+                            return None
+                        if kind == _FOREIGN_ROOT:
+                            foreign -= 1
                     continue
-            elif start.lower() in _FOREIGN:  # tag names are case-insensitive: <SVG> is svg
+            elif kind == _FOREIGN_ROOT and not leaf:
                 foreign += 1
+            if leaf:  # opened and closed: one level deeper for a moment
+                if len(stack) >= deepest:
+                    deepest = len(stack) + 1
+                continue
             stack.append(start)
             if len(stack) > deepest:
                 deepest = len(stack)
         elif end:
             if not stack or stack.pop() != end:
                 return None
-            if foreign and end.lower() in _FOREIGN:
+            if foreign and end in roots:
                 foreign -= 1
         elif other or (raw and foreign):
             return None
@@ -471,6 +542,14 @@ def certainly_shallow(markup: str | bytes, limit: int) -> bool:
     return depth is not None and 2 * depth + _SLACK <= limit
 
 
+_COUNT_FIRST = 64 * 1024  # characters
+
+
+def _few_tags(markup: str | bytes, limit: int) -> bool:
+    count = markup.count(b"<") if isinstance(markup, bytes) else markup.count("<")
+    return count <= limit
+
+
 def limit_nesting(markup: str | bytes, limit: int = MAX_DEPTH) -> str | bytes:
     """MARKUP with the start tags that would nest elements deeper than LIMIT removed.
 
@@ -479,9 +558,16 @@ def limit_nesting(markup: str | bytes, limit: int = MAX_DEPTH) -> str | bytes:
     nearest scope boundary, as the parser's "in scope" check does. UTF-8 bytes (as pages
     reach lexbor) come back as bytes, untouched unless something was removed.
     """
+    # The common cases, at once: too few tags to nest deeper (then the scan below would drop
+    # nothing either), or markup proved shallow. A large page counts its tags last: counting
+    # costs a tenth of the proof, which such a page nearly always passes.
+    if len(markup) > _COUNT_FIRST:
+        shallow = certainly_shallow(markup, limit) or _few_tags(markup, limit)
+    else:
+        shallow = _few_tags(markup, limit) or certainly_shallow(markup, limit)
+    if shallow:
+        return markup
     if isinstance(markup, bytes):
-        if markup.count(b"<") <= limit or certainly_shallow(markup, limit):
-            return markup
         text = markup.decode("utf-8", "surrogateescape")
         limited = _limit_text(text, limit)
         return markup if limited is text else limited.encode("utf-8", "surrogateescape")
@@ -489,8 +575,6 @@ def limit_nesting(markup: str | bytes, limit: int = MAX_DEPTH) -> str | bytes:
 
 
 def _limit_text(markup: str, limit: int) -> str:
-    if markup.count("<") <= limit or certainly_shallow(markup, limit):  # the common cases, at once
-        return markup
     stack: list[str] = []
     open_at: dict[str, list[int]] = {}  # tag → its positions in `stack`, innermost last
     # Positions in `stack`, innermost last, of: scope boundaries, special elements, svg/math.
@@ -604,6 +688,38 @@ def _pop(stack: list[str], open_at: dict[str, list[int]], bounds: _Bounds) -> No
             positions.pop()
 
 
+# The entities sources use most, with what html.unescape makes of each; "&amp;" comes last, so
+# that the "&" it yields is not read again (html.unescape reads the text once).
+_COMMON_ENTITIES = (
+    ("&#39;", "'"),
+    ("&quot;", '"'),
+    ("&#34;", '"'),
+    ("&lt;", "<"),
+    ("&gt;", ">"),
+    ("&nbsp;", "\xa0"),
+    ("&amp;", "&"),
+)
+
+
+def unescaped(text: str) -> str:
+    """`html.unescape(text)`; by plain replacement when every "&" starts a common entity
+    (html.unescape calls back into Python for each entity it meets)."""
+    left = text.count("&")
+    found = []
+    for entity, char in _COMMON_ENTITIES:
+        count = text.count(entity)
+        if count:
+            found.append((entity, char))
+            left -= count
+            if not left:
+                break
+    if left:
+        return html.unescape(text)
+    for entity, char in found:
+        text = text.replace(entity, char)
+    return text
+
+
 def unescape_again(text: str) -> str:
     """Decode entities that survived one decoding (double-escaped sources)."""
     if "&" in text and _LEFT_ENTITY.search(text):
@@ -623,9 +739,34 @@ def _collapsed(run: str) -> str:
     return " ".join(run.split())
 
 
-def _paragraphs(raw: str) -> str:
-    runs = [_collapsed(line) for line in raw.split(_BREAK)]
+_PRINTABLE_ASCII = bytes(range(0x20, 0x7F))
+
+
+def _tidy_runs(text: str, separator: str) -> bool:
+    """Whether every run of TEXT between SEPARATORs is one `_collapsed` keeps as it is, and
+    none is empty: then splitting, collapsing and rejoining would only swap the separators.
+    With the separators made spaces, that is a tidy run as `_collapsed` sees one."""
+    spaced = text.replace(separator, " ")
+    if "  " in spaced or spaced[:1] in ("", " ") or spaced[-1] == " ":
+        return False
+    if text.isascii():
+        # ASCII is printable from " " to "~": with those bytes deleted, only separators may be
+        # left (one pass over bytes; isprintable looks every character up in a table)
+        rest = text.encode("ascii").translate(None, _PRINTABLE_ASCII)
+        return not rest.replace(separator.encode("ascii"), b"")
+    return spaced.isprintable()
+
+
+def _joined_runs(text: str, separator: str) -> str:
+    """The non-empty runs of TEXT between SEPARATORs, each collapsed, one blank line apart."""
+    if _tidy_runs(text, separator):
+        return text.replace(separator, "\n\n")
+    runs = [_collapsed(run) for run in text.split(separator)]
     return "\n\n".join([run for run in runs if run])
+
+
+def _paragraphs(raw: str) -> str:
+    return _joined_runs(raw, _BREAK)
 
 
 def node_text(root: LexborNode, *, skip: frozenset[str] = SKIP_TAGS) -> str:
@@ -677,7 +818,7 @@ def _flatten(tree: LexborHTMLParser, markup: str) -> None:
     """Leave only block elements around the text: skipped elements go with their content,
     inline ones are unwrapped and their text merged, all inside lexbor. Afterwards every
     text node is one paragraph's worth of text."""
-    names = {name.lower() for name in _TAG_NAME.findall(markup)}
+    names = {name.lower() for name in set(_TAG_NAME.findall(markup))}
     # Each name stripped costs a walk of the whole tree: strip only the names the markup
     # holds, and those the parser makes by itself (<head>; <image> becomes <img>).
     present = names | {"head", "img"} if "image" in names else names | {"head"}
@@ -689,13 +830,12 @@ def _flatten(tree: LexborHTMLParser, markup: str) -> None:
 
 
 def _runs_text(root: LexborNode) -> str:
-    runs = [_collapsed(run) for run in root.text(separator=_RUN).split(_RUN)]
-    return unescape_again("\n\n".join([run for run in runs if run]))
+    return unescape_again(_joined_runs(root.text(separator=_RUN), _RUN))
 
 
 def _plain_text(fragment: str, depth: int) -> str:
     if "&" in fragment:
-        fragment = unescape_again(html.unescape(fragment))
+        fragment = unescape_again(unescaped(fragment))
         if depth < 1 and _ESCAPED_MARKUP.search(fragment):
             return html_to_texts([fragment], _depth=depth + 1)[0]  # markup escaped once more
     return _paragraphs(fragment)
@@ -767,7 +907,7 @@ def html_to_texts(fragments: list[str | None], _depth: int = 0) -> list[str]:
             # A 10 MB update would cost hundreds of MB to parse; far more than is ever shown.
             log.info("an update of %d characters: the first %d read", len(fragment), MAX_FRAGMENT)
             fragment = fragments[index] = _head_of(fragment, MAX_FRAGMENT)
-        if _ANY_TAG.search(fragment):
+        if "<" in fragment and _ANY_TAG.search(fragment):  # "in" first: a fast scan
             marked.append(index)
         else:
             results[index] = _plain_text(fragment, _depth)
@@ -797,7 +937,7 @@ def clean_line(fragment: str | None) -> str | None:
         # markup that only appears once entities are decoded still takes the full path.
         text = fragment
         if "&" in text:
-            text = unescape_again(html.unescape(text))
+            text = unescape_again(unescaped(text))
         if "<" not in text:
             return " ".join(text.split()) or None
     text = collapse_whitespace(html_to_text(fragment))

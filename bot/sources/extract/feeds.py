@@ -52,16 +52,18 @@ def parse_xml(body: bytes, charset: str | None = None) -> etree._Element | None:
         body = _DOCTYPE.sub(b"", body, count=1)
     if bom is not None or not _ENCODING_DECL.match(body[:512]):
         encoding = bom or charset
+        valid_utf8 = False
         if encoding is None:
             try:
                 body.decode("utf-8")
-                encoding = "utf-8"
+                valid_utf8 = True
             except UnicodeDecodeError:
                 encoding = "cp1252"
-        try:
-            body = body.decode(encoding, errors="replace").encode("utf-8")
-        except LookupError:
-            body = body.decode("cp1252", errors="replace").encode("utf-8")
+        if not valid_utf8:  # (valid UTF-8 decoded and encoded again is the same bytes)
+            try:
+                body = body.decode(encoding or "utf-8", errors="replace").encode("utf-8")
+            except LookupError:
+                body = body.decode("cp1252", errors="replace").encode("utf-8")
         parser = etree.XMLParser(
             recover=True,
             resolve_entities=False,

@@ -32,11 +32,11 @@ def _page_title(tree: LexborHTMLParser) -> str | None:
 
 
 def _canonical(tree: LexborHTMLParser) -> str | None:
-    for selector, attribute in (
-        ('link[rel="canonical"]', "href"),
-        ('meta[property="og:url"]', "content"),
-    ):
-        node = tree.css_first(selector)
+    """The first canonical link's address, else the first og:url's (when absolute)."""
+    # One walk of the tree finds both kinds; the first of each is the one that counts.
+    found = tree.css('link[rel="canonical"], meta[property="og:url"]')
+    for tag, attribute in (("link", "href"), ("meta", "content")):
+        node = next((node for node in found if node.tag == tag), None)
         value = node.attributes.get(attribute) if node is not None else None
         if value and value.strip().startswith(("http://", "https://")):
             return value.strip()

@@ -30,12 +30,25 @@ class LiveBlog:
 
 # What CMSs wrap JSON-LD in, as the browser would skip it: an HTML comment, or a CDATA section
 # hidden from old parsers by JavaScript comments (`/*<![CDATA[*/ … /*]]>*/`, `//<![CDATA[`).
-_WRAPPERS = re.compile(
-    r"^(?:<!--|(?:/\*\s*|//\s*)?<!\[CDATA\[(?:\s*\*/)?)"
-    r"|(?:-->|(?:/\*\s*|//\s*)?\]\]>(?:\s*\*/)?)$"
-)
+_OPENING = re.compile(r"<!--|(?:/\*\s*|//\s*)?<!\[CDATA\[(?:\s*\*/)?")
+_CLOSING = re.compile(r"(?:-->|(?:/\*\s*|//\s*)?\]\]>(?:\s*\*/)?)$")
 # A comma before a closing bracket, outside strings (group 1 keeps strings as they are).
 _TRAILING_COMMA = re.compile(r'("(?:[^"\\]++|\\.)*+")|,(\s*+[}\]])')
+
+
+def _unwrapped(text: str) -> str:
+    """TEXT without a wrapping comment or CDATA section at either end."""
+    opening = _OPENING.match(text)
+    start = opening.end() if opening else 0
+    end = len(text)
+    # A closing wrapper's "-->" or "]]>" is the text's last ">": searching from just before
+    # it (and its "/*" or "//") spares a match attempt at every position of a long block.
+    core = text.rfind(">", start) - 2
+    if core >= start:
+        closing = _CLOSING.search(text, max(start, len(text[:core].rstrip()) - 2))
+        if closing is not None:
+            end = closing.start()
+    return text[start:end]
 
 
 def loads_lenient(text: str) -> object | None:
@@ -44,7 +57,7 @@ def loads_lenient(text: str) -> object | None:
     Lenient as browsers and search engines are: control characters inside strings, a wrapping
     comment or CDATA section, a trailing semicolon and trailing commas are all forgiven.
     """
-    text = _WRAPPERS.sub("", text.strip()).strip().removesuffix(";")
+    text = _unwrapped(text.strip()).strip().removesuffix(";")
     try:
         return json.loads(text, strict=False)
     except RecursionError:
@@ -169,8 +182,10 @@ def read_liveblog(blog: dict[str, object], *, fallback_url: str | None = None) -
         if title is not None and title == headline:
             title = None
         url = _url_of(update.get("url"))
-        published = None if drop_published else published
-        modified = None if drop_updated else modified
+        if drop_published:
+            published = None
+        if drop_updated:
+            modified = None
         explicit = update.get("@id")
         entry_id = choose_id(
             explicit=explicit if isinstance(explicit, str) else None,
@@ -181,15 +196,16 @@ def read_liveblog(blog: dict[str, object], *, fallback_url: str | None = None) -
             use_fragment=True,
             page_url=page_url,
         )
+        image = update.get("image")
         entries.append(
             Entry(
-                id=entry_id,
-                title=title,
-                text=text,
-                url=url or page_url,
-                published=published,
-                updated=modified,
-                image=_url_of(update.get("image")),
+                entry_id,
+                title,
+                text,
+                url or page_url,
+                published,
+                modified,
+                None if image is None else _url_of(image),
             )
         )
     return LiveBlog(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterator
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -65,30 +65,40 @@ FURNITURE = frozenset(
         "follow us",
     ]
 )
-_HEADING_TAGS = "h1,h2,h3,h4,h5,h6,strong,b,p,span,div[role=heading],summary,header"
+# Elements that may head a key-points list (and <div role="heading">).
+_HEADING_TAGS = frozenset(
+    ["h1", "h2", "h3", "h4", "h5", "h6", "strong", "b", "p", "span", "summary", "header"]
+)
 _OUTSIDE = frozenset({"nav", "footer", "aside", "form", "menu"})
-_TRAILING = re.compile(r"[\s:.!\u2026\-\u2013\u2014]+$")
+_TRAILING = " :.!\u2026-\u2013\u2014"  # stripped from the end of a heading
 _MAX_HEADING = 80  # a longer "heading" is a sentence that happens to start alike
 _MAX_ITEMS = 30
 
 
 def normalise_heading(text: str) -> str:
-    text = collapse_whitespace(text).lower().replace("\u2019", "'").replace("\u2018", "'")
-    return _TRAILING.sub("", text)
+    # split and join: what collapse_whitespace does, without a regex; then the only space left
+    # is " ", so the trailing punctuation and spaces can go with rstrip
+    text = " ".join(text.split()).lower().replace("\u2019", "'").replace("\u2018", "'")
+    return text.rstrip(_TRAILING)
+
+
+_HEADING_KINDS = (
+    (frozenset(SUMMARY_HEADINGS), KeyPointsKind.SUMMARY),
+    (frozenset(KEY_EVENT_HEADINGS), KeyPointsKind.KEY_EVENTS),
+)
+_MAX_HEADING_WORDS = max(h.count(" ") + 1 for h in (*SUMMARY_HEADINGS, *KEY_EVENT_HEADINGS))
 
 
 def heading_kind(text: str) -> KeyPointsKind | None:
-    """Which key-points list a heading introduces, if any."""
+    """Which key-points list a heading introduces, if any: one of the tables' headings, alone
+    or followed by more words ("What we know so far")."""
     if not text or len(text) > _MAX_HEADING:
         return None
-    norm = normalise_heading(text)
-    for table, kind in (
-        (SUMMARY_HEADINGS, KeyPointsKind.SUMMARY),
-        (KEY_EVENT_HEADINGS, KeyPointsKind.KEY_EVENTS),
-    ):
-        for heading in table:
-            if norm == heading or norm.startswith(heading + " "):
-                return kind
+    words = normalise_heading(text).split(" ")
+    starts = {" ".join(words[:n]) for n in range(1, min(len(words), _MAX_HEADING_WORDS) + 1)}
+    for table, kind in _HEADING_KINDS:
+        if not starts.isdisjoint(table):
+            return kind
     return None
 
 
@@ -150,10 +160,19 @@ def _first_list_after(heading: LexborNode) -> LexborNode | None:
     return None
 
 
+def _headings(tree: LexborHTMLParser) -> Iterator[LexborNode]:
+    """The elements that may head a list, in document order, found as they are needed: the
+    summary box sits near the top of a live page, so the walk mostly stops early."""
+    for node in tree.root.traverse():
+        tag = node.tag
+        if tag in _HEADING_TAGS or (tag == "div" and node.attributes.get("role") == "heading"):
+            yield node
+
+
 def key_points_in(tree: LexborHTMLParser) -> KeyPoints | None:
     """First found wins: a summary list under a known heading, then a key-events list."""
     found_events: KeyPoints | None = None
-    for heading in tree.css(_HEADING_TAGS):
+    for heading in _headings(tree):
         own = heading.text(deep=True, separator=" ")
         kind = heading_kind(own)
         if kind is None or _in_furniture(heading):
