@@ -66,39 +66,6 @@ async def test_every_command_and_option_has_a_description(loaded):
                 assert parameter.description not in ("", "…"), (command.name, parameter.name)
 
 
-# Every command with its options as the issue names them; required ones first, in order.
-SIGNATURES = {
-    "help": [],
-    "stories": [],
-    "latest": [("story", True), ("count", False)],
-    "keypoints": [("story", True)],
-    "subscribe": [("story", True), ("channel", False), ("mode", False), ("every", False),
-                  ("mention", False), ("keywords", False), ("thread", False),
-                  ("backfill", False)],
-    "unsubscribe": [("story", True), ("channel", False)],
-    "subscriptions": [],
-    "source add": [("url", True), ("story", False), ("interval", False)],
-    "source remove": [("story", True), ("url", False)],
-    "source list": [],
-    "source status": [("story", False)],
-    "source pause": [("story", True)],
-    "source resume": [("story", True)],
-    "settings alerts": [("channel", True)],
-    "sync": [("global", False)],
-}  # fmt: skip
-
-
-async def test_every_command_has_the_options_the_issue_names(loaded):
-    commands = [*loaded.tree.get_commands(), *loaded.tree.get_commands(guild=discord.Object(1234))]
-    found = {
-        command.qualified_name: [(p.display_name, p.required) for p in command.parameters]
-        for top in commands
-        for command in _walk(top)
-        if not isinstance(command, app_commands.Group)
-    }
-    assert found == SIGNATURES
-
-
 @pytest.mark.parametrize("extension", cog_extensions())
 async def test_each_cog_unloads_and_takes_its_commands_away(loaded, extension):
     before = {c.name for c in loaded.tree.get_commands()}
