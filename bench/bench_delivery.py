@@ -22,7 +22,8 @@ from bot.delivery.discord_sink import DiscordSink
 from bot.delivery.limiter import ChannelPacer, RateLimiter
 from bot.discord.endpoints import point_discord_at
 from bot.model import Entry, Snapshot, SourceKind
-from bot.store import Store
+from bot.polling.pipeline import record_snapshot
+from bot.store import open_store
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord_fixtures import BOT_PERMISSIONS
 
@@ -46,27 +47,22 @@ async def _one_round(channels: int, rate: float) -> tuple[float, int, int]:
     point_discord_at(server.api_base, server.gateway_url)
     guild = server.add_guild("Newsroom", bot_permissions=BOT_PERMISSIONS)
     with tempfile.TemporaryDirectory() as tmp:
-        store = await Store.open(Path(tmp) / "bench.db")
+        store = await open_store(Path(tmp) / "bench.db")
         story = await store.ensure_story("Harbour flood", guild_id=guild.id, now=T0)
         source = await store.add_source(story, "https://g.example/live", now=T0)
         for _ in range(channels):
             channel = server.add_channel(guild, "news")
             await store.subscribe(story, guild_id=guild.id, channel_id=channel.id, now=T0)
-        await store.apply_poll(
-            source,
-            Snapshot(SourceKind.LIVEBLOG, entries=(_entry(0),)),
-            now=T0,
-            etag=None,
-            last_modified=None,
-            body_hash=None,
+        rng = random.Random(1)
+        await record_snapshot(
+            store, source, Snapshot(SourceKind.LIVEBLOG, entries=(_entry(0),)), now=T0, rng=rng
         )
-        await store.apply_poll(
+        await record_snapshot(
+            store,
             source,
             Snapshot(SourceKind.LIVEBLOG, entries=(_entry(0), _entry(1))),
             now=T0,
-            etag=None,
-            last_modified=None,
-            body_hash=None,
+            rng=rng,
         )
         pacer = ChannelPacer()
         client = discord.Client(intents=discord.Intents.none(), http_trace=pacer.trace_config())

@@ -25,11 +25,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bench.common import FIXTURES, table
 from bot.config import Config, DatabaseConfig, PollingConfig
 from bot.errors import BulletinError
-from bot.poller import Poller
+from bot.polling import Poller
 from bot.runtime import Runtime
 from bot.sources.extract import extract
 from bot.sources.fetch import Fetcher, open_session
-from bot.store import Store
+from bot.store import PollRecord, open_store
 
 SOURCES = 1000
 CHANGING_ROUNDS = 3
@@ -189,7 +189,7 @@ async def _bench(port: int, directory: Path, rss_before: float) -> None:
         concurrency=32, per_host=32, timeout=20.0, allow_private_addresses=(f"127.0.0.1:{port}",)
     )
     config = Config(polling=polling, database=DatabaseConfig(directory / "bench.db"))
-    store = await Store.open(config.database.path)
+    store = await open_store(config.database.path)
     session = open_session(polling)
     clock = Clock()
     try:
@@ -204,7 +204,7 @@ async def _bench(port: int, directory: Path, rss_before: float) -> None:
         # Response received → change stored, measured around the real calls.
         received: dict[str, float] = {}
         latencies: list[float] = []
-        fetch, apply_poll = runtime.fetcher.fetch, store.apply_poll
+        fetch, record_poll = runtime.fetcher.fetch, store.record_poll
         urls = {source_id: url for url, source_id in ids.items()}
 
         async def timed_fetch(url: str, **kwargs: object):
@@ -212,14 +212,13 @@ async def _bench(port: int, directory: Path, rss_before: float) -> None:
             received[url] = time.perf_counter()
             return result
 
-        async def timed_apply(source_id: int, *args: object, **kwargs: object):
-            changes = await apply_poll(source_id, *args, **kwargs)  # type: ignore[arg-type]
-            if changes:
-                latencies.append(time.perf_counter() - received[urls[source_id]])
-            return changes
+        async def timed_record(record: PollRecord) -> None:
+            await record_poll(record)
+            if record.deliveries:
+                latencies.append(time.perf_counter() - received[urls[record.source_id]])
 
         runtime.fetcher.fetch = timed_fetch  # type: ignore[method-assign]
-        store.apply_poll = timed_apply  # type: ignore[method-assign]
+        store.record_poll = timed_record  # type: ignore[method-assign]
         poller = Poller(runtime, clock=clock, rng=random.Random(1))
 
         baseline_wall, baseline_cpu = await _round(poller, clock, SOURCES)

@@ -27,6 +27,14 @@ class KeyPointsKind(StrEnum):
     EXTRACTED = "extracted"  # sentences picked from the newest updates; never versioned
 
 
+class Mode(StrEnum):
+    """What a subscription receives."""
+
+    UPDATES = "updates"  # every new update, edits, key-point changes, coverage ended
+    KEY_POINTS = "key-points"  # only key-point changes (and coverage ended)
+    DIGEST = "digest"  # one message per period: its updates and the current key points
+
+
 class StoryStatus(StrEnum):
     """How lively a story is; decides how often its sources are polled."""
 

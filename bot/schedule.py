@@ -18,10 +18,13 @@ Policy (issue 4, ARCHITECTURE rule 8):
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.model import StoryStatus
+from bot.diff import PollPlan
+from bot.model import StatusChanged, StoryStatus
+from bot.store.records import SiblingSource
 
 JITTER = 0.1
 QUIET_AFTER = timedelta(hours=2)
@@ -106,3 +109,50 @@ def after_failure(
     if retry_after is not None:
         delay = max(delay, min(max(retry_after, 0.0), float(RETRY_AFTER_CAP)))
     return FailurePlan(next_check=now + timedelta(seconds=delay), paused=paused)
+
+
+def last_update_after(plan: PollPlan, now: datetime) -> datetime | None:
+    """When something new last appeared, as a poll with PLAN tells (None: it does not tell).
+    New updates say now; a baseline (a page added mid-story) says its newest update's time,
+    never later than now (a date in the future, a typo or year 9999, must not keep a story
+    live for ever)."""
+    if any(write.posted for write in plan.inserts):
+        return now
+    if plan.takes_baseline and plan.found_something:
+        dates = [write.entry.published for write in plan.inserts if write.entry.published]
+        return min(max(dates), now) if dates else now
+    return None
+
+
+_LIVELINESS = (StoryStatus.ENDED, StoryStatus.QUIET, StoryStatus.LIVE)
+
+
+def liveliest(statuses: Iterable[StoryStatus]) -> StoryStatus:
+    """The liveliest of some statuses: a story is as live as its liveliest source."""
+    return max(statuses, key=_LIVELINESS.index)
+
+
+def story_status_changes(
+    source_id: int,
+    before: StoryStatus,
+    after: StoryStatus,
+    sources: Sequence[SiblingSource],
+) -> list[tuple[int, StatusChanged]]:
+    """(story id, change) for each story whose status moves when this source's goes from
+    BEFORE to AFTER. SOURCES: every source of the stories using it (`Store.sibling_sources`).
+
+    A story's status is the liveliest of its sources not paused by failures (those say
+    nothing of it), so a story whose feed went stale while its live page runs is not ended,
+    and a story whose two sources end together ends once."""
+    others: dict[int, list[StoryStatus]] = {}
+    for sibling in sources:
+        statuses = others.setdefault(sibling.story_id, [])
+        if sibling.source_id != source_id and not sibling.auto_paused:
+            statuses.append(sibling.status)
+    changes = []
+    for story_id, active in others.items():
+        was = liveliest([before, *active])
+        now_is = liveliest([after, *active])
+        if was != now_is:
+            changes.append((story_id, StatusChanged(status=now_is, previous=was)))
+    return changes

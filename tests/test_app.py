@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,15 +14,12 @@ from bot import app
 from bot.config import (
     Config,
     DatabaseConfig,
-    DiscordConfig,
     PollingConfig,
-    Secret,
     SourceConfig,
     StoryConfig,
 )
-from bot.errors import BulletinError
 from bot.runtime import Runtime
-from bot.store import Store
+from bot.store import open_store
 from tests.fakes.source_server import SourceServer
 from tests.livepage import live_page
 from tests.livepage import update as dated_update
@@ -160,7 +156,7 @@ async def test_stop_is_quick_with_a_slow_fetch_in_flight_and_leaves_the_store_wh
     # run_until allows main 5 s to return after stop, far less than the 30 s fetch timeout
     status, _ = await run_until(config, io.StringIO(), lambda t: "Boats arrive" in t)
     assert status == 0
-    store = await Store.open(config.database.path)
+    store = await open_store(config.database.path)
     try:
         slow, fast = [
             (await store.sources_of_story(s.id))[0]
@@ -182,15 +178,8 @@ async def test_without_stories_it_says_how_to_add_them_and_keeps_running(tmp_pat
     assert len(ready) == 1
 
 
-async def test_a_token_without_the_discord_module_is_a_clear_error(tmp_path, server, monkeypatch):
-    monkeypatch.setitem(sys.modules, "bot.discord.client", None)
-    config = config_for(tmp_path, server, discord=DiscordConfig(token=Secret("t0ken")))
-    with pytest.raises(BulletinError, match="console mode"):
-        await app.main(config, stop=asyncio.Event())
-
-
 async def test_sync_stories_follows_the_config_file(tmp_path, server):
-    store = await Store.open(tmp_path / "bulletin.db")
+    store = await open_store(tmp_path / "bulletin.db")
     try:
         first = config_for(tmp_path, server, "/a", "/b")
         ids = await app.sync_stories(store, first)

@@ -9,6 +9,7 @@ digest sent again after a crash is not posted twice.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import UTC, datetime
 
@@ -18,15 +19,21 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.delivery.discord_sink import DiscordSink, Paused, classify, thread_lost
 from bot.delivery.render import Payload, RenderContext, render_digest
+from bot.delivery.routing import matches_keywords
 from bot.model import KeyPoints
 from bot.store import SubscriptionRecord
-from bot.store.delivery_state import digest_nonce
-from bot.store.keywords import matches_keywords
+from bot.store.codec import to_us
 
 log = logging.getLogger(__name__)
 
 DEFAULT_EVERY = 3600  # seconds
 JOB_PREFIX = "digest:"
+
+
+def digest_nonce(subscription_id: int, period_end: datetime) -> str:
+    """The nonce of a subscription's digest for the period ending at `period_end`."""
+    raw = f"digest:{subscription_id}:{to_us(period_end)}".encode()
+    return "d" + hashlib.sha256(raw).hexdigest()[:24]
 
 
 def digest_trigger(every: int | None) -> CronTrigger:

@@ -61,9 +61,7 @@ from bot.model import (
     StatusChanged,
     StoryStatus,
 )
-from bot.store import Alert, Delivery, Store, SubscriptionRecord
-from bot.store.delivery_state import MessageEntry
-from bot.store.migrate import StoreError
+from bot.store import Alert, Delivery, MessageEntry, Store, StoreError, SubscriptionRecord
 
 log = logging.getLogger(__name__)
 

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import logging
+import random
 from dataclasses import dataclass
 from datetime import datetime
 
 import yarl
 
-from bot.errors import BulletinError, ExtractError, FetchError
+from bot.errors import ExtractError, FetchError
 from bot.model import KeyPointsKind, Snapshot, SourceKind
+from bot.polling.pipeline import Read, read_source, record_snapshot
 from bot.runtime import Runtime
 from bot.services.common import MAX_SOURCES_PER_GUILD, Refusal, clip, plural, when
 from bot.services.stories import find_own_story, find_story, is_config_story
 from bot.sources.addresses import AddressRefused
-from bot.sources.extract import extract
 from bot.store import SourceRecord, Store, StoryRecord
 
 log = logging.getLogger(__name__)
@@ -78,19 +79,9 @@ def preview_of(url: str, snapshot: Snapshot) -> SourcePreview:
     )
 
 
-async def fetch_snapshot(
-    runtime: Runtime, url: str
-) -> tuple[Snapshot, str | None, str | None, str]:
-    """Fetch and read a page once: (snapshot, etag, last modified, body hash)."""
-    result = await runtime.fetcher.fetch(url)
-    try:
-        snapshot = extract(result.body, content_type=result.content_type, url=result.final_url)
-    except BulletinError:
-        raise
-    except Exception as error:  # a reader's bug still gives the moderator one line
-        log.warning("extraction failed on %s", url, exc_info=True)
-        raise ExtractError(f"could not read {url} ({type(error).__name__})") from error
-    return snapshot, result.etag, result.last_modified, result.body_hash
+async def read_page(runtime: Runtime, url: str) -> Read:
+    """Fetch and read a page once, as a poll reads it (extraction off the event loop)."""
+    return await read_source(runtime.fetcher, runtime.extractor, url)
 
 
 def _interval(runtime: Runtime, interval: int | None) -> int:
@@ -150,7 +141,7 @@ async def add_source(
             "allows; remove one with /source remove first."
         )
     try:
-        snapshot, etag, last_modified, body_hash = await fetch_snapshot(runtime, url)
+        read = await read_page(runtime, url)
     except AddressRefused as error:
         raise Refusal(
             f"Bulletin follows only public web addresses ({clip(str(error), 300)})."
@@ -166,6 +157,8 @@ async def add_source(
             "story's live page (live updates), a page with a key-points box, or an RSS, Atom "
             "or JSON feed."
         ) from error
+    snapshot = read.snapshot
+    assert snapshot is not None  # a first fetch asks for no validators: it has a body
     preview = preview_of(url, snapshot)
     name, existing = await _story_for(store, guild_id, story, snapshot.title, url)
     already = False
@@ -177,13 +170,8 @@ async def add_source(
     if source.baseline_at is None and source.last_polled is None:
         # A source nobody followed before: this fetch is its first poll (the baseline), so
         # /latest and /keypoints work at once and the poller starts from here.
-        await store.apply_poll(
-            source_id,
-            snapshot,
-            now=now,
-            etag=etag,
-            last_modified=last_modified,
-            body_hash=body_hash,
+        await record_snapshot(
+            store, source_id, snapshot, now=now, rng=random.Random(), fetched=read.fetched
         )
     log.info("guild %s added %s to story %d", guild_id, url, story_id)
     return AddedSource(

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.delivery.routing import matches_keywords
 from bot.delivery.sinks import CHANNEL_GONE
 from bot.runtime import Runtime
 from bot.services.common import MAX_SUBSCRIPTIONS_PER_GUILD, Refusal, clip, plural
@@ -21,6 +22,7 @@ MODES = ("updates", "key-points", "digest")
 EVERY = {"1h": 3600, "3h": 3 * 3600, "6h": 6 * 3600, "12h": 12 * 3600, "24h": 24 * 3600}
 DEFAULT_EVERY = "6h"
 MAX_PHRASES = 20
+BACKFILL_SCAN = 500  # a backfill with keywords looks for matches among this many newest updates
 MAX_PHRASE = 100
 
 
@@ -119,9 +121,7 @@ async def subscribe(
         thread=thread,
         now=now,
     )
-    queued = Backfill(0)
-    if backfill:
-        queued = await store.enqueue_backfill(subscription_id, backfill, now=now)
+    queued = await queue_backfill(store, subscription_id, backfill, now=now)
     if queued or resumed:
         runtime.delivery_wakeup.set()
     log.info(
@@ -137,6 +137,22 @@ async def subscribe(
         backfilled=int(queued),
         backfill_shown_already=queued.already,
     )
+
+
+async def queue_backfill(
+    store: Store, subscription_id: int, count: int, *, now: datetime
+) -> Backfill:
+    """Queue the story's COUNT newest updates (those matching the subscription's keywords)
+    for one subscription, oldest first, leaving out those it posted or queued already."""
+    if count <= 0:
+        return Backfill(0)
+    sub = await store.get_subscription(subscription_id)
+    if sub is None:
+        raise Refusal("That subscription no longer exists; /subscribe again.")
+    # with keywords, the newest matching updates among the latest BACKFILL_SCAN
+    newest = await store.latest_entries(sub.story_id, BACKFILL_SCAN if sub.keywords else count)
+    matching = [r for r in newest if matches_keywords(sub.keywords, r.entry)][:count]
+    return await store.queue_backfill(subscription_id, matching[::-1], now=now)
 
 
 async def unsubscribe(

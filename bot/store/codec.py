@@ -35,6 +35,11 @@ def from_us(value: int | None) -> datetime | None:
     return None if value is None else EPOCH + timedelta(microseconds=value)
 
 
+def moment_from_us(value: int) -> datetime:
+    """A time kept in a NOT NULL column."""
+    return EPOCH + timedelta(microseconds=value)
+
+
 def _time_text(moment: datetime | None) -> str | None:
     return None if moment is None else utc(moment).isoformat()
 

@@ -1,14 +1,25 @@
-"""What the store hands out: plain frozen dataclasses, times as aware UTC datetimes."""
+"""What the store hands out, and what it takes in to record a poll: plain frozen dataclasses,
+times as aware UTC datetimes. `from_row` reads a row of either backend (by column name)."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
 
-from bot.model import Change, Entry, KeyPointsKind, SourceKind, StoryStatus
-from bot.store.codec import change_from_json, from_us
+from bot.diff import PollPlan, SourceState
+from bot.model import Change, Entry, KeyPointsKind, Mode, SourceKind, StoryStatus
+from bot.store.codec import change_from_json, from_us, moment_from_us
+
+
+class Row(Protocol):
+    """A database row: Row, or a PostgreSQL record."""
+
+    def __getitem__(self, key: str | int, /) -> Any: ...
+
+    def keys(self) -> Any: ...
 
 
 def _dt(value: int | None) -> datetime | None:
@@ -16,9 +27,19 @@ def _dt(value: int | None) -> datetime | None:
 
 
 def _required_dt(value: int) -> datetime:
-    moment = from_us(value)
-    assert moment is not None
-    return moment
+    return moment_from_us(value)
+
+
+class Backfill(int):
+    """How many updates a backfill queued; `already`: how many of the latest it left out
+    because the subscription had posted (or queued) them before."""
+
+    already: int
+
+    def __new__(cls, queued: int, *, already: int = 0) -> Backfill:
+        made = super().__new__(cls, queued)
+        made.already = already
+        return made
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +69,14 @@ class SourceRecord:
     retention_days: int | None
     baseline_at: datetime | None
     created_at: datetime
+    version: int = 0  # moves with every recorded poll: a poll planned from an older one is stale
 
     @property
     def auto_paused(self) -> bool:
         return self.auto_paused_at is not None
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> SourceRecord:
+    def from_row(cls, row: Row) -> SourceRecord:
         return cls(
             id=row["id"],
             url=row["url"],
@@ -79,6 +101,7 @@ class SourceRecord:
             retention_days=row["retention_days"],
             baseline_at=_dt(row["baseline_at"]),
             created_at=_required_dt(row["created_at"]),
+            version=row["version"],
         )
 
 
@@ -95,7 +118,7 @@ class StoryRecord:
     created_at: datetime
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> StoryRecord:
+    def from_row(cls, row: Row) -> StoryRecord:
         return cls(
             id=row["id"],
             guild_id=row["guild_id"],
@@ -116,7 +139,7 @@ class SubscriptionRecord:
     guild_id: int | None
     target: str
     channel_id: int | None
-    mode: str
+    mode: Mode
     every: int | None
     mention_role_id: int | None
     keywords: str | None
@@ -130,7 +153,7 @@ class SubscriptionRecord:
     announced_status: str | None = None  # the last story status posted to it
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> SubscriptionRecord:
+    def from_row(cls, row: Row) -> SubscriptionRecord:
         keys = row.keys()
         return cls(
             id=row["id"],
@@ -138,7 +161,7 @@ class SubscriptionRecord:
             guild_id=row["guild_id"],
             target=row["target"],
             channel_id=row["channel_id"],
-            mode=row["mode"],
+            mode=Mode(row["mode"]),
             every=row["every"],
             mention_role_id=row["mention_role_id"],
             keywords=row["keywords"],
@@ -167,7 +190,7 @@ class Delivery:
     thread: bool
     thread_id: int | None
     mention_role_id: int | None
-    mode: str
+    mode: Mode
     source_id: int | None
     source_url: str | None
     entry_id: str | None
@@ -184,7 +207,7 @@ class Delivery:
     next_attempt: datetime | None = None  # for a claimed row never failed: when it was claimed
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Delivery:
+    def from_row(cls, row: Row) -> Delivery:
         keys = row.keys()
         return cls(
             id=row["id"],
@@ -197,7 +220,7 @@ class Delivery:
             thread=bool(row["thread"]),
             thread_id=row["thread_id"],
             mention_role_id=row["mention_role_id"],
-            mode=row["mode"],
+            mode=Mode(row["mode"]),
             source_id=row["source_id"],
             source_url=row["source_url"],
             entry_id=row["entry_id"],
@@ -229,7 +252,7 @@ class StoredEntryRecord:
     first_text: str
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> StoredEntryRecord:
+    def from_row(cls, row: Row) -> StoredEntryRecord:
         edited = row["edited_at"] is not None
         return cls(
             source_id=row["source_id"],
@@ -287,7 +310,7 @@ class Alert:
     created_at: datetime
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Alert:
+    def from_row(cls, row: Row) -> Alert:
         return cls(
             id=row["id"],
             source_id=row["source_id"],
@@ -298,3 +321,115 @@ class Alert:
             attempts=row["attempts"],
             created_at=_required_dt(row["created_at"]),
         )
+
+
+# --- what recording a poll takes in ----------------------------------------------------------
+
+
+class PollOutcome(StrEnum):
+    """How a poll went."""
+
+    CHANGED = "changed"  # a new body was read and compared (its changes may be none)
+    NOT_MODIFIED = "not_modified"  # the server answered 304
+    UNCHANGED = "unchanged"  # the same body as last time
+    FAILED = "failed"
+
+
+class AlertKind(StrEnum):
+    """What moderators are told about a source."""
+
+    SOURCE_PAUSED = "source_paused"  # paused after repeated failures
+    SOURCE_RESUMED = "source_resumed"  # answers again
+
+
+@dataclass(frozen=True, slots=True)
+class PollState:
+    """What the store holds about a source that the diff of one snapshot needs."""
+
+    source: SourceRecord
+    entries: SourceState
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """A running subscription of an active story that uses a source: where its changes go."""
+
+    subscription_id: int
+    story_id: int
+    mode: Mode
+    keywords: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SiblingSource:
+    """Another source of a story that uses the polled one, as a poll's plan saw it."""
+
+    story_id: int
+    source_id: int
+    status: StoryStatus
+    auto_paused: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """One change for one subscription: an outbox row."""
+
+    subscription_id: int
+    change: Change
+
+
+@dataclass(frozen=True, slots=True)
+class PollRecord:
+    """Everything one poll of a source leaves in the store, written in one transaction.
+
+    `version` is the source's version the poll was planned from: when another poll was
+    recorded since, nothing is written and `StalePoll` is raised. `siblings`, when given, are
+    the other sources' statuses that story status changes were planned from; they are checked
+    the same way."""
+
+    source_id: int
+    version: int
+    outcome: PollOutcome
+    now: datetime
+    next_check: datetime
+    status: StoryStatus  # the source's status from now on
+    auto_paused: bool = False  # paused after repeated failures, from now on
+    # validators: for a read body they replace the stored ones; otherwise None keeps them
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    # what a read body held (CHANGED)
+    title: str | None = None
+    coverage_end: datetime | None = None
+    plan: PollPlan | None = None
+    last_update_at: datetime | None = None  # None: as it was
+    # a failure (FAILED): its words, and the failures in a row counting it
+    error: str | None = None
+    failures: int = 0
+    deliveries: tuple[Routed, ...] = ()
+    alert: AlertKind | None = None  # told once to every server (and console) using the source
+    siblings: tuple[SiblingSource, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PostedMessage:
+    """A message that showed an entry to a subscription (to edit it in place)."""
+
+    id: int
+    message_id: int
+    channel_id: int | None
+    posted_at: datetime
+    edited_at: datetime | None
+    digest: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MessageEntry:
+    """One update shown in a posted message: as it was posted (`shown`), and whether it has
+    been edited in place since (`edited_at`)."""
+
+    posted_id: int
+    source_id: int
+    entry_id: str
+    edited_at: datetime | None
+    shown: Entry | None  # None when the outbox row that posted it is gone

@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import discord
@@ -14,44 +13,20 @@ import pytest
 
 from bot.delivery.discord_sink import DiscordSink
 from bot.delivery.limiter import RateLimiter
-from bot.model import Entry, KeyPoints, KeyPointsKind, Snapshot, SourceKind
-from bot.store import Store
+from bot.model import Entry, Snapshot
+from bot.store import Store, open_store
+from tests import builders
+from tests.builders import Clock, poll, snap
 from tests.fakes.discord import FakeDiscord, Guild
 from tests.fakes.discord_fixtures import discord_server, guild, start_bot
 
-__all__ = ["discord_server", "guild", "start_bot"]
+__all__ = ["Clock", "discord_server", "guild", "snap", "start_bot"]
 
-T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
-
-
-@dataclass
-class Clock:
-    now: datetime = T0 + timedelta(seconds=1)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+T0 = builders.T0
 
 
 def entry(n: int, text: str | None = None, *, title: str | None = None) -> Entry:
-    return Entry(
-        id=f"e{n}",
-        title=title if title is not None else f"Update {n}",
-        text=text if text is not None else f"Text of update {n}.",
-        url=f"https://news.example/live#e{n}",
-        published=T0 + timedelta(minutes=n),
-    )
-
-
-def snap(*entries: Entry, key_points: tuple[str, ...] | None = None) -> Snapshot:
-    return Snapshot(
-        kind=SourceKind.LIVEBLOG,
-        title="A live story",
-        entries=entries,
-        key_points=None if key_points is None else KeyPoints(KeyPointsKind.SUMMARY, key_points),
-    )
+    return builders.entry(n, text, title=title, site="https://news.example/live")
 
 
 @pytest.fixture
@@ -61,7 +36,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "bulletin.db")
+    opened = await open_store(tmp_path / "bulletin.db")
     yield opened
     await opened.close()
 
@@ -98,14 +73,7 @@ class Source:
         self.ids = followed
 
     async def poll(self, snapshot: Snapshot) -> tuple:
-        return await self.store.apply_poll(
-            self.ids.source_id,
-            snapshot,
-            now=self.clock(),
-            etag=None,
-            last_modified=None,
-            body_hash=None,
-        )
+        return await poll(self.store, self.ids.source_id, snapshot, now=self.clock())
 
 
 @pytest.fixture

@@ -19,12 +19,12 @@ import discord
 from bot.delivery.discord_sink import DiscordSink
 from bot.delivery.limiter import RateLimiter
 from bot.discord.endpoints import point_discord_at
-from bot.store import Store
+from bot.store import open_store
 
 
 async def main(db: str, api_base: str, token: str) -> None:
     point_discord_at(api_base, None)
-    store = await Store.open(db)
+    store = await open_store(db)
     client = discord.Client(intents=discord.Intents.none())
     await client.login(token)
     sink = DiscordSink(client, store, limiter=RateLimiter(45.0))

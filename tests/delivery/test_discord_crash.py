@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import Store
+from bot.store import open_store
+from tests.builders import poll
 from tests.delivery.conftest import T0, entry, snap
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,24 +46,15 @@ async def outbox(discord_server, guild, tmp_path) -> Path:
     """A database whose outbox holds UPDATES updates for #general, one poll (message) each."""
     discord_server.limits.message_create = (50, 1.0)
     db = tmp_path / "bulletin.db"
-    store = await Store.open(db)
+    store = await open_store(db)
     story = await store.ensure_story("Story", guild_id=guild.id, now=T0)
     source = await store.add_source(story, "https://news.example/live", now=T0)
     await store.subscribe(story, guild_id=guild.id, channel_id=guild.system_channel_id, now=T0)
     entries = [entry(0)]
-    await store.apply_poll(
-        source, snap(*entries), now=T0, etag=None, last_modified=None, body_hash=None
-    )
+    await poll(store, source, snap(*entries), now=T0)
     for n in range(1, UPDATES + 1):  # one poll per update: one message each
         entries.append(entry(n))
-        await store.apply_poll(
-            source,
-            snap(*entries),
-            now=T0.replace(second=n),
-            etag=None,
-            last_modified=None,
-            body_hash=None,
-        )
+        await poll(store, source, snap(*entries), now=T0.replace(second=n))
     await store.close()
     return db
 

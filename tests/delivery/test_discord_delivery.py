@@ -8,6 +8,8 @@ from datetime import timedelta
 import pytest
 
 from bot.model import StoryStatus
+from bot.services.subscriptions import queue_backfill
+from tests.builders import fail, finish
 from tests.delivery.conftest import T0, entry, snap
 from tests.fakes.discord import Perm
 
@@ -190,9 +192,7 @@ async def test_coverage_ended_is_said_once(discord_server, guild, store, sink, f
     source = await follow()
     other = await store.add_source(source.ids.story_id, "https://other.example/live", now=T0)
     for source_id in (source.ids.source_id, other):
-        await store.finish_poll(
-            source_id, now=clock(), next_check=clock(), status=StoryStatus.ENDED
-        )
+        await finish(store, source_id, now=clock(), next_check=clock(), status=StoryStatus.ENDED)
     await sink.drain()
     (message,) = discord_server.messages_in(guild.system_channel_id)
     assert message["embeds"][0]["title"].startswith("Coverage ended")
@@ -200,8 +200,8 @@ async def test_coverage_ended_is_said_once(discord_server, guild, store, sink, f
 
 async def test_a_quiet_spell_is_not_announced(discord_server, guild, store, sink, follow, clock):
     source = await follow()
-    await store.finish_poll(
-        source.ids.source_id, now=clock(), next_check=clock(), status=StoryStatus.QUIET
+    await finish(
+        store, source.ids.source_id, now=clock(), next_check=clock(), status=StoryStatus.QUIET
     )
     await sink.drain()
     assert discord_server.messages_in(guild.system_channel_id) == []
@@ -211,7 +211,7 @@ async def test_backfill_posts_the_last_updates_oldest_first(
     discord_server, guild, store, sink, follow, clock
 ):
     source = await follow(baseline=snap(*(entry(n) for n in range(5))))
-    assert await store.enqueue_backfill(source.ids.subscription_id, 2, now=clock()) == 2
+    assert await queue_backfill(store, source.ids.subscription_id, 2, now=clock()) == 2
     await sink.drain()
     assert titles(discord_server, guild.system_channel_id) == ["Update 3", "Update 4"]
 
@@ -299,7 +299,7 @@ async def test_the_dispatcher_hands_discord_rows_and_alerts_to_the_sink(
 
     source = await follow()
     await source.poll(snap(entry(0), entry(1), entry(2)))
-    await store.record_failure(source.ids.source_id, now=clock(), error="HTTP 500", pause_after=1)
+    await fail(store, source.ids.source_id, now=clock(), error="HTTP 500", pause_after=1)
     await Dispatcher(store, {"discord": sink}, clock=clock).drain()
     messages = discord_server.messages_in(guild.system_channel_id)
     alert, updates = messages  # the dispatcher sends alerts first
@@ -361,7 +361,7 @@ async def test_a_backfill_of_keyword_matches_does_not_ping(
     role = discord_server.add_role(guild, "news")
     baseline = snap(entry(0), entry(1, "Turnout is high."), entry(2, "Turnout is low."), entry(3))
     source = await follow(keywords="turnout", mention_role_id=role.id, baseline=baseline)
-    assert await store.enqueue_backfill(source.ids.subscription_id, 5, now=clock()) == 2
+    assert await queue_backfill(store, source.ids.subscription_id, 5, now=clock()) == 2
     await sink.drain()
     (record,) = discord_server.records_in(guild.system_channel_id, "create")
     assert [e["title"] for e in record.request["embeds"]] == ["Update 1", "Update 2"]

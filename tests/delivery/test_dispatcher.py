@@ -12,7 +12,8 @@ import pytest
 from bot.delivery.dispatcher import MAX_ATTEMPTS, Dispatcher, retry_delay
 from bot.delivery.sinks import ConsoleSink, SendFailed
 from bot.model import Entry, KeyPoints, KeyPointsKind, Snapshot, SourceKind
-from bot.store import Store
+from bot.store import Store, open_store
+from tests.builders import poll
 
 T0 = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -63,7 +64,7 @@ class FlakySink:
 
 @pytest.fixture
 async def store(tmp_path):
-    opened = await Store.open(tmp_path / "bulletin.db")
+    opened = await open_store(tmp_path / "bulletin.db")
     yield opened
     await opened.close()
 
@@ -73,10 +74,17 @@ async def outbox_with_updates(store: Store, count: int) -> int:
     story = await store.ensure_story("Ferries", now=T0)
     source = await store.add_source(story, "https://news.example/ferries", now=T0)
     await store.subscribe(story, guild_id=None, channel_id=None, now=T0)
-    await store.apply_poll(
-        source, snapshot(0, ("Ferries run",)), now=T0, etag=None, last_modified=None, body_hash="a"
+    await poll(
+        store,
+        source,
+        snapshot(0, ("Ferries run",)),
+        now=T0,
+        etag=None,
+        last_modified=None,
+        body_hash="a",
     )
-    await store.apply_poll(
+    await poll(
+        store,
         source,
         snapshot(count, ("Ferries run",)),
         now=T0 + timedelta(minutes=1),
@@ -110,7 +118,7 @@ async def test_the_first_key_points_are_shown_as_key_points_not_as_a_change(stor
 
 async def test_nothing_is_printed_twice_across_a_restart(tmp_path):
     path = tmp_path / "bulletin.db"
-    store = await Store.open(path)
+    store = await open_store(path)
     await outbox_with_updates(store, 3)
     first = io.StringIO()
     sink = ConsoleSink(first)
@@ -119,7 +127,7 @@ async def test_nothing_is_printed_twice_across_a_restart(tmp_path):
     await dispatcher._send(delivery)  # one row sent, then the process "dies"
     await store.close()
 
-    store = await Store.open(path)
+    store = await open_store(path)
     try:
         second = io.StringIO()
         await Dispatcher(store, {"console": ConsoleSink(second)}).drain()
@@ -155,7 +163,8 @@ async def test_a_permanent_failure_marks_the_delivery_undeliverable(store):
 async def test_deliveries_without_a_running_sink_stay_pending(store):
     story = await outbox_with_updates(store, 1)
     await store.subscribe(story, guild_id=5, channel_id=50, now=T0)
-    await store.apply_poll(
+    await poll(
+        store,
         (await store.sources_of_story(story))[0].id,
         snapshot(2, ("Ferries run",)),
         now=T0 + timedelta(minutes=2),

@@ -12,25 +12,19 @@ import asyncio
 import random
 import sys
 
-from bot.store import Store
+from bot.store import open_store
+from tests.builders import poll
 from tests.delivery.conftest import T0, entry, snap
 
 
 async def main(db: str, source: int, updates: int, seed: int) -> None:
     pace = random.Random(seed)
-    store = await Store.open(db)
+    store = await open_store(db)
     print("ready", flush=True)
     entries = [entry(0)]
     for n in range(1, updates + 1):
         entries.append(entry(n))
-        await store.apply_poll(
-            source,
-            snap(*entries),
-            now=T0.replace(second=n),
-            etag=None,
-            last_modified=None,
-            body_hash=None,
-        )
+        await poll(store, source, snap(*entries), now=T0.replace(second=n))
         await asyncio.sleep(pace.uniform(0.0, 0.03))
     print("done", flush=True)
     await store.close()

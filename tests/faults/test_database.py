@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import Store
+from bot.store import Store, open_store
+from tests.builders import poll
 from tests.delivery.conftest import T0, entry, snap
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,12 +58,10 @@ def config_for(directory: Path, db: Path) -> Path:
 
 
 async def filled_database(path: Path) -> None:
-    store = await Store.open(path)
+    store = await open_store(path)
     story = await store.ensure_story("Story", now=T0)
     source = await store.add_source(story, "https://news.example/live", now=T0)
-    await store.apply_poll(
-        source, snap(entry(0)), now=T0, etag=None, last_modified=None, body_hash=None
-    )
+    await poll(store, source, snap(entry(0)), now=T0)
     await store.close()
 
 
@@ -139,13 +138,11 @@ async def counts(store: Store) -> tuple[int, int]:
 
 
 async def subscribed_store(path: Path) -> tuple[Store, int]:
-    store = await Store.open(path)
+    store = await open_store(path)
     story = await store.ensure_story("Story", guild_id=1, now=T0)
     source = await store.add_source(story, "https://news.example/live", now=T0)
     await store.subscribe(story, guild_id=1, channel_id=2, now=T0)
-    await store.apply_poll(
-        source, snap(entry(0)), now=T0, etag=None, last_modified=None, body_hash=None
-    )
+    await poll(store, source, snap(entry(0)), now=T0)
     return store, source
 
 
@@ -157,14 +154,10 @@ async def test_a_full_disk_fails_the_poll_whole_and_the_retry_records_it_once(tm
         await store._db.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full now
         big = [entry(n, "x" * 20_000) for n in range(1, 40)]
         with pytest.raises(sqlite3.OperationalError, match="full"):
-            await store.apply_poll(
-                source, snap(entry(0), *big), now=T0, etag=None, last_modified=None, body_hash=None
-            )
+            await poll(store, source, snap(entry(0), *big), now=T0)
         assert await counts(store) == before  # nothing half-written
         await store._db.execute("PRAGMA max_page_count = 1073741823")  # space again
-        await store.apply_poll(
-            source, snap(entry(0), *big), now=T0, etag=None, last_modified=None, body_hash=None
-        )
+        await poll(store, source, snap(entry(0), *big), now=T0)
         assert await counts(store) == (before[0] + 39, before[1] + 39)
     finally:
         await store.close()
@@ -190,15 +183,10 @@ async def test_a_lock_held_past_the_busy_timeout_is_a_clear_error_then_writes_re
     try:
         assert await asyncio.to_thread(held.wait, 5)
         with pytest.raises(sqlite3.OperationalError, match="locked"):
-            await store.apply_poll(
-                source, snap(entry(0), entry(1)), now=T0, etag=None, last_modified=None,
-                body_hash=None,
-            )  # fmt: skip
+            await poll(store, source, snap(entry(0), entry(1)), now=T0)  # fmt: skip
         release.set()
         await asyncio.to_thread(holder.join, 5)
-        await store.apply_poll(
-            source, snap(entry(0), entry(1)), now=T0, etag=None, last_modified=None, body_hash=None
-        )
+        await poll(store, source, snap(entry(0), entry(1)), now=T0)
         assert await counts(store) == (2, 1)
     finally:
         release.set()
@@ -215,9 +203,7 @@ async def test_a_lock_released_within_the_busy_timeout_is_waited_for(tmp_path):
     try:
         assert await asyncio.to_thread(held.wait, 5)
         asyncio.get_running_loop().call_later(0.3, release.set)
-        await store.apply_poll(
-            source, snap(entry(0), entry(1)), now=T0, etag=None, last_modified=None, body_hash=None
-        )
+        await poll(store, source, snap(entry(0), entry(1)), now=T0)
         assert await counts(store) == (2, 1)
     finally:
         release.set()

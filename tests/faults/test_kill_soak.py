@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import Store
+from bot.store import open_store
+from tests.builders import poll
 from tests.delivery.conftest import T0, entry, snap
 from tests.delivery.test_discord_crash import start_worker, titles
 
@@ -65,13 +66,11 @@ async def kill(process: asyncio.subprocess.Process) -> None:
 
 async def baseline(db: Path, guild_id: int, channel_id: int) -> int:
     """A subscribed source whose first poll (the baseline) is stored: its id."""
-    store = await Store.open(db)
+    store = await open_store(db)
     story = await store.ensure_story("Story", guild_id=guild_id, now=T0)
     source = await store.add_source(story, "https://news.example/live", now=T0)
     await store.subscribe(story, guild_id=guild_id, channel_id=channel_id, now=T0)
-    await store.apply_poll(
-        source, snap(entry(0)), now=T0, etag=None, last_modified=None, body_hash=None
-    )
+    await poll(store, source, snap(entry(0)), now=T0)
     await store.close()
     return source
 

@@ -28,7 +28,7 @@ from tests.delivery.conftest import client, discord_server, guild  # noqa: F401 
 from tests.fakes.discord import FakeDiscord, Guild
 from tests.fakes.source_server import SourceServer
 from tests.livepage import live_page, update
-from tests.test_poller import Harness, make_harness
+from tests.polling.test_poller import Harness, make_harness
 
 INTERVAL = 60
 PAUSE_AFTER = 8  # room for the backoff to reach its cap before the pause

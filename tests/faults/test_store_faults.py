@@ -19,17 +19,18 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import Store
+from bot.store import Store, open_store
+from tests.builders import poll
 from tests.delivery.conftest import T0, entry, snap
 from tests.fakes.source_server import SourceServer
 from tests.faults.test_database import hold_write_lock
 from tests.livepage import live_page, update
-from tests.test_poller import Harness, make_harness
+from tests.polling.test_poller import Harness, make_harness
 
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "bulletin.db")
+    opened = await open_store(tmp_path / "bulletin.db")
     # a table whose check waits for COMMIT (test-only; the product's schema is untouched)
     await opened._db.executescript(
         "CREATE TABLE parent (id INTEGER PRIMARY KEY);"
@@ -59,9 +60,7 @@ async def test_the_store_writes_again_after_a_failed_commit(store):
     await fail_at_commit(store)
     story = await store.ensure_story("Harbour", now=T0)
     source = await store.add_source(story, "https://news.example/live", now=T0)
-    await store.apply_poll(
-        source, snap(entry(0)), now=T0, etag=None, last_modified=None, body_hash=None
-    )
+    await poll(store, source, snap(entry(0)), now=T0)
     assert len(await store.latest_entries(source, limit=5)) == 1
 
 
@@ -86,7 +85,7 @@ async def locked_poll(harness: Harness, caplog: pytest.LogCaptureFixture) -> int
     holder.start()
     try:
         assert await asyncio.to_thread(held.wait, 5)
-        with caplog.at_level(logging.INFO, logger="bot.poller"):
+        with caplog.at_level(logging.INFO, logger="bot.polling"):
             await harness.poll()
     finally:
         release.set()

@@ -17,7 +17,7 @@ from aiohttp import web
 from bot.model import NewEntry
 from tests.fakes.source_server import SourceServer
 from tests.livepage import live_page, update
-from tests.test_poller import make_harness, until_polled
+from tests.polling.test_poller import make_harness, until_polled
 
 MB = 1024 * 1024
 CAP = 8 * MB  # over the default 5 MB: 30,000 updates of our synthetic page need 6

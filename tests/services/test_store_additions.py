@@ -6,8 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.services.subscriptions import queue_backfill
 from bot.sources.extract import extract
-from bot.store import Store
+from bot.store import open_store
+from tests.builders import poll
 from tests.services.pages import live_page
 
 NOW = datetime(2026, 11, 25, 5, 0, tzinfo=UTC)
@@ -15,7 +17,7 @@ NOW = datetime(2026, 11, 25, 5, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def store(tmp_path):
-    s = await Store.open(tmp_path / "b.db")
+    s = await open_store(tmp_path / "b.db")
     yield s
     await s.close()
 
@@ -24,14 +26,14 @@ async def polled(store, guild_id=1, name="Mars", url="https://news.test/mars"):
     story = await store.ensure_story(name, guild_id=guild_id, now=NOW)
     source = await store.add_source(story, url, now=NOW)
     snapshot = extract(live_page(), content_type="text/html", url=url)
-    await store.apply_poll(source, snapshot, now=NOW, etag=None, last_modified=None, body_hash=None)
+    await poll(store, source, snapshot, now=NOW)
     return story, source
 
 
 async def test_backfill_queues_the_newest_entries_oldest_first(store):
     story, _ = await polled(store)
     sub = await store.subscribe(story, guild_id=1, channel_id=10, now=NOW)
-    assert await store.enqueue_backfill(sub, 2, now=NOW) == 2
+    assert await queue_backfill(store, sub, 2, now=NOW) == 2
     pending = await store.pending_deliveries(NOW)
     assert [d.entry_id.rsplit("#", 1)[1] for d in pending] == ["u2", "u3"]
     assert all(d.backfill for d in pending)
@@ -40,18 +42,18 @@ async def test_backfill_queues_the_newest_entries_oldest_first(store):
 async def test_backfill_of_more_than_stored_queues_what_there_is(store):
     story, _ = await polled(store)
     sub = await store.subscribe(story, guild_id=1, channel_id=10, now=NOW)
-    assert await store.enqueue_backfill(sub, 10, now=NOW) == 3
+    assert await queue_backfill(store, sub, 10, now=NOW) == 3
 
 
 async def test_backfill_with_keywords_queues_the_newest_matching_updates(store):
     story, _ = await polled(store)
     # "crater" is in u2 and u3; "Parachute" only in u2; "land" is no whole word anywhere
     sub = await store.subscribe(story, guild_id=1, channel_id=10, keywords="crater", now=NOW)
-    assert await store.enqueue_backfill(sub, 1, now=NOW) == 1
+    assert await queue_backfill(store, sub, 1, now=NOW) == 1
     other = await store.subscribe(
         story, guild_id=1, channel_id=11, keywords="parachute, land", now=NOW
     )
-    assert await store.enqueue_backfill(other, 5, now=NOW) == 1
+    assert await queue_backfill(store, other, 5, now=NOW) == 1
     pending = await store.pending_deliveries(NOW)
     assert [(d.channel_id, d.entry_id.rsplit("#", 1)[1]) for d in pending] == [
         (10, "u3"),
@@ -62,21 +64,21 @@ async def test_backfill_with_keywords_queues_the_newest_matching_updates(store):
 async def test_backfill_posts_each_update_once_per_subscription(store):
     story, _ = await polled(store)
     sub = await store.subscribe(story, guild_id=1, channel_id=10, now=NOW)
-    assert await store.enqueue_backfill(sub, 2, now=NOW) == 2  # u2, u3
-    again = await store.enqueue_backfill(sub, 3, now=NOW + timedelta(minutes=1))
+    assert await queue_backfill(store, sub, 2, now=NOW) == 2  # u2, u3
+    again = await queue_backfill(store, sub, 3, now=NOW + timedelta(minutes=1))
     assert (again, again.already) == (1, 2)  # only u1 is new to this channel
     assert [d.entry_id.rsplit("#", 1)[1] for d in await store.pending_deliveries(NOW)] == [
         "u2",
         "u3",
     ]
     other = await store.subscribe(story, guild_id=1, channel_id=11, now=NOW)
-    assert await store.enqueue_backfill(other, 3, now=NOW) == 3  # another channel: its own
+    assert await queue_backfill(store, other, 3, now=NOW) == 3  # another channel: its own
 
 
 async def test_backfill_of_zero_queues_nothing(store):
     story, _ = await polled(store)
     sub = await store.subscribe(story, guild_id=1, channel_id=10, now=NOW)
-    assert await store.enqueue_backfill(sub, 0, now=NOW) == 0
+    assert await queue_backfill(store, sub, 0, now=NOW) == 0
     assert await store.pending_deliveries(NOW) == []
 
 
@@ -86,10 +88,10 @@ async def test_poll_deliveries_are_not_backfill(store):
     await store.subscribe(story, guild_id=1, channel_id=10, now=NOW)
     url = "https://news.test/mars"
     first = extract(live_page(updates=[("u1", "A", "One sentence here.")]), url=url)
-    await store.apply_poll(source, first, now=NOW, etag=None, last_modified=None, body_hash=None)
+    await poll(store, source, first, now=NOW)
     second = extract(live_page(), content_type="text/html", url=url)
     later = NOW + timedelta(minutes=1)
-    await store.apply_poll(source, second, now=later, etag=None, last_modified=None, body_hash=None)
+    await poll(store, source, second, now=later)
     pending = await store.pending_deliveries(later)
     assert pending and not any(d.backfill for d in pending)
 
@@ -115,7 +117,7 @@ async def test_delete_story_keeps_a_source_another_story_uses(store):
 async def test_delivery_health_counts_retries_and_failures(store):
     story, _ = await polled(store)
     sub = await store.subscribe(story, guild_id=1, channel_id=10, now=NOW)
-    await store.enqueue_backfill(sub, 2, now=NOW)
+    await queue_backfill(store, sub, 2, now=NOW)
     first, second = await store.pending_deliveries(NOW)
     await store.mark_retry(first.id, error="HTTP 503", next_attempt=NOW + timedelta(minutes=1))
     await store.mark_undeliverable(second.id, error="Missing Access")
@@ -132,8 +134,8 @@ async def test_a_server_that_left_gets_nothing_queued_not_even_for_config_storie
     await store.guild_left(2, now=NOW)
     url = "https://news.test/mars"
     first = extract(live_page(updates=[("u1", "A", "One sentence here.")]), url=url)
-    await store.apply_poll(source, first, now=NOW, etag=None, last_modified=None, body_hash=None)
+    await poll(store, source, first, now=NOW)
     later = NOW + timedelta(minutes=1)
     second = extract(live_page(), content_type="text/html", url=url)
-    await store.apply_poll(source, second, now=later, etag=None, last_modified=None, body_hash=None)
+    await poll(store, source, second, now=later)
     assert {d.channel_id for d in await store.pending_deliveries(later)} == {10}

@@ -6,46 +6,46 @@ from datetime import timedelta
 
 import pytest
 
-from tests.store.conftest import T0, entry, poll, snap
+from tests.builders import T0, answer, entry, fail, finish, poll, snap
 
 
-async def fail(store, source, times: int, *, pause_after: int = 2) -> None:
+async def fail_times(store, source, times: int, *, pause_after: int = 2) -> None:
     for n in range(times):
-        await store.record_failure(
-            source, now=T0 + timedelta(minutes=n), error="HTTP 500", pause_after=pause_after
+        await fail(
+            store, source, now=T0 + timedelta(minutes=n), error="HTTP 500", pause_after=pause_after
         )
 
 
 async def test_the_failure_that_pauses_a_source_writes_one_alert(store, source):
-    await fail(store, source, 4)
+    await fail_times(store, source, 4)
     alerts = await store.pending_alerts(T0 + timedelta(hours=1))
     assert [(a.kind, a.reason, a.guild_id) for a in alerts] == [("source_paused", "HTTP 500", None)]
     assert alerts[0].source_url == "https://example.org/live"
 
 
-@pytest.mark.parametrize("answer", ["not_modified", "poll"])
-async def test_a_paused_source_that_answers_writes_one_resumed_alert(store, source, answer):
-    await fail(store, source, 2)
+@pytest.mark.parametrize("reply", ["not_modified", "poll"])
+async def test_a_paused_source_that_answers_writes_one_resumed_alert(store, source, reply):
+    await fail_times(store, source, 2)
     for n in range(2):
         when = T0 + timedelta(hours=1, minutes=n)
-        if answer == "poll":
+        if reply == "poll":
             await poll(store, source, snap(entry(1)), now=when)
         else:
-            await store.record_not_modified(source, now=when)
+            await answer(store, source, now=when)
     kinds = [a.kind for a in await store.pending_alerts(T0 + timedelta(hours=2))]
     assert kinds == ["source_paused", "source_resumed"]
 
 
 async def test_failures_below_the_threshold_write_no_alert(store, source):
-    await fail(store, source, 1, pause_after=3)
-    await store.record_not_modified(source, now=T0 + timedelta(hours=1))
+    await fail_times(store, source, 1, pause_after=3)
+    await answer(store, source, now=T0 + timedelta(hours=1))
     assert await store.pending_alerts(T0 + timedelta(hours=2)) == []
 
 
 async def test_each_server_using_a_source_gets_its_own_alert(store, source):
     other = await store.ensure_story("Theirs", guild_id=42, now=T0)
     await store.add_source(other, "https://example.org/live", now=T0)
-    await fail(store, source, 2)
+    await fail_times(store, source, 2)
     alerts = await store.pending_alerts(T0 + timedelta(hours=1))
     assert sorted((a.guild_id is None, a.guild_id) for a in alerts) == [
         (False, 42),
@@ -58,7 +58,7 @@ async def test_each_server_using_a_source_gets_its_own_alert(store, source):
 async def test_a_sent_alert_is_not_pending_and_a_retried_one_waits(store, source):
     other = await store.ensure_story("Theirs", guild_id=42, now=T0)
     await store.add_source(other, "https://example.org/live", now=T0)
-    await fail(store, source, 2)
+    await fail_times(store, source, 2)
     first, second = await store.pending_alerts(T0 + timedelta(hours=1))
     await store.mark_alert_sent(first.id, None, now=T0)
     await store.mark_alert_retry(second.id, error="503", next_attempt=T0 + timedelta(hours=3))
@@ -67,8 +67,8 @@ async def test_a_sent_alert_is_not_pending_and_a_retried_one_waits(store, source
 
 
 async def test_not_modified_stores_new_validators_and_keeps_old_ones_when_absent(store, source):
-    await store.record_not_modified(source, now=T0, etag='"a"', last_modified="Mon")
-    await store.record_not_modified(source, now=T0, etag='"b"')
+    await answer(store, source, now=T0, etag='"a"', last_modified="Mon")
+    await answer(store, source, now=T0, etag='"b"')
     record = await store.get_source(source)
     assert (record.etag, record.last_modified) == ('"b"', "Mon")
 
@@ -88,8 +88,8 @@ async def test_pending_deliveries_can_be_limited_to_targets(store, source):
 async def test_a_status_stored_without_announcing_writes_no_delivery(store, source):
     from bot.model import StoryStatus
 
-    change = await store.finish_poll(
-        source, now=T0, next_check=T0, status=StoryStatus.QUIET, announce=False
+    change = await finish(
+        store, source, now=T0, next_check=T0, status=StoryStatus.QUIET, announce=False
     )
     assert change is None
     assert (await store.get_source(source)).status is StoryStatus.QUIET

@@ -8,11 +8,11 @@ import pytest
 
 from bot.diff import fingerprint, id_key
 from bot.model import NewEntry
-from bot.store import Store, StoreError
+from bot.store import SQLiteStore, StoreError, open_store
 from bot.store.codec import to_us
-from bot.store.migrate import LATEST, migrations
+from bot.store.sqlite.migrate import LATEST, migrations
 from bot.text import content_hash
-from tests.store.conftest import T0, entry, poll, snap
+from tests.builders import T0, entry, poll, snap
 
 TABLES = {
     "guilds",
@@ -51,13 +51,13 @@ async def test_database_runs_in_wal_mode_with_foreign_keys(store):
 
 @pytest.mark.parametrize("start", range(LATEST))
 async def test_upgrade_from_every_earlier_version_keeps_the_data(db_path, start):
-    old = await Store.open(db_path, migrate_to=start)
+    old = await SQLiteStore.open(db_path, migrate_to=start)
     if start >= 1:
         story = await old.ensure_story("Kept", now=T0)
         source = await old.add_source(story, "https://example.org/kept", now=T0)
     await old.close()
 
-    store = await Store.open(db_path)
+    store = await open_store(db_path)
     try:
         assert await store.schema_version() == LATEST
         assert tables(db_path) >= TABLES
@@ -103,13 +103,13 @@ def write_version_1_history(path, source: int) -> None:
 
 @pytest.mark.parametrize("start", range(1, LATEST))
 async def test_upgrade_keeps_seen_ids_tombstones_and_key_points(db_path, start):
-    old = await Store.open(db_path, migrate_to=start)
+    old = await SQLiteStore.open(db_path, migrate_to=start)
     story = await old.ensure_story("Kept", now=T0)
     source = await old.add_source(story, "https://example.org/kept", now=T0)
     await old.close()
     write_version_1_history(db_path, source)
 
-    store = await Store.open(db_path)
+    store = await open_store(db_path)
     try:
         await store.subscribe(story, guild_id=None, channel_id=None, now=T0)
         # e1 was seen and e2 pruned before the upgrade; only e3 is new, the key points as stored
@@ -122,10 +122,10 @@ async def test_upgrade_keeps_seen_ids_tombstones_and_key_points(db_path, start):
 
 
 async def test_reopening_an_up_to_date_database_changes_nothing(db_path):
-    first = await Store.open(db_path)
+    first = await open_store(db_path)
     story = await first.ensure_story("Once")
     await first.close()
-    second = await Store.open(db_path)
+    second = await open_store(db_path)
     try:
         assert [s.id for s in await second.stories_for_guild(None)] == [story]
     finally:
@@ -136,11 +136,11 @@ async def test_database_newer_than_the_code_is_refused(db_path):
     with sqlite3.connect(db_path) as db:
         db.execute(f"PRAGMA user_version = {LATEST + 1}")
     with pytest.raises(StoreError, match="newer than this Bulletin"):
-        await Store.open(db_path)
+        await open_store(db_path)
 
 
 async def test_file_that_is_not_a_database_is_a_clear_error(tmp_path):
     path = tmp_path / "garbage.db"
     path.write_bytes(b"this is not SQLite at all " * 100)
     with pytest.raises(StoreError, match="cannot open the database"):
-        await Store.open(path)
+        await open_store(path)

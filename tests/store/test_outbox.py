@@ -8,7 +8,7 @@ import pytest
 
 from bot.model import EditedEntry, KeyPointsChanged, NewEntry, StatusChanged, StoryStatus
 from bot.store import Store
-from tests.store.conftest import T0, entry, poll, snap
+from tests.builders import T0, entry, finish, poll, snap
 
 LATER = T0 + timedelta(minutes=5)
 DUE = T0 + timedelta(hours=1)
@@ -49,7 +49,7 @@ async def test_outbox_rows_and_entries_commit_together(store, source, monkeypatc
     async def crash(*args, **kwargs):
         raise RuntimeError("crash between the entries and the outbox")
 
-    monkeypatch.setattr(Store, "_write_outbox", crash)
+    monkeypatch.setattr(type(store), "_write_outbox", crash)
     with pytest.raises(RuntimeError):
         await poll(store, source, snap(entry(1), entry(2)), LATER)
     monkeypatch.undo()
@@ -71,7 +71,7 @@ async def test_mode_decides_which_changes_are_queued(store, mode, kinds):
     await store.subscribe(story, guild_id=1, channel_id=10, mode=mode, now=T0)
     await poll(store, source, snap(entry(1, "old"), key_points=("a",)))
     await poll(store, source, snap(entry(1, "new"), entry(2), key_points=("b",)), LATER)
-    await store.finish_poll(source, now=LATER, next_check=DUE, status=StoryStatus.QUIET)
+    await finish(store, source, now=LATER, next_check=DUE, status=StoryStatus.QUIET)
     assert [d.kind for d in await store.pending_deliveries(DUE)] == kinds
 
 
@@ -184,7 +184,7 @@ async def test_subscribing_again_changes_and_resumes(store):
 
 
 async def test_status_change_is_queued_for_subscribers(store, source):
-    await store.finish_poll(source, now=T0, next_check=DUE, status=StoryStatus.ENDED)
+    await finish(store, source, now=T0, next_check=DUE, status=StoryStatus.ENDED)
     (delivery,) = await store.pending_deliveries(DUE)
     assert delivery.change == StatusChanged(StoryStatus.ENDED, StoryStatus.LIVE)
 

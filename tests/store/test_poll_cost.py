@@ -18,9 +18,9 @@ import pytest
 
 from bot.diff import id_key
 from bot.model import EditedEntry, KeyPointsChanged, NewEntry
-from bot.store import Store
+from bot.store import Store, open_store
 from bot.store.codec import to_us
-from tests.store.conftest import T0, entry, snap
+from tests.builders import T0, entry, poll, snap
 
 WINDOW = 60  # updates on the page at each poll
 STEP = 50  # instructions between two calls of the progress handler
@@ -80,7 +80,7 @@ async def measured(store: Store, work: Callable[[], Awaitable[object]]) -> Cost:
 async def poll_costs(db_path, history: int) -> tuple[Cost, Cost]:
     """(cost of an unchanged poll, cost of a poll with an edit, two new updates and a
     key-point change) of a source with HISTORY stored entries beside its page's."""
-    store = await Store.open(db_path)
+    store = await open_store(db_path)
     try:
         story = await store.ensure_story("Story", now=T0)
         source = await store.add_source(story, "https://example.org/live", now=T0)
@@ -90,14 +90,7 @@ async def poll_costs(db_path, history: int) -> tuple[Cost, Cost]:
         now = T0 + timedelta(minutes=1)
 
         async def apply(entries: list, key_points: tuple[str, ...]) -> tuple:
-            return await store.apply_poll(
-                source,
-                snap(*entries, key_points=key_points),
-                now=now,
-                etag=None,
-                last_modified=None,
-                body_hash=None,
-            )
+            return await poll(store, source, snap(*entries, key_points=key_points), now=now)
 
         await apply(page, ("first",))  # the baseline
         unchanged = await measured(store, lambda: apply(page, ("first",)))

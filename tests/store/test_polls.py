@@ -13,8 +13,8 @@ from bot.model import (
     StatusChanged,
     StoryStatus,
 )
-from bot.store import Store
-from tests.store.conftest import T0, entry, poll, snap
+from bot.store import open_store
+from tests.builders import T0, answer, entry, fail, finish, poll, snap
 
 LATER = T0 + timedelta(minutes=5)
 
@@ -48,13 +48,13 @@ async def test_entry_after_the_baseline_is_new(store, source):
 
 
 async def test_restart_between_polls_loses_nothing(db_path):
-    store = await Store.open(db_path)
+    store = await open_store(db_path)
     story = await store.ensure_story("S")
     source = await store.add_source(story, "https://example.org/r")
     await poll(store, source, snap(entry(1, "before"), key_points=("a",)))
     await store.close()
 
-    store = await Store.open(db_path)
+    store = await open_store(db_path)
     try:
         changes = await poll(store, source, snap(entry(1, "after"), entry(2), key_points=("a",)))
         assert changes == (EditedEntry(entry(1, "after"), "Update 1", "before"), NewEntry(entry(2)))
@@ -89,8 +89,14 @@ async def test_key_point_versions_are_kept_with_their_time(store, source):
 
 
 async def test_poll_records_fetch_metadata(store, source):
-    await store.apply_poll(
-        source, snap(entry(1)), now=T0, etag='"v1"', last_modified="Fri, 01 Mar 2024", body_hash="h"
+    await poll(
+        store,
+        source,
+        snap(entry(1)),
+        now=T0,
+        etag='"v1"',
+        last_modified="Fri, 01 Mar 2024",
+        body_hash="h",
     )
     record = await store.get_source(source)
     assert (record.etag, record.last_modified, record.body_hash) == (
@@ -109,52 +115,50 @@ async def test_something_new_sets_last_update(store, source):
 
 async def test_failures_pause_the_source_at_the_threshold(store, source):
     for attempt in range(3):
-        record = await store.record_failure(
-            source, now=T0 + timedelta(minutes=attempt), error="HTTP 500", pause_after=3
+        record = await fail(
+            store, source, now=T0 + timedelta(minutes=attempt), error="HTTP 500", pause_after=3
         )
     assert (record.failures, record.auto_paused, record.auto_pause_reason) == (3, True, "HTTP 500")
 
 
 async def test_failures_below_the_threshold_do_not_pause(store, source):
-    record = await store.record_failure(source, now=T0, error="timeout", pause_after=3)
+    record = await fail(store, source, now=T0, error="timeout", pause_after=3)
     assert (record.failures, record.auto_paused, record.last_error) == (1, False, "timeout")
 
 
 async def test_successful_poll_resets_failures_and_resumes(store, source):
-    await store.record_failure(source, now=T0, error="HTTP 500", pause_after=1)
+    await fail(store, source, now=T0, error="HTTP 500", pause_after=1)
     await poll(store, source, snap(entry(1)), LATER)
     record = await store.get_source(source)
     assert (record.failures, record.auto_paused, record.last_error) == (0, False, None)
 
 
 async def test_not_modified_resets_failures(store, source):
-    await store.record_failure(source, now=T0, error="HTTP 500", pause_after=1)
-    await store.record_not_modified(source, now=LATER)
+    await fail(store, source, now=T0, error="HTTP 500", pause_after=1)
+    await answer(store, source, now=LATER)
     record = await store.get_source(source)
     assert (record.failures, record.auto_paused, record.last_polled) == (0, False, LATER)
 
 
 async def test_failed_poll_changes_no_entry_state(store, source):
     await poll(store, source, snap(entry(1)))
-    await store.record_failure(source, now=LATER, error="HTTP 500", pause_after=10)
+    await fail(store, source, now=LATER, error="HTTP 500", pause_after=10)
     assert await poll(store, source, snap(entry(1), entry(2)), LATER) == (NewEntry(entry(2)),)
 
 
 async def test_finish_poll_schedules_the_next_check(store, source):
-    await store.finish_poll(source, now=T0, next_check=LATER)
+    await finish(store, source, now=T0, next_check=LATER)
     assert (await store.get_source(source)).next_check == LATER
 
 
 async def test_new_status_is_a_change(store, source):
-    change = await store.finish_poll(source, now=T0, next_check=LATER, status=StoryStatus.ENDED)
+    change = await finish(store, source, now=T0, next_check=LATER, status=StoryStatus.ENDED)
     assert change == StatusChanged(StoryStatus.ENDED, StoryStatus.LIVE)
     assert (await store.get_source(source)).status is StoryStatus.ENDED
 
 
 async def test_same_status_is_no_change(store, source):
-    assert (
-        await store.finish_poll(source, now=T0, next_check=LATER, status=StoryStatus.LIVE) is None
-    )
+    assert await finish(store, source, now=T0, next_check=LATER, status=StoryStatus.LIVE) is None
 
 
 async def test_latest_entries_are_newest_first(store, source):

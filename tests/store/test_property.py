@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.model import NewEntry
-from bot.store import Store
-from tests.store.conftest import T0, entry, snap
+from bot.store import open_store
+from tests.builders import T0, entry, fail, poll, snap
 
 POOL = 10
 
@@ -37,7 +37,7 @@ def polls(draw: st.DrawFn) -> list[tuple[int, list[int] | None, bool]]:
 
 
 async def run_polls(path: Path, steps: list[tuple[int, list[int] | None, bool]]) -> tuple:
-    store = await Store.open(path)
+    store = await open_store(path)
     story = await store.ensure_story("P", now=T0)
     source = await store.add_source(story, "https://ex.org/p", now=T0)
     now = T0
@@ -49,23 +49,21 @@ async def run_polls(path: Path, steps: list[tuple[int, list[int] | None, bool]])
         for gap, window, restart in steps:
             now += timedelta(days=gap, minutes=1)
             if window is None:
-                await store.record_failure(source, now=now, error="boom", pause_after=3)
+                await fail(store, source, now=now, error="boom", pause_after=3)
             else:
                 # n // 100 is the pool entry, n % 100 its version (an edit)
                 entries = [entry(n // 100, f"v{n % 100}", dated=n // 100 % 3 != 0) for n in window]
                 ids = {e.id for e in entries}
                 if baseline:
                     must |= ids - seen
-                changes = await store.apply_poll(
-                    source, snap(*entries), now=now, etag=None, last_modified=None, body_hash=None
-                )
+                changes = await poll(store, source, snap(*entries), now=now)
                 announced += [c.entry.id for c in changes if isinstance(c, NewEntry)]
                 baseline = baseline or bool(entries)
                 seen |= ids
             await store.prune(now, retention=timedelta(days=30))
             if restart:
                 await store.close()
-                store = await Store.open(path)
+                store = await open_store(path)
     finally:
         await store.close()
     return announced, must

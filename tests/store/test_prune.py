@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from bot.model import NewEntry
 from bot.store import DEFAULT_RETENTION
-from tests.store.conftest import T0, entry, poll, snap
+from tests.builders import T0, entry, poll, snap
 
 DAY = timedelta(days=1)
 
@@ -30,7 +30,8 @@ async def test_window_is_a_parameter(store, source):
 
 
 async def test_source_retention_overrides_the_default(store, source):
-    await store.set_retention(source, 90)
+    story = await store.ensure_story("Story", now=T0)
+    await store.add_source(story, "https://example.org/live", retention_days=90, now=T0)
     await poll(store, source, snap(entry(1)))
     assert await store.prune(T0 + 60 * DAY) == 0
     assert await store.prune(T0 + 91 * DAY) == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.store.conftest import T0
+from tests.builders import T0, finish
 
 SOON = T0 + timedelta(seconds=1)
 
@@ -44,7 +44,7 @@ async def test_story_names_are_unique_per_server(store):
 async def test_source_is_not_due_before_its_next_check(store):
     story = await store.ensure_story("A", now=T0)
     source = await store.add_source(story, "https://ex.org/a", now=T0)
-    await store.finish_poll(source, now=T0, next_check=T0 + timedelta(minutes=1))
+    await finish(store, source, now=T0, next_check=T0 + timedelta(minutes=1))
     assert await store.due_sources(SOON, 10) == []
     assert len(await store.due_sources(T0 + timedelta(minutes=1), 10)) == 1
 

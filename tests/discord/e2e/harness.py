@@ -19,7 +19,7 @@ from bot.config import Config, DiscordConfig, PollingConfig
 from bot.discord.client import BulletinBot
 from bot.runtime import Runtime
 from bot.sources.fetch import Fetcher, open_session
-from bot.store import Store
+from bot.store import Store, open_store
 from tests.fakes.discord import FakeDiscord, Guild, Member, Perm
 from tests.fakes.discord_fixtures import BOT_PERMISSIONS
 from tests.fakes.source_server import SourceServer
@@ -78,7 +78,7 @@ async def make_runtime(tmp_path, *, dev_guild: int | None, server: FakeDiscord) 
         ),
         polling=polling,
     )
-    store = await Store.open(tmp_path / "bulletin.db")
+    store = await open_store(tmp_path / "bulletin.db")
     session = open_session(polling)
     _sessions[id(store)] = session
     fetcher = Fetcher(session, polling)

@@ -14,6 +14,7 @@ from bot.config import load_config
 from bot.discord.ratelimit import CommandRate
 from bot.errors import ConfigError
 from bot.sources.extract import extract
+from tests.builders import poll
 from tests.fakes.discord import Perm
 from tests.services.pages import live_page
 
@@ -36,9 +37,7 @@ async def polled_story(h, name="Mars", guild=None) -> int:
     url = f"https://news.test/{name.lower()}"
     source = await h.store.add_source(story, url)
     snapshot = extract(live_page(), content_type="text/html", url=url)
-    await h.store.apply_poll(
-        source, snapshot, now=NOW, etag=None, last_modified=None, body_hash=None
-    )
+    await poll(h.store, source, snapshot, now=NOW)
     return story
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.sources.extract import extract
+from tests.builders import poll
 from tests.fakes.discord import Perm
 from tests.services.pages import live_page
 
@@ -28,9 +29,7 @@ async def guild_a(h) -> int:
     story = await h.store.ensure_story("Mars", guild_id=h.guild.id)
     source = await h.store.add_source(story, SECRET_URL)
     snapshot = extract(live_page(), content_type="text/html", url=SECRET_URL)
-    await h.store.apply_poll(
-        source, snapshot, now=NOW, etag=None, last_modified=None, body_hash=None
-    )
+    await poll(h.store, source, snapshot, now=NOW)
     await h.store.subscribe(story, guild_id=h.guild.id, channel_id=h.guild.system_channel_id)
     alerts = h.server.add_channel(h.guild, "mod-alerts")
     await h.store.set_alerts_channel(h.guild.id, alerts.id)

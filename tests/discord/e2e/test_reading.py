@@ -9,6 +9,7 @@ import pytest
 
 from bot.model import Snapshot
 from bot.sources.extract import extract
+from tests.builders import poll
 from tests.discord.e2e.harness import close_runtime, eventually, make_runtime, start, stop
 from tests.fakes.discord import CommandRefused, Perm
 from tests.services.pages import live_page
@@ -25,9 +26,7 @@ async def story_with_page(h, name="Mars", *, key_points=None, guild=None):
     snapshot: Snapshot = extract(
         live_page(key_points=key_points), content_type="text/html", url=url
     )
-    await h.store.apply_poll(
-        source, snapshot, now=NOW, etag=None, last_modified=None, body_hash=None
-    )
+    await poll(h.store, source, snapshot, now=NOW)
     return story, source
 
 
@@ -64,9 +63,7 @@ async def test_latest_shows_five_updates_unless_asked_for_another_count(harness)
     source = await harness.store.add_source(story, url)
     updates = [(f"u{n}", f"Update {n}", f"Text of update {n}.") for n in range(12)]
     snapshot = extract(live_page(updates=updates), content_type="text/html", url=url)
-    await harness.store.apply_poll(
-        source, snapshot, now=NOW, etag=None, last_modified=None, body_hash=None
-    )
+    await poll(harness.store, source, snapshot, now=NOW)
     reader = harness.member("reader")
     inv = await harness.server.invoke(harness.guild, reader, "latest", {"story": "Mars"})
     assert [e["title"] for e in embeds(inv)] == [f"Update {n}" for n in (11, 10, 9, 8, 7)]

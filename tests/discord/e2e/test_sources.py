@@ -9,6 +9,7 @@ import pytest
 from bot.config import PollingConfig
 from bot.services.common import MAX_SOURCES_PER_GUILD
 from bot.sources.fetch import Fetcher, open_session
+from tests.builders import fail
 from tests.fakes.discord import CommandRefused, Perm
 from tests.services.pages import live_page
 
@@ -188,9 +189,7 @@ async def test_source_list_and_status_show_each_source(harness):
     story = await harness.store.ensure_story("Storm", guild_id=harness.guild.id)
     source = await harness.store.add_source(story, "https://news.test/a", interval=120)
 
-    await harness.store.record_failure(
-        source, now=datetime.now(UTC), error="HTTP 503", pause_after=10
-    )
+    await fail(harness.store, source, now=datetime.now(UTC), error="HTTP 503", pause_after=10)
     mod = harness.moderator()
     listed = await harness.server.invoke(harness.guild, mod, "source list")
     assert "• <https://news.test/a> — checked every 120 s" in reply(listed)

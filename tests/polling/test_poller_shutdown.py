@@ -16,17 +16,17 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot import app
 from bot.config import Config, DatabaseConfig, PollingConfig, SourceConfig, StoryConfig
-from bot.poller import Poller
+from bot.polling import Poller
 from bot.runtime import Runtime
 from bot.sources.fetch import Fetcher, open_session
-from bot.store import SourceRecord, Store
+from bot.store import SourceRecord, open_store
 
 
 async def test_a_tick_cut_short_by_the_scheduler_shutdown_logs_no_error(
     tmp_path, caplog, monkeypatch
 ):
     polling = PollingConfig()
-    store = await Store.open(tmp_path / "bulletin.db")
+    store = await open_store(tmp_path / "bulletin.db")
     session = open_session(polling)
     scheduler = AsyncIOScheduler(timezone=UTC)
     runtime = Runtime(Config(polling=polling), store, Fetcher(session, polling), scheduler)

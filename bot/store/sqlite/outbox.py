@@ -1,70 +1,161 @@
-"""What delivery to Discord keeps between sends: claimed batches, throttled edits, threads,
-digests, backfills, and what was announced once. A mixin of `Store` (same connection, lock
-and transactions), kept apart so that the outbox's own code stays readable.
-"""
+"""The outbox in SQLite: pending deliveries and alerts, what was sent, claimed batches,
+throttled edits, threads, digests and what was announced once."""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+import json
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from bot.model import Entry, NewEntry
-from bot.store.codec import change_from_json, from_us, to_us
-from bot.store.records import SubscriptionRecord
+from bot.model import NewEntry
+from bot.store.codec import change_from_json, from_us, moment_from_us, to_us
+from bot.store.errors import StoreError
+from bot.store.interface import OutboxStore
+from bot.store.records import (
+    Alert,
+    Delivery,
+    MessageEntry,
+    PostedMessage,
+    SubscriptionRecord,
+)
+from bot.store.sqlite.database import Database
 
 MAX_EMBEDS = 10  # a message shows at most this many updates
 
 
-@dataclass(frozen=True, slots=True)
-class PostedMessage:
-    """A message that showed an entry to a subscription (to edit it in place)."""
+class Outbox(Database, OutboxStore):
+    async def pending_deliveries(
+        self, now: datetime, limit: int = 100, *, targets: Iterable[str] | None = None
+    ) -> list[Delivery]:
+        now_us = to_us(now)
+        wanted = None if targets is None else json.dumps(sorted(targets))
+        rows = await self._query_all(
+            "SELECT d.*, sub.story_id, st.name AS story_name, sub.guild_id, sub.target,"
+            " sub.channel_id, sub.thread, sub.thread_id, sub.mention_role_id, sub.mode,"
+            " sub.keywords, src.url AS source_url"
+            " FROM deliveries d JOIN subscriptions sub ON sub.id = d.subscription_id"
+            " JOIN stories st ON st.id = sub.story_id"
+            " LEFT JOIN sources src ON src.id = d.source_id"
+            " WHERE d.state = 'pending' AND d.next_attempt <= ? AND sub.paused_at IS NULL"
+            " AND (? IS NULL OR sub.target IN (SELECT value FROM json_each(?)))"
+            " AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.subscription_id ="
+            "  d.subscription_id AND e.state = 'pending' AND e.id < d.id AND e.next_attempt > ?"
+            "  AND NOT e.deferred)"
+            " ORDER BY d.id LIMIT ?",
+            (now_us, wanted, wanted, now_us, limit),
+        )
+        return [Delivery.from_row(row) for row in rows]
 
-    id: int
-    message_id: int
-    channel_id: int | None
-    posted_at: datetime
-    edited_at: datetime | None
-    digest: bool
+    async def mark_sent(
+        self,
+        delivery_id: int,
+        message_id: int | None,
+        *,
+        now: datetime,
+        channel_id: int | None = None,
+        digest: bool = False,
+    ) -> None:
+        now_us = to_us(now)
+        async with self._transaction() as db:
+            row = await self._fetchone(
+                "UPDATE deliveries SET state = 'sent', message_id = ?, sent_at = ?,"
+                " attempts = attempts + 1, last_error = NULL WHERE id = ?"
+                " RETURNING subscription_id, source_id, entry_id",
+                (message_id, now_us, delivery_id),
+            )
+            if row is None:
+                raise StoreError(f"no delivery with id {delivery_id}")
+            if message_id is not None:
+                await db.execute(
+                    "INSERT INTO posted_messages (delivery_id, subscription_id, source_id,"
+                    " entry_id, channel_id, message_id, posted_at, digest)"
+                    " SELECT ?, ?, ?, ?, ifnull(?, ifnull(thread_id, channel_id)), ?, ?, ?"
+                    " FROM subscriptions WHERE id = ?",
+                    (
+                        delivery_id,
+                        row[0],
+                        row[1],
+                        row[2],
+                        channel_id,
+                        message_id,
+                        now_us,
+                        digest,
+                        row[0],
+                    ),
+                )
 
+    async def mark_retry(self, delivery_id: int, *, error: str, next_attempt: datetime) -> None:
+        await self._retry_later("deliveries", delivery_id, error, next_attempt)
 
-@dataclass(frozen=True, slots=True)
-class MessageEntry:
-    """One update shown in a posted message: as it was posted (`shown`), and whether it has
-    been edited in place since (`edited_at`)."""
+    async def mark_undeliverable(self, delivery_id: int, *, error: str) -> None:
+        await self._give_up("deliveries", delivery_id, error)
 
-    posted_id: int
-    source_id: int
-    entry_id: str
-    edited_at: datetime | None
-    shown: Entry | None  # None when the outbox row that posted it is gone
+    async def _retry_later(
+        self, table: str, row_id: int, error: str, next_attempt: datetime
+    ) -> None:
+        """Shared by the outbox and the alerts: one more failed attempt, next try later."""
+        async with self._transaction() as db:
+            await db.execute(
+                f"UPDATE {table} SET attempts = attempts + 1, last_error = ?,"  # noqa: S608 - our table names
+                " next_attempt = ? WHERE id = ? AND state = 'pending'",
+                (error, to_us(next_attempt), row_id),
+            )
 
+    async def _give_up(self, table: str, row_id: int, error: str) -> None:
+        """Shared by the outbox and the alerts: kept as undeliverable, never dropped."""
+        async with self._transaction() as db:
+            await db.execute(
+                f"UPDATE {table} SET state = 'undeliverable', attempts = attempts + 1,"  # noqa: S608
+                " last_error = ? WHERE id = ?",
+                (error, row_id),
+            )
 
-def digest_nonce(subscription_id: int, period_end: datetime) -> str:
-    """The nonce of a subscription's digest for the period ending at `period_end`."""
-    raw = f"digest:{subscription_id}:{to_us(period_end)}".encode()
-    return "d" + hashlib.sha256(raw).hexdigest()[:24]
+    async def posted_message(
+        self, subscription_id: int, source_id: int, entry_id: str
+    ) -> tuple[int, int | None, datetime, bool] | None:
+        row = await self._query_one(
+            "SELECT message_id, channel_id, posted_at, digest FROM posted_messages"
+            " WHERE subscription_id = ? AND source_id = ? AND entry_id = ?"
+            " ORDER BY id DESC LIMIT 1",
+            (subscription_id, source_id, entry_id),
+        )
+        if row is None:
+            return None
+        return row[0], row[1], moment_from_us(row[2]), bool(row[3])
 
+    async def pending_alerts(
+        self, now: datetime, limit: int = 100, *, console: bool = True, guilds: bool = True
+    ) -> list[Alert]:
+        rows = await self._query_all(
+            "SELECT a.*, s.url AS source_url FROM alerts a LEFT JOIN sources s"
+            " ON s.id = a.source_id WHERE a.state = 'pending' AND a.next_attempt <= ?"
+            " AND ((? AND a.guild_id IS NULL) OR (? AND a.guild_id IS NOT NULL))"
+            " ORDER BY a.id LIMIT ?",
+            (to_us(now), console, guilds, limit),
+        )
+        return [Alert.from_row(row) for row in rows]
 
-class DeliveryStateMixin:
-    """Methods of `Store` for the Discord sink and the digests."""
+    async def mark_alert_sent(
+        self, alert_id: int, message_id: int | None = None, *, now: datetime
+    ) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE alerts SET state = 'sent', message_id = ?, sent_at = ?,"
+                " attempts = attempts + 1, last_error = NULL WHERE id = ?",
+                (message_id, to_us(now), alert_id),
+            )
 
-    # `_transaction`, `_query_one`, `_query_all`, `latest_entries` come from Store.
+    async def mark_alert_retry(self, alert_id: int, *, error: str, next_attempt: datetime) -> None:
+        await self._retry_later("alerts", alert_id, error, next_attempt)
 
-    async def get_subscription(self, subscription_id: int) -> SubscriptionRecord | None:
-        row = await self._query_one("SELECT * FROM subscriptions WHERE id = ?", (subscription_id,))
-        return None if row is None else SubscriptionRecord.from_row(row)
+    async def mark_alert_undeliverable(self, alert_id: int, *, error: str) -> None:
+        await self._give_up("alerts", alert_id, error)
 
     # --- batches ---------------------------------------------------------------------------
 
     async def claim_batch(
         self, delivery_ids: Sequence[int], batch: str, *, more: int = 0, now: datetime
     ) -> None:
-        """These pending rows go out together as one message with nonce `batch` (which says
-        "and `more` more"); after a crash they are sent again together, under that nonce.
-        The claim's time is kept in `next_attempt` (it stays due), so that a resend can tell
-        whether Discord's nonce window still covers it."""
         async with self._transaction() as db:
             await db.executemany(
                 "UPDATE deliveries SET batch = ?, batch_more = ?, next_attempt = ?"
@@ -73,8 +164,6 @@ class DeliveryStateMixin:
             )
 
     async def unclaim(self, delivery_ids: Sequence[int]) -> None:
-        """Pending rows Discord refused outright (403/404): not in flight any more, so they
-        are batched afresh when they go again."""
         async with self._transaction() as db:
             await db.executemany(
                 "UPDATE deliveries SET batch = NULL, batch_more = 0"
@@ -91,8 +180,6 @@ class DeliveryStateMixin:
         channel_id: int | None,
         record: Sequence[int] | None = None,
     ) -> None:
-        """Rows that went out in one message: all sent; a posted message recorded for those in
-        `record` (default: all) so that their entries' edits can reach it."""
         now_us = to_us(now)
         recorded = set(delivery_ids if record is None else record)
         async with self._transaction() as db:
@@ -118,7 +205,6 @@ class DeliveryStateMixin:
     async def posted_message_record(
         self, subscription_id: int, source_id: int, entry_id: str
     ) -> PostedMessage | None:
-        """The newest message that showed this entry to this subscription."""
         row = await self._query_one(
             "SELECT id, message_id, channel_id, posted_at, edited_at, digest FROM posted_messages"
             " WHERE subscription_id = ? AND source_id = ? AND entry_id = ?"
@@ -132,10 +218,6 @@ class DeliveryStateMixin:
         return PostedMessage(row[0], row[1], row[2], posted_at, from_us(row[4]), bool(row[5]))
 
     async def message_entries(self, posted: PostedMessage) -> list[MessageEntry]:
-        """The updates shown in the (non-digest) message of `posted`, in the message's order,
-        so that an edit can rebuild the whole message. A message's rows are written by one
-        transaction (`mark_batch_sent`), so their ids are consecutive: a range of the primary
-        key finds them without an index on message_id."""
         rows = await self._query_all(
             "SELECT p.id, p.source_id, p.entry_id, p.edited_at, d.payload"
             " FROM posted_messages p LEFT JOIN deliveries d ON d.id = p.delivery_id"
@@ -160,8 +242,6 @@ class DeliveryStateMixin:
             )
 
     async def defer_delivery(self, delivery_id: int, *, until: datetime) -> None:
-        """Hold a throttled edit back until `until`, without counting an attempt and without
-        holding back the subscription's later rows."""
         async with self._transaction() as db:
             await db.execute(
                 "UPDATE deliveries SET deferred = 1, next_attempt = ?"
@@ -174,7 +254,6 @@ class DeliveryStateMixin:
     async def pause_subscription_once(
         self, subscription_id: int, *, reason: str, now: datetime
     ) -> bool:
-        """Pause a subscription; True only when it was running (so the alert is said once)."""
         async with self._transaction() as db:
             cursor = await db.execute(
                 "UPDATE subscriptions SET paused_at = ?, pause_reason = ?"
@@ -186,8 +265,6 @@ class DeliveryStateMixin:
     async def set_thread_starter(
         self, subscription_id: int, *, thread_id: int | None, starter_message_id: int | None
     ) -> None:
-        """Thread mode: the story's thread in the channel and the message that holds its key
-        points (None, None: forget them, e.g. the thread was deleted)."""
         async with self._transaction() as db:
             await db.execute(
                 "UPDATE subscriptions SET thread_id = ?, starter_message_id = ? WHERE id = ?",
@@ -204,7 +281,6 @@ class DeliveryStateMixin:
     # --- digests ---------------------------------------------------------------------------
 
     async def digest_subscriptions(self) -> list[SubscriptionRecord]:
-        """Running digest subscriptions of active stories."""
         rows = await self._query_all(
             "SELECT sub.* FROM subscriptions sub JOIN stories st ON st.id = sub.story_id"
             " LEFT JOIN guilds g ON g.id = sub.guild_id"
@@ -212,15 +288,6 @@ class DeliveryStateMixin:
             " AND g.left_at IS NULL ORDER BY sub.id"
         )
         return [SubscriptionRecord.from_row(row) for row in rows]
-
-    async def key_points_changed_since(self, story_id: int, since: datetime) -> bool:
-        """Did any source of the story get a new key-point version after `since`?"""
-        row = await self._query_one(
-            "SELECT 1 FROM key_points k JOIN story_sources ss ON ss.source_id = k.source_id"
-            " WHERE ss.story_id = ? AND k.created_at > ? LIMIT 1",
-            (story_id, to_us(since)),
-        )
-        return row is not None
 
     async def record_digest(
         self,
@@ -231,8 +298,6 @@ class DeliveryStateMixin:
         channel_id: int | None,
         entries: Sequence[tuple[int, str]],
     ) -> None:
-        """A digest went out at `now` (message_id None: there was nothing to say): the next
-        one starts here; its entries are marked as shown in a digest (edits become corrections)."""
         now_us = to_us(now)
         async with self._transaction() as db:
             await db.execute(

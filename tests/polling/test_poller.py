@@ -13,16 +13,16 @@ from pathlib import Path
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot import poller as poller_module
 from bot.config import Config, DatabaseConfig, PollingConfig
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.sinks import ConsoleSink
 from bot.model import KeyPointsChanged, NewEntry, StatusChanged, StoryStatus
-from bot.poller import Poller
+from bot.polling import Poller
+from bot.polling import pipeline as poller_module
 from bot.runtime import Runtime
 from bot.schedule import PROBE_INTERVAL
 from bot.sources.fetch import Fetcher, open_session
-from bot.store import Store
+from bot.store import Store, open_store
 from tests.fakes.source_server import SourceServer
 from tests.livepage import BASE, live_page, update
 
@@ -104,7 +104,7 @@ async def make_harness(
 ) -> AsyncIterator[Harness]:
     polling = settings(server, **changes)
     config = Config(polling=polling, database=DatabaseConfig(tmp_path / "bulletin.db"))
-    store = await Store.open(config.database.path)
+    store = await open_store(config.database.path)
     session = open_session(polling)
     clock = Clock(T0)
     runtime = Runtime(config, store, Fetcher(session, polling), AsyncIOScheduler(timezone=UTC))

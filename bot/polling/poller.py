@@ -24,19 +24,19 @@ import logging
 import random
 import sqlite3
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from urllib.parse import urlsplit
 
-from bot import schedule
-from bot.errors import BulletinError
-from bot.model import StoryStatus
+from bot.polling.pipeline import (
+    PollReport,
+    read_source,
+    record_failure,
+    record_read,
+    selectors_of,
+)
 from bot.runtime import Runtime
-from bot.sources.extract import Selectors, extract
-from bot.sources.fetch import RetryLater
-from bot.store import SourceRecord
+from bot.store import AlertKind, SourceRecord, StalePoll
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +78,6 @@ class Poller:
         self._stopped = False
         self._idle = asyncio.Event()
         self._idle.set()
-        # One thread: parsing holds the GIL anyway, and every extra thread costs a malloc
-        # arena (measured: the default pool added ~28 MB of RSS to 1,000 sources).
-        self._extractor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract")
         self.polls = 0  # polls finished (any outcome), for benchmarks and logs
 
     @property
@@ -215,7 +212,6 @@ class Poller:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._extractor.shutdown(wait=False, cancel_futures=True)
 
     async def prune(self) -> None:
         retention = timedelta(days=self._settings.retention_days)
@@ -229,6 +225,9 @@ class Poller:
             await self.poll_source(source)
         except asyncio.CancelledError:
             raise
+        except StalePoll:
+            # another poll of it was recorded meanwhile (a moderator's /source add): it holds
+            log.debug("%s: polled meanwhile; this poll is not recorded", source.url)
         except sqlite3.OperationalError as error:
             # The database, not the source (locked past busy_timeout, disk full): nothing of
             # this poll was written, so the source is still due and the next tick retries it.
@@ -245,132 +244,80 @@ class Poller:
         """Poll one source and record the outcome: changes, unchanged, or a failure."""
         now = self._clock()
         try:
-            changed = await self._fetch_and_store(source, now)
+            read = await read_source(
+                self._fetcher,
+                self._runtime.extractor,
+                source.url,
+                kind=source.kind,
+                selectors=selectors_of(source),
+                etag=source.etag,
+                last_modified=source.last_modified,
+                previous_hash=source.body_hash,
+            )
         except (asyncio.CancelledError, sqlite3.OperationalError):
             raise  # a database failure is not the source's: counted as none of its failures
         except Exception as error:
-            await self._failed(source, now, error)
+            report = await record_failure(
+                self._store,
+                source,
+                error,
+                now=now,
+                rng=self._rng,
+                pause_after=self._settings.pause_after_failures,
+            )
+            self._log_failure(source, report, now)
+            if report.alert is not None:
+                self._runtime.delivery_wakeup.set()
             return
-        if changed:
+        report = await record_read(self._store, source, read, now=now, rng=self._rng)
+        if report.changes:
+            log.debug("%s: %d change(s)", source.url, len(report.changes))
+        if report.alert is AlertKind.SOURCE_RESUMED:
+            log.info("%s: answers again; resumed", source.url)
+        if report.status_change is not None:
+            log.info("%s: status %s → %s", source.url, *report.status_change)
+        if report.queued or report.alert is not None:
             self._runtime.delivery_wakeup.set()
 
-    async def _fetch_and_store(self, source: SourceRecord, now: datetime) -> bool:
-        """True when something was written to the outbox."""
-        result = await self._fetcher.fetch(
-            source.url,
-            etag=source.etag,
-            last_modified=source.last_modified,
-            previous_hash=source.body_hash,
-        )
-        changed = False
-        current = source
-        if result.body is None:  # 304, or the same body again: nothing to parse
-            status = self._status(source, now)
-            if not source.auto_paused and status is source.status:
-                due = schedule.next_check(
-                    now, interval=source.interval, status=status, rng=self._rng
-                )
-                if await self._store.record_unchanged(
-                    source.id,
-                    now=now,
-                    next_check=due,
-                    status=status,
-                    etag=result.etag,
-                    last_modified=result.last_modified,
-                ):
-                    return False  # the common case, in one statement
-            await self._store.record_not_modified(
-                source.id, now=now, etag=result.etag, last_modified=result.last_modified
-            )
-            if source.auto_paused:
-                log.info("%s: answers again; resumed", source.url)
-                changed = True
-        else:
-            # In a thread: a hostile page can cost up to a second of parsing, and the event
-            # loop must keep serving every other source (and Discord) meanwhile.
-            snapshot = await asyncio.get_running_loop().run_in_executor(
-                self._extractor,
-                partial(
-                    extract,
-                    result.body,
-                    content_type=result.content_type,
-                    url=result.final_url,
-                    kind=source.kind,
-                    selectors=_selectors(source),
-                ),
-            )
-            changes = await self._store.apply_poll(
-                source.id,
-                snapshot,
-                now=now,
-                etag=result.etag,
-                last_modified=result.last_modified,
-                body_hash=result.body_hash,
-            )
-            if changes:
-                log.debug("%s: %d change(s)", source.url, len(changes))
-            changed = bool(changes) or source.auto_paused
-            current = await self._store.get_source(source.id)
-        status = self._status(current, now)
-        due = schedule.next_check(now, interval=current.interval, status=status, rng=self._rng)
-        # The first poll that finds something is a baseline: it posts nothing but the key
-        # points (rule 2), so the status it finds is stored silently.
-        baseline = source.baseline_at is None and current.baseline_at is not None
-        status_change = await self._store.finish_poll(
-            source.id, now=now, next_check=due, status=status, announce=not baseline
-        )
-        if status_change is not None:
-            log.info("%s: status %s → %s", source.url, status_change.previous, status)
-            changed = True
-        return changed
-
     @staticmethod
-    def _status(source: SourceRecord, now: datetime) -> StoryStatus:
-        return schedule.story_status(
-            now,
-            last_update_at=source.last_update_at,
-            since=source.baseline_at or source.created_at,
-            coverage_end=source.coverage_end,
-        )
-
-    async def _failed(self, source: SourceRecord, now: datetime, error: Exception) -> None:
-        if isinstance(error, BulletinError):
-            message = str(error) or type(error).__name__
-        else:
-            # not one of ours: a bug or an unexpected library error; keep the traceback
-            log.exception("%s: unexpected error while polling", source.url)
-            message = f"internal error: {type(error).__name__}: {error}"
-        pause_after = self._settings.pause_after_failures
-        record = await self._store.record_failure(
-            source.id, now=now, error=message, pause_after=pause_after
-        )
-        retry_after = error.delay if isinstance(error, RetryLater) else None
-        plan = schedule.after_failure(
-            now,
-            failures=record.failures,
-            interval=record.interval,
-            pause_after=pause_after,
-            rng=self._rng,
-            retry_after=retry_after,
-        )
-        await self._store.finish_poll(source.id, now=now, next_check=plan.next_check)
-        wait = (plan.next_check - now).total_seconds()
-        if record.auto_paused and not source.auto_paused:
+    def _log_failure(source: SourceRecord, report: PollReport, now: datetime) -> None:
+        if report.alert is AlertKind.SOURCE_PAUSED:
             log.warning(
                 "%s: paused after %d failures in a row (%s); probing every 30 minutes",
                 source.url,
-                record.failures,
-                message,
+                report.failures,
+                report.error,
             )
-            self._runtime.delivery_wakeup.set()
         else:
             log.warning(
                 "%s: poll failed (%d in a row): %s; next try in %.0f s",
                 source.url,
-                record.failures,
-                message,
-                wait,
+                report.failures,
+                report.error,
+                (report.next_check - now).total_seconds(),
             )
+
+
+@contextlib.asynccontextmanager
+async def polling(runtime: Runtime) -> AsyncIterator[Poller]:
+    """Poll (and prune) on the runtime's scheduler for as long as the block runs; then stop
+    cleanly: no tick starts any more, and polls in flight are cancelled (their transactions
+    roll back, so nothing is half-written)."""
+    poller = Poller(runtime)
+    poller.start()
+    runtime.scheduler.start()
+    try:
+        yield poller
+    finally:
+        if runtime.scheduler.running:
+            # Paused first, so no tick is handed to the loop any more; then one turn of the
+            # loop, so a tick already handed over has begun: the shutdown cancels it inside
+            # the poller, which takes that as a stop. A tick cancelled before it begins is
+            # logged by APScheduler as a failed job, traceback and all.
+            runtime.scheduler.pause()
+            await asyncio.sleep(0)
+            runtime.scheduler.shutdown(wait=False)
+        await poller.stop()
 
 
 def _host(url: str) -> str:
@@ -380,10 +327,4 @@ def _host(url: str) -> str:
         return ""
 
 
-def _selectors(source: SourceRecord) -> Selectors | None:
-    if not source.selectors:
-        return None
-    return Selectors.from_mapping(source.selectors)
-
-
-__all__ = ["Poller"]
+__all__ = ["Poller", "polling"]

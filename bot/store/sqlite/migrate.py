@@ -8,21 +8,17 @@ from importlib import resources
 
 import aiosqlite
 
-from bot.errors import BulletinError
+from bot.store.errors import StoreError
 
 log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
-class StoreError(BulletinError):
-    """The database cannot be used (not a database, newer than this Bulletin, ...)."""
-
-
 def migrations() -> list[tuple[int, str, str]]:
     """(version, file name, SQL) of every migration, in order; versions are 1, 2, ..."""
     found = []
-    for item in resources.files("bot.store").joinpath("migrations").iterdir():
+    for item in resources.files("bot.store.sqlite").joinpath("migrations").iterdir():
         match = _NAME.match(item.name)
         if match:
             found.append((int(match.group(1)), item.name, item.read_text(encoding="utf-8")))

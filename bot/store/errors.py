@@ -1,0 +1,15 @@
+"""What the store raises."""
+
+from __future__ import annotations
+
+from bot.errors import BulletinError
+
+
+class StoreError(BulletinError):
+    """The database cannot be used as asked (not a database, newer than this Bulletin, a row
+    that does not exist, ...); the message says what to do."""
+
+
+class StalePoll(Exception):
+    """A poll was planned from a state of its source that has changed since (another poll of
+    it was recorded meanwhile): nothing was written; read the state again and plan anew."""

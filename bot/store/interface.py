@@ -1,0 +1,417 @@
+"""The store's interface: what Bulletin keeps, whatever keeps it.
+
+One abstract class per concern (stories and sources; polls; entries and key points; servers and
+subscriptions; the outbox), and `Store`, all of them together: each backend implements `Store`
+(`bot.store.sqlite.SQLiteStore`), and the store's conformance suite in tests/store runs against
+every backend. The store keeps and hands out data; it decides nothing: which subscription gets
+which change, filters and a story's status are the callers' pure functions.
+
+Every method that writes does so in one transaction; times are timezone-aware datetimes.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+
+from bot.model import Mode, Snapshot, SourceKind
+from bot.store.records import (
+    Alert,
+    Backfill,
+    Delivery,
+    DeliveryHealth,
+    KeyPointsRecord,
+    MessageEntry,
+    PollRecord,
+    PollState,
+    PostedMessage,
+    SiblingSource,
+    SourceRecord,
+    StoredEntryRecord,
+    StoryRecord,
+    Subscriber,
+    SubscriptionRecord,
+)
+
+DEFAULT_RETENTION = timedelta(days=30)
+
+
+class StoriesStore(ABC):
+    """Stories and sources."""
+
+    @abstractmethod
+    async def ensure_story(
+        self,
+        name: str,
+        *,
+        guild_id: int | None = None,
+        interval: int | None = None,
+        now: datetime | None = None,
+    ) -> int:
+        """The id of the story of that name in that server (None: the config), made if new."""
+
+    @abstractmethod
+    async def get_story(self, story_id: int) -> StoryRecord:
+        """The story with that id (StoreError when there is none)."""
+
+    @abstractmethod
+    async def stories_for_guild(self, guild_id: int | None) -> list[StoryRecord]:
+        """The stories a server can see: its own and the config's (rule 9)."""
+
+    @abstractmethod
+    async def set_story_paused(
+        self, story_id: int, paused: bool, *, reason: str | None = None, now: datetime | None = None
+    ) -> None:
+        """A moderator's pause: this story (so this server) stops; others sharing a URL do not."""
+
+    @abstractmethod
+    async def add_source(
+        self,
+        story_id: int,
+        url: str,
+        *,
+        kind: SourceKind | None = None,
+        selectors: Mapping[str, str] | None = None,
+        interval: int = 60,
+        retention_days: int | None = None,
+        now: datetime | None = None,
+    ) -> int:
+        """Attach a URL to a story. One URL is one source whatever the stories and servers
+        that follow it; it is polled at the shortest interval any of them asked for.
+        """
+
+    @abstractmethod
+    async def remove_source(self, story_id: int, source_id: int) -> None:
+        """Detach a source from one story; the source stays for the others that use it."""
+
+    @abstractmethod
+    async def get_source(self, source_id: int) -> SourceRecord:
+        """The source with that id (StoreError when there is none)."""
+
+    @abstractmethod
+    async def sources_of_story(self, story_id: int) -> list[SourceRecord]:
+        """A story's sources, in the order they were added."""
+
+    @abstractmethod
+    async def count_guild_sources(self, guild_id: int) -> int:
+        """How many (story, source) links a server's own stories hold (its source quota)."""
+
+    @abstractmethod
+    async def delete_story(self, story_id: int) -> None:
+        """Remove a story with its subscriptions and pending deliveries; its sources stay for
+        the other stories that use them (a source no story uses is no longer polled).
+        """
+
+
+class PollsStore(ABC):
+    """Polls."""
+
+    @abstractmethod
+    async def due_sources(self, now: datetime, limit: int) -> list[SourceRecord]:
+        """Up to LIMIT sources whose next check has come and that an active story still
+        uses, the longest due first."""
+
+    @abstractmethod
+    async def poll_state(self, source_id: int, snapshot: Snapshot) -> PollState:
+        """The stored state of a source that the diff of SNAPSHOT needs: the source itself
+        (with its version), the stored entries among the snapshot's ids, those pruned since
+        (tombstones), and the current key-point version when the snapshot has key points."""
+
+    @abstractmethod
+    async def entry_words(
+        self, source_id: int, entry_ids: Sequence[str]
+    ) -> dict[str, tuple[str | None, str]]:
+        """{entry id: (title, text)} as stored, for describing edits."""
+
+    @abstractmethod
+    async def subscribers(self, source_id: int) -> list[Subscriber]:
+        # A subscription paused by a delivery fault (Discord's 403/404) still gets its rows:
+        # they wait, unsent, until `/subscribe` there again resumes it ("nothing is lost").
+        """The subscriptions of active stories that use the source, in id order: where
+        its changes may go (mode routing and filters are the caller's)."""
+
+    @abstractmethod
+    async def sibling_sources(self, source_id: int) -> list[SiblingSource]:
+        """Every source of every story using the source (itself included), with its status:
+        what a story's status is made of."""
+
+    @abstractmethod
+    async def record_poll(self, record: PollRecord) -> None:
+        """Record one poll, whatever its outcome, in one transaction: the source's fetch
+        state, status and next check, the entries, key-point version and outbox rows of
+        its changes, and the alert it calls for. Raises `StalePoll`, writing nothing,
+        when the source (or, with `siblings`, another source of its stories) was
+        recorded since the poll was planned."""
+
+
+class EntriesStore(ABC):
+    """Entries and key points."""
+
+    @abstractmethod
+    async def latest_entries(self, story_id: int, limit: int = 5) -> list[StoredEntryRecord]:
+        """The newest entries of a story's sources, newest first."""
+
+    @abstractmethod
+    async def entries_since(self, story_id: int, since: datetime) -> list[StoredEntryRecord]:
+        """Entries of a story first seen after `since`, oldest first (digests)."""
+
+    @abstractmethod
+    async def get_entry(self, source_id: int, entry_id: str) -> StoredEntryRecord | None:
+        """One stored entry of a source, or None."""
+
+    @abstractmethod
+    async def current_key_points(self, story_id: int) -> list[KeyPointsRecord]:
+        """The current key-point version of each source of a story, and when it changed."""
+
+    @abstractmethod
+    async def key_points_changed_since(self, story_id: int, since: datetime) -> bool:
+        """Did any source of the story get a new key-point version after `since`?"""
+
+    @abstractmethod
+    async def prune(self, now: datetime, retention: timedelta = DEFAULT_RETENTION) -> int:
+        """Forget entries not seen for the retention window (a source's own, else `retention`),
+        keeping a tombstone (a 63-bit key of the id) so that they never come back as new.
+        Tombstones are kept for good: about 30 bytes each, probed only for unknown ids. Also
+        drops delivered outbox rows (and the record of what their messages showed) older than
+        the window, and servers gone for 7 days.
+        Returns the number of entries pruned.
+        """
+
+
+class SubscriptionsStore(ABC):
+    """Servers and subscriptions."""
+
+    @abstractmethod
+    async def queue_backfill(
+        self, subscription_id: int, entries: Sequence[StoredEntryRecord], *, now: datetime
+    ) -> Backfill:
+        """Queue ENTRIES (oldest first) for one subscription as new-update deliveries
+        marked `backfill`, leaving out those it posted or queued already; the number
+        queued, with how many were left out as `already`."""
+
+    @abstractmethod
+    async def delivery_health(self, guild_id: int) -> dict[int, DeliveryHealth]:
+        """Per subscription of a server with trouble: deliveries waiting for a retry after a
+        failure, deliveries given up, and the newest error.
+        """
+
+    @abstractmethod
+    async def guild_joined(self, guild_id: int, *, now: datetime) -> None:
+        """The bot is in this server (again): it is kept, whatever it left before."""
+
+    @abstractmethod
+    async def present_guilds(self) -> list[int]:
+        """The servers the store believes the bot is in (not left)."""
+
+    @abstractmethod
+    async def guild_left(self, guild_id: int, *, now: datetime) -> None:
+        """The bot left this server: its data goes 7 days later (prune) unless it returns."""
+
+    @abstractmethod
+    async def set_alerts_channel(self, guild_id: int, channel_id: int | None) -> None:
+        """Where the server's alerts go (None: its system channel)."""
+
+    @abstractmethod
+    async def alerts_channel(self, guild_id: int) -> int | None:
+        """The server's alerts channel, None when it chose none."""
+
+    @abstractmethod
+    async def subscribe(
+        self,
+        story_id: int,
+        *,
+        guild_id: int | None,
+        channel_id: int | None,
+        mode: Mode = Mode.UPDATES,
+        every: int | None = None,
+        mention_role_id: int | None = None,
+        keywords: str | None = None,
+        thread: bool = False,
+        target: str | None = None,
+        now: datetime | None = None,
+    ) -> int:
+        """Subscribe a channel (or the console: channel_id None) to a story. Subscribing again
+        changes the subscription and resumes it if it was paused.
+        """
+
+    @abstractmethod
+    async def unsubscribe(self, story_id: int, *, channel_id: int | None) -> bool:
+        """Remove the subscription of that story in that channel; False when there was none."""
+
+    @abstractmethod
+    async def subscriptions(
+        self, *, guild_id: int | None = None, story_id: int | None = None
+    ) -> list[SubscriptionRecord]:
+        """Subscriptions of a server and/or a story (both None: all)."""
+
+    @abstractmethod
+    async def pause_subscription(self, subscription_id: int, *, reason: str, now: datetime) -> None:
+        """Stop delivering to a subscription (e.g. Discord said 403/404)."""
+
+    @abstractmethod
+    async def get_subscription(self, subscription_id: int) -> SubscriptionRecord | None:
+        """The subscription with that id, or None."""
+
+
+class OutboxStore(ABC):
+    """The outbox."""
+
+    @abstractmethod
+    async def pending_deliveries(
+        self, now: datetime, limit: int = 100, *, targets: Iterable[str] | None = None
+    ) -> list[Delivery]:
+        """Deliveries due now, in the order their changes were made. A subscription whose
+        earlier delivery waits for a retry gets nothing later until it has gone. TARGETS
+        ('discord', 'console') keeps only those a running sink can send.
+        """
+
+    @abstractmethod
+    async def mark_sent(
+        self,
+        delivery_id: int,
+        message_id: int | None,
+        *,
+        now: datetime,
+        channel_id: int | None = None,
+        digest: bool = False,
+    ) -> None:
+        """The delivery went out (as `message_id`, to edit it later; None for the console)."""
+
+    @abstractmethod
+    async def mark_retry(self, delivery_id: int, *, error: str, next_attempt: datetime) -> None:
+        """The send failed for now: try again at `next_attempt`."""
+
+    @abstractmethod
+    async def mark_undeliverable(self, delivery_id: int, *, error: str) -> None:
+        """The send can never succeed (kept, not dropped, for /subscriptions to show)."""
+
+    @abstractmethod
+    async def posted_message(
+        self, subscription_id: int, source_id: int, entry_id: str
+    ) -> tuple[int, int | None, datetime, bool] | None:
+        """(message id, channel id, posted at, digest) of the message that showed an entry
+        to a subscription, to edit it in place; None when there is none.
+        """
+
+    @abstractmethod
+    async def pending_alerts(
+        self, now: datetime, limit: int = 100, *, console: bool = True, guilds: bool = True
+    ) -> list[Alert]:
+        """Alerts due now, oldest first: those for the console (guild NULL) and/or servers."""
+
+    @abstractmethod
+    async def mark_alert_sent(
+        self, alert_id: int, message_id: int | None = None, *, now: datetime
+    ) -> None:
+        """The alert went out (as `message_id`, None on the console or in the log)."""
+
+    @abstractmethod
+    async def mark_alert_retry(self, alert_id: int, *, error: str, next_attempt: datetime) -> None:
+        """The alert could not go now: try again at `next_attempt`."""
+
+    @abstractmethod
+    async def mark_alert_undeliverable(self, alert_id: int, *, error: str) -> None:
+        """The alert can never go (kept, not dropped)."""
+
+    @abstractmethod
+    async def claim_batch(
+        self, delivery_ids: Sequence[int], batch: str, *, more: int = 0, now: datetime
+    ) -> None:
+        """These pending rows go out together as one message with nonce `batch` (which says
+        "and `more` more"); after a crash they are sent again together, under that nonce.
+        The claim's time is kept in `next_attempt` (it stays due), so that a resend can tell
+        whether Discord's nonce window still covers it.
+        """
+
+    @abstractmethod
+    async def unclaim(self, delivery_ids: Sequence[int]) -> None:
+        """Pending rows Discord refused outright (403/404): not in flight any more, so they
+        are batched afresh when they go again.
+        """
+
+    @abstractmethod
+    async def mark_batch_sent(
+        self,
+        delivery_ids: Sequence[int],
+        message_id: int | None,
+        *,
+        now: datetime,
+        channel_id: int | None,
+        record: Sequence[int] | None = None,
+    ) -> None:
+        """Rows that went out in one message: all sent; a posted message recorded for those in
+        `record` (default: all) so that their entries' edits can reach it.
+        """
+
+    @abstractmethod
+    async def posted_message_record(
+        self, subscription_id: int, source_id: int, entry_id: str
+    ) -> PostedMessage | None:
+        """The newest message that showed this entry to this subscription."""
+
+    @abstractmethod
+    async def message_entries(self, posted: PostedMessage) -> list[MessageEntry]:
+        """The updates shown in the (non-digest) message of `posted`, in the message's order,
+        so that an edit can rebuild the whole message. A message's rows are written by one
+        transaction (`mark_batch_sent`), so their ids are consecutive: a range of the primary
+        key finds them without an index on message_id.
+        """
+
+    @abstractmethod
+    async def mark_message_edited(self, posted_id: int, *, now: datetime) -> None:
+        """A posted message was edited in place now (edits are throttled per message)."""
+
+    @abstractmethod
+    async def defer_delivery(self, delivery_id: int, *, until: datetime) -> None:
+        """Hold a throttled edit back until `until`, without counting an attempt and without
+        holding back the subscription's later rows.
+        """
+
+    @abstractmethod
+    async def pause_subscription_once(
+        self, subscription_id: int, *, reason: str, now: datetime
+    ) -> bool:
+        """Pause a subscription; True only when it was running (so the alert is said once)."""
+
+    @abstractmethod
+    async def set_thread_starter(
+        self, subscription_id: int, *, thread_id: int | None, starter_message_id: int | None
+    ) -> None:
+        """Thread mode: the story's thread in the channel and the message that holds its key
+        points (None, None: forget them, e.g. the thread was deleted).
+        """
+
+    @abstractmethod
+    async def set_announced_status(self, subscription_id: int, status: str) -> None:
+        """The story status last posted to a subscription ("coverage ended" is said once)."""
+
+    @abstractmethod
+    async def digest_subscriptions(self) -> list[SubscriptionRecord]:
+        """Running digest subscriptions of active stories."""
+
+    @abstractmethod
+    async def record_digest(
+        self,
+        subscription_id: int,
+        *,
+        now: datetime,
+        message_id: int | None,
+        channel_id: int | None,
+        entries: Sequence[tuple[int, str]],
+    ) -> None:
+        """A digest went out at `now` (message_id None: there was nothing to say): the next
+        one starts here; its entries are marked as shown in a digest (edits become corrections).
+        """
+
+
+class Store(StoriesStore, PollsStore, EntriesStore, SubscriptionsStore, OutboxStore):
+    """Everything Bulletin keeps."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Close the store; nothing may use it afterwards."""
+
+    @abstractmethod
+    async def schema_version(self) -> int:
+        """The version of the database's schema (its migrations applied)."""

@@ -1,0 +1,388 @@
+"""Polls in SQLite: which sources are due, what a poll's diff needs, and recording a poll.
+
+A poll costs work in proportion to the snapshot and writes in proportion to its changes: only
+the snapshot's ids are read (through `json_each`), never the history. The common unchanged
+poll is one statement.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+import aiosqlite
+
+from bot.diff import EntryWrite, SourceState, StoredEntry, id_key, versioned_items
+from bot.model import Change, EditedEntry, NewEntry, Snapshot, StoryStatus
+from bot.store.codec import change_kind, change_to_json, to_us, to_us_or_none
+from bot.store.errors import StalePoll, StoreError
+from bot.store.interface import PollsStore
+from bot.store.records import (
+    AlertKind,
+    PollOutcome,
+    PollRecord,
+    PollState,
+    Routed,
+    SiblingSource,
+    SourceRecord,
+    Subscriber,
+)
+from bot.store.sqlite.database import Database
+
+# last_seen is refreshed at most this often, so that an unchanged poll writes (almost) nothing;
+# pruning adds it to the retention window so that nothing is pruned early.
+TOUCH_EVERY = timedelta(hours=1)
+_TOUCH_EVERY_US = TOUCH_EVERY // timedelta(microseconds=1)
+
+
+def outbox_nonce(subscription_id: int, source_id: int, kind: str, key: str, now_us: int) -> str:
+    """A deterministic nonce for one delivery (Discord allows 25 characters)."""
+    raw = f"{subscription_id}:{source_id}:{kind}:{key}:{now_us}".encode("utf-8", "surrogatepass")
+    return "b" + hashlib.sha256(raw).hexdigest()[:24]
+
+
+class Polls(Database, PollsStore):
+    async def due_sources(self, now: datetime, limit: int) -> list[SourceRecord]:
+        rows = await self._query_all(
+            "SELECT s.* FROM sources s WHERE s.next_check <= ? AND EXISTS ("
+            " SELECT 1 FROM story_sources ss JOIN stories st ON st.id = ss.story_id"
+            " LEFT JOIN guilds g ON g.id = st.guild_id"
+            # an active story: not paused by a moderator, its server (if any) not left
+            " WHERE ss.source_id = s.id AND st.paused_at IS NULL AND g.left_at IS NULL)"
+            " ORDER BY s.next_check, s.id LIMIT ?",
+            (to_us(now), limit),
+        )
+        return [SourceRecord.from_row(row) for row in rows]
+
+    async def poll_state(self, source_id: int, snapshot: Snapshot) -> PollState:
+        async with self._reading():
+            row = await self._fetchone("SELECT * FROM sources WHERE id = ?", (source_id,))
+            if row is None:
+                raise StoreError(f"no source with id {source_id}")
+            source = SourceRecord.from_row(row)
+            ids = list(dict.fromkeys(entry.id for entry in snapshot.entries))
+            rows = await self._fetchall(
+                "SELECT entry_id, content_hash, fingerprint FROM entries"
+                " WHERE source_id = ? AND entry_id IN (SELECT value FROM json_each(?))",
+                (source_id, json.dumps(ids)),
+            )
+            stored = {row[0]: StoredEntry(content_hash=row[1], fingerprint=row[2]) for row in rows}
+            forgotten: frozenset[str] = frozenset()
+            unknown = [entry_id for entry_id in ids if entry_id not in stored]
+            if unknown and source.baseline_at is not None:
+                keys = {id_key(entry_id): entry_id for entry_id in unknown}
+                found = await self._fetchall(
+                    "SELECT key FROM tombstones"
+                    " WHERE source_id = ? AND key IN (SELECT value FROM json_each(?))",
+                    (source_id, json.dumps(list(keys))),
+                )
+                forgotten = frozenset(keys[row[0]] for row in found)
+            current = None
+            if versioned_items(snapshot.key_points) is not None:
+                kp = await self._fetchone(
+                    "SELECT items FROM key_points WHERE source_id = ? ORDER BY id DESC LIMIT 1",
+                    (source_id,),
+                )
+                current = None if kp is None else tuple(json.loads(kp[0]))
+        state = SourceState(
+            baseline_taken=source.baseline_at is not None,
+            entries=stored,
+            forgotten=forgotten,
+            key_points=current,
+        )
+        return PollState(source=source, entries=state)
+
+    async def entry_words(
+        self, source_id: int, entry_ids: Sequence[str]
+    ) -> dict[str, tuple[str | None, str]]:
+        rows = await self._query_all(
+            "SELECT entry_id, title, text FROM entries"
+            " WHERE source_id = ? AND entry_id IN (SELECT value FROM json_each(?))",
+            (source_id, json.dumps(list(entry_ids))),
+        )
+        return {row[0]: (row[1], row[2]) for row in rows}
+
+    async def subscribers(self, source_id: int) -> list[Subscriber]:
+        # A subscription paused by a delivery fault (Discord's 403/404) still gets its rows:
+        # they wait, unsent, until `/subscribe` there again resumes it ("nothing is lost").
+        rows = await self._query_all(
+            "SELECT sub.id, sub.story_id, sub.mode, sub.keywords FROM subscriptions sub"
+            " JOIN stories st ON st.id = sub.story_id"
+            " JOIN story_sources ss ON ss.story_id = st.id"
+            " LEFT JOIN guilds g ON g.id = sub.guild_id"  # the subscriber's server (config
+            " WHERE ss.source_id = ? AND st.paused_at IS NULL"  # stories have none of their own)
+            " AND g.left_at IS NULL"
+            " ORDER BY sub.id",
+            (source_id,),
+        )
+        return [Subscriber(row[0], row[1], row[2], row[3]) for row in rows]
+
+    async def sibling_sources(self, source_id: int) -> list[SiblingSource]:
+        rows = await self._query_all(
+            "SELECT ss.story_id, s.id, s.status, s.auto_paused_at IS NOT NULL"
+            " FROM story_sources mine JOIN story_sources ss ON ss.story_id = mine.story_id"
+            " JOIN sources s ON s.id = ss.source_id"
+            " WHERE mine.source_id = ? ORDER BY ss.story_id, s.id",
+            (source_id,),
+        )
+        return [SiblingSource(row[0], row[1], StoryStatus(row[2]), bool(row[3])) for row in rows]
+
+    async def record_poll(self, record: PollRecord) -> None:
+        now_us = to_us(record.now)
+        update = self._source_update(record, now_us)
+        if (
+            record.plan is None
+            and not record.deliveries
+            and record.alert is None
+            and record.siblings is None
+        ):
+            # the common unchanged (or failed) poll: one statement, no transaction around it
+            async with self._lock:
+                cursor = await self._db.execute(*update)
+                if cursor.rowcount == 0:
+                    raise StalePoll(f"source {record.source_id} was polled meanwhile")
+            return
+        async with self._transaction() as db:
+            cursor = await db.execute(*update)
+            if cursor.rowcount == 0:
+                raise StalePoll(f"source {record.source_id} was polled meanwhile")
+            if record.siblings is not None:
+                await self._check_siblings(record)
+            if record.plan is not None:
+                await self._write_plan(record, now_us)
+            if record.deliveries:
+                await self._write_outbox(record.source_id, record.deliveries, now_us)
+            if record.alert is not None:
+                await self._write_alerts(
+                    record.source_id, record.alert, record.error, now_us, database=db
+                )
+
+    @staticmethod
+    def _source_update(record: PollRecord, now_us: int) -> tuple[str, tuple[object, ...]]:
+        """The UPDATE of the source's row for a poll that is not the plain unchanged one."""
+        guard = (to_us(record.next_check), record.status.value, record.source_id, record.version)
+        if record.outcome is PollOutcome.FAILED:
+            return (
+                "UPDATE sources SET version = version + 1, failures = ?, last_polled = ?,"
+                " last_error = ?, last_error_at = ?,"
+                " auto_paused_at = CASE WHEN ? THEN ifnull(auto_paused_at, ?) END,"
+                " auto_pause_reason = CASE WHEN ? THEN ifnull(auto_pause_reason, ?) END,"
+                " next_check = ?, status = ? WHERE id = ? AND version = ?",
+                (
+                    record.failures,
+                    now_us,
+                    record.error,
+                    now_us,
+                    record.auto_paused,
+                    now_us,
+                    record.auto_paused,
+                    record.error,
+                    *guard,
+                ),
+            )
+        answered = (
+            "UPDATE sources SET version = version + 1, last_polled = ?, failures = 0,"
+            " auto_paused_at = NULL, auto_pause_reason = NULL, last_error = NULL,"
+        )
+        if record.outcome is not PollOutcome.CHANGED:
+            return (
+                answered + " etag = ifnull(?, etag), last_modified = ifnull(?, last_modified),"
+                " next_check = ?, status = ? WHERE id = ? AND version = ?",
+                (now_us, record.etag, record.last_modified, *guard),
+            )
+        plan = record.plan
+        baseline = plan is not None and plan.takes_baseline and plan.found_something
+        changed = plan is not None and bool(plan.changes)
+        return (
+            answered + " etag = ?, last_modified = ?, body_hash = ?, title = ifnull(?, title),"
+            " coverage_end = ifnull(?, coverage_end),"
+            " baseline_at = CASE WHEN ? THEN ifnull(baseline_at, ?) ELSE baseline_at END,"
+            " last_changed = CASE WHEN ? THEN ? ELSE last_changed END,"
+            " last_update_at = ifnull(?, last_update_at),"
+            " next_check = ?, status = ? WHERE id = ? AND version = ?",
+            (
+                now_us,
+                record.etag,
+                record.last_modified,
+                record.body_hash,
+                record.title,
+                to_us_or_none(record.coverage_end),
+                baseline,
+                now_us,
+                changed,
+                now_us,
+                to_us_or_none(record.last_update_at),
+                *guard,
+            ),
+        )
+
+    async def _check_siblings(self, record: PollRecord) -> None:
+        """The story status changes of RECORD hold only while the other sources' statuses are
+        those they were planned from."""
+        assert record.siblings is not None
+        rows = await self._fetchall(
+            "SELECT ss.story_id, s.id, s.status, s.auto_paused_at IS NOT NULL"
+            " FROM story_sources mine JOIN story_sources ss ON ss.story_id = mine.story_id"
+            " JOIN sources s ON s.id = ss.source_id"
+            " WHERE mine.source_id = ? AND s.id != ? ORDER BY ss.story_id, s.id",
+            (record.source_id, record.source_id),
+        )
+        seen = [SiblingSource(row[0], row[1], StoryStatus(row[2]), bool(row[3])) for row in rows]
+        planned = [s for s in record.siblings if s.source_id != record.source_id]
+        if seen != planned:
+            raise StalePoll(f"another source of a story using {record.source_id} changed status")
+
+    async def _write_plan(self, record: PollRecord, now_us: int) -> None:
+        plan = record.plan
+        assert plan is not None
+        source_id = record.source_id
+        await self._write_entries(source_id, plan.inserts, plan.updates, now_us)
+        if plan.seen_ids:
+            # refreshed at most hourly: an unchanged poll writes (almost) nothing. The unary +
+            # keeps SQLite on the (source_id, entry_id) key: the index on last_seen would walk
+            # the source's whole history.
+            await self._db.execute(
+                "UPDATE entries SET last_seen = ? WHERE source_id = ? AND +last_seen < ?"
+                " AND entry_id IN (SELECT value FROM json_each(?))",
+                (now_us, source_id, now_us - _TOUCH_EVERY_US, json.dumps(plan.seen_ids)),
+            )
+        if plan.key_points is not None:
+            kp = plan.key_points
+            await self._db.execute(
+                "INSERT INTO key_points (source_id, kind, items, added, removed, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    source_id,
+                    kp.kind.value,
+                    json.dumps(kp.items, ensure_ascii=False),
+                    json.dumps(kp.added, ensure_ascii=False),
+                    json.dumps(kp.removed, ensure_ascii=False),
+                    now_us,
+                ),
+            )
+
+    async def _write_entries(
+        self,
+        source_id: int,
+        inserts: Iterable[EntryWrite],
+        updates: Iterable[EntryWrite],
+        now_us: int,
+    ) -> None:
+        insert_rows = [
+            (
+                source_id,
+                w.entry.id,
+                w.content_hash,
+                w.fingerprint,
+                w.entry.title,
+                w.entry.text,
+                w.entry.url,
+                w.entry.image,
+                to_us_or_none(w.entry.published),
+                to_us_or_none(w.entry.updated),
+                now_us,
+                now_us,
+                w.posted,
+            )
+            for w in inserts
+        ]
+        if insert_rows:
+            # an id that was pruned and comes back is stored again, silently
+            await self._db.executemany(
+                "INSERT INTO entries (source_id, entry_id, content_hash, fingerprint, title,"
+                " text, url, image, published, updated, first_seen, last_seen, posted)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (source_id, entry_id) DO NOTHING",
+                insert_rows,
+            )
+        update_rows = [
+            (
+                w.content_hash,
+                w.fingerprint,
+                w.posted,
+                w.posted,
+                w.posted,
+                now_us,
+                w.entry.title,
+                w.entry.text,
+                w.entry.url,
+                w.entry.image,
+                to_us_or_none(w.entry.published),
+                to_us_or_none(w.entry.updated),
+                now_us,
+                source_id,
+                w.entry.id,
+            )
+            for w in updates
+        ]
+        if update_rows:
+            # On the first edit the words as first posted move to first_title/first_text
+            # (right-hand sides see the row as it was before this UPDATE).
+            await self._db.executemany(
+                "UPDATE entries SET content_hash = ?, fingerprint = ?,"
+                " first_title = CASE WHEN ? AND edited_at IS NULL THEN title ELSE first_title END,"
+                " first_text = CASE WHEN ? AND edited_at IS NULL THEN text ELSE first_text END,"
+                " edited_at = CASE WHEN ? THEN ? ELSE edited_at END,"
+                " title = ?, text = ?, url = ?, image = ?, published = ?, updated = ?,"
+                " last_seen = ? WHERE source_id = ? AND entry_id = ?",
+                update_rows,
+            )
+
+    async def _write_outbox(self, source_id: int, routed: Sequence[Routed], now_us: int) -> None:
+        """One outbox row per routed change, in order; a subscription removed since the poll
+        was planned gets none."""
+        rows = []
+        for item in routed:
+            change: Change = item.change
+            kind = change_kind(change)
+            payload = change_to_json(change)
+            entry_id = change.entry.id if isinstance(change, NewEntry | EditedEntry) else None
+            nonce = outbox_nonce(item.subscription_id, source_id, kind, entry_id or payload, now_us)
+            rows.append(
+                (
+                    item.subscription_id,
+                    source_id,
+                    entry_id,
+                    kind,
+                    payload,
+                    now_us,
+                    nonce,
+                    now_us,
+                    item.subscription_id,
+                )
+            )
+        await self._db.executemany(
+            "INSERT INTO deliveries (subscription_id, source_id, entry_id, kind, payload,"
+            " next_attempt, nonce, created_at)"
+            " SELECT ?, ?, ?, ?, ?, ?, ?, ?"
+            " WHERE EXISTS (SELECT 1 FROM subscriptions WHERE id = ?)",
+            rows,
+        )
+
+    async def _write_alerts(
+        self,
+        source_id: int,
+        kind: AlertKind,
+        reason: str | None,
+        now_us: int,
+        *,
+        database: aiosqlite.Connection,
+    ) -> None:
+        """One alert per audience of the source: each server whose active stories use it, and
+        the console (guild NULL) when a config story does."""
+        await database.execute(
+            "INSERT INTO alerts (source_id, guild_id, kind, reason, next_attempt, created_at)"
+            " SELECT DISTINCT ?, st.guild_id, ?, ?, ?, ? FROM story_sources ss"
+            " JOIN stories st ON st.id = ss.story_id LEFT JOIN guilds g ON g.id = st.guild_id"
+            " WHERE ss.source_id = ? AND g.left_at IS NULL",
+            (
+                source_id,
+                kind.value,
+                reason if kind is AlertKind.SOURCE_PAUSED else None,
+                now_us,
+                now_us,
+                source_id,
+            ),
+        )
