@@ -50,6 +50,7 @@ async def sync_stories(store: Store, config: Config) -> dict[str, int]:
                 kind=source.kind,
                 selectors=dict(source.selectors) or None,
                 interval=story.interval,
+                retention_days=source.retention_days,
             )
             wanted.add(source_id)
         for record in await store.sources_of_story(story_id):

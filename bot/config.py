@@ -94,6 +94,7 @@ class SourceConfig:
     url: str
     kind: SourceKind | None = None  # None: detected from what the source serves
     selectors: Mapping[str, str] = field(default_factory=dict)
+    retention_days: int | None = None  # None: polling.retention_days
 
 
 @dataclass(frozen=True, slots=True)
@@ -454,9 +455,11 @@ def _parse_source(value: object, prefix: str) -> SourceConfig:
         return SourceConfig(url=_http_url(value, prefix))
     if not isinstance(value, dict):
         raise _fail(
-            prefix, f"must be a URL or a table {{url, kind, selectors}}, got {_show(value)}"
+            prefix,
+            f"must be a URL or a table {{url, kind, selectors, retention_days}}, "
+            f"got {_show(value)}",
         )
-    _known_keys(value, prefix, ("url", "kind", "selectors"))
+    _known_keys(value, prefix, ("url", "kind", "selectors", "retention_days"))
     url = _http_url(value.get("url"), f"{prefix}.url")
     kind_value = value.get("kind")
     kind: SourceKind | None = None
@@ -483,4 +486,7 @@ def _parse_source(value: object, prefix: str) -> SourceConfig:
         Selectors.from_mapping(selectors)
     except ConfigError as error:
         raise _fail(f"{prefix}.selectors", str(error)) from None
-    return SourceConfig(url=url, kind=kind, selectors=selectors)
+    retention = None
+    if "retention_days" in value:
+        retention = _int(value, prefix, "retention_days", 0, 1, MAX_RETENTION_DAYS)
+    return SourceConfig(url=url, kind=kind, selectors=selectors, retention_days=retention)

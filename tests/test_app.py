@@ -17,6 +17,7 @@ from bot.config import (
     PollingConfig,
     SourceConfig,
     StoryConfig,
+    parse_config,
 )
 from bot.runtime import Runtime
 from bot.store import open_store
@@ -191,5 +192,22 @@ async def test_sync_stories_follows_the_config_file(tmp_path, server):
         assert (await store.get_story(ids["Story 2"])).paused_at is not None
         await app.sync_stories(store, first)  # back in the file: followed again
         assert (await store.get_story(ids["Story 2"])).paused_at is None
+    finally:
+        await store.close()
+
+
+async def test_a_sources_retention_from_the_config_reaches_the_store(tmp_path):
+    config = parse_config(
+        {
+            "stories": [
+                {"name": "S", "sources": [{"url": "https://a.example/f", "retention_days": 90}]}
+            ]
+        }
+    )
+    store = await open_store(tmp_path / "bulletin.db")
+    try:
+        ids = await app.sync_stories(store, config)
+        (source,) = await store.sources_of_story(ids["S"])
+        assert source.retention_days == 90
     finally:
         await store.close()

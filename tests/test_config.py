@@ -312,3 +312,25 @@ def test_default_interval_below_a_raised_min_interval_says_to_set_it():
     assert str(caught.value) == (
         "polling.interval: must be at least min_interval (120), its default 60 is lower: set it"
     )
+
+
+def test_a_source_may_keep_its_seen_entries_for_a_retention_of_its_own():
+    config = parse_config(
+        {
+            "stories": [
+                {"name": "S", "sources": [{"url": "https://a.example/f", "retention_days": 90}]}
+            ]
+        }
+    )
+    assert config.stories[0].sources[0].retention_days == 90
+
+
+def test_a_source_retention_below_a_day_is_refused_naming_the_key():
+    with pytest.raises(ConfigError, match=r"stories\[0\]\.sources\[0\]\.retention_days"):
+        parse_config(
+            {
+                "stories": [
+                    {"name": "S", "sources": [{"url": "https://a.example/f", "retention_days": 0}]}
+                ]
+            }
+        )
