@@ -16,21 +16,20 @@ from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
 from bot.model import KeyPointsKind
-from bot.sources.extract.clean import (
-    _FOREIGN_EXITS,
-    _KINDS,
-    _SIBLING_LEAVES,
-    _VOID_NAMES,
-    _joined_runs,
-    strict_depth,
-    unescaped,
-)
+from bot.sources.extract.clean import _joined_runs, unescaped
 from bot.sources.extract.jsonld import _unwrapped
 from bot.sources.extract.keypoints import (
     KEY_EVENT_HEADINGS,
     SUMMARY_HEADINGS,
     _headings,
     heading_kind,
+)
+from bot.sources.extract.shallow import (
+    _FOREIGN_EXITS,
+    _KINDS,
+    _SIBLING_LEAVES,
+    _VOID_NAMES,
+    strict_depth,
 )
 from bot.sources.summary import _textrank
 

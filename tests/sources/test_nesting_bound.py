@@ -12,8 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
-from bot.sources.extract.clean import certainly_shallow as shallow
-from bot.sources.extract.clean import limit_nesting, strict_depth
+from bot.sources.extract.nesting import limit_nesting
+from bot.sources.extract.shallow import certainly_shallow as shallow
+from bot.sources.extract.shallow import strict_depth
 
 LIMIT = 20
 NAMES = [
