@@ -1,11 +1,21 @@
-"""The shortcuts in clean.py give what the general HTML path gives."""
+"""clean.py: HTML to plain text; its shortcuts give what the general path gives."""
 
 from __future__ import annotations
 
-import pytest
+import html
 
-from bot.sources.extract.clean import _collapsed, clean_line, html_to_text
-from bot.sources.extract.detect import decode_html, html_for_parser
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.sources.extract.clean import (
+    _collapsed,
+    _joined_runs,
+    clean_line,
+    html_to_text,
+    html_to_texts,
+    unescaped,
+)
 from bot.text import collapse_whitespace
 
 
@@ -49,20 +59,60 @@ def test_clean_line_equals_the_general_path(fragment: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "charset", "expected"),
+    ("source", "text"),
     [
-        ("<p>caf\u00e9</p>".encode(), None, "<p>caf\u00e9</p>".encode()),
-        (b"\xef\xbb\xbf<p>x</p>", None, b"<p>x</p>"),
-        ("<p>caf\u00e9</p>".encode("cp1252"), None, "<p>caf\u00e9</p>"),
-        ("<p>caf\u00e9</p>".encode("cp1252"), "iso-8859-1", "<p>caf\u00e9</p>"),
+        ("<p>One</p><p>Two</p>", "One\n\nTwo"),
+        ("<p>One<br>two</p>", "One\n\ntwo"),
+        ("<p>A <a href='/x'>link</a> here</p>", "A link here"),
+        ("<p>Tom &amp; Jerry&#39;s</p>", "Tom & Jerry's"),
+        ("Tom &amp;amp; Jerry&amp;#39;s", "Tom & Jerry's"),
+        ("&lt;p&gt;Escaped&lt;/p&gt;&lt;p&gt;twice&lt;/p&gt;", "Escaped\n\ntwice"),
+        ("Line one\nLine two", "Line one\n\nLine two"),
+        ("<p>  spaced \n  out  </p>", "spaced out"),
+        ("<p>Text</p><script>var x = 1;</script><style>p{}</style>", "Text"),
+        ("<div><p>Nested</p></div>\n\n\n<p>Again</p>", "Nested\n\nAgain"),
+        ("", ""),
+        ("<figure><img src='x.jpg'></figure>", ""),
     ],
 )
-def test_html_for_parser_passes_utf8_bytes_through(
-    body: bytes, charset: str | None, expected: str | bytes
+def test_html_to_text(source, text):
+    assert html_to_text(source) == text
+
+
+@pytest.mark.parametrize(
+    "fragments",
+    [
+        ["<p>a</p>", "<p>b<br>c</p>", "plain &amp; text", "<span>in</span>line"],
+        ["<p>a</p>", "x</div>y", "<p>z</p>"],  # a stray end tag escapes its wrapper
+        ["<div>unclosed", "<p>next</p>"],  # an unclosed element would swallow the next
+        ["<p>a</p>", "<script>x()</script><p>b</p>", "<img src=x>c"],
+    ],
+)
+def test_fragments_read_together_match_one_by_one(fragments):
+    assert html_to_texts(fragments) == [html_to_text(f) for f in fragments]
+
+
+_RUN_PIECES = ["word", "two words", " ", "  ", "\n", "\t", "\u00a0", "\u2028", "\x00", "é", ".", ""]
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(_RUN_PIECES), max_size=10), st.sampled_from(["\n", "\x00"]))
+def test_joined_runs_equal_splitting_collapsing_and_rejoining(
+    pieces: list[str], separator: str
 ) -> None:
-    assert html_for_parser(body, charset) == expected
+    text = "".join(pieces)
+    runs = [" ".join(run.split()) for run in text.split(separator)]
+    assert _joined_runs(text, separator) == "\n\n".join(run for run in runs if run)
 
 
-def test_html_for_parser_agrees_with_decode_html() -> None:
-    body = "<title>Mise \u00e0 jour</title>".encode()
-    assert html_for_parser(body, None).decode() == decode_html(body, None)  # type: ignore[union-attr]
+_ENTITY_PIECES = [
+    "&#39;", "&quot;", "&#34;", "&lt;", "&gt;", "&nbsp;", "&amp;", "&amp;#39;", "&", "&#39",
+    "&#8217;", "&eacute;", "&ampx;", "&lt", "#39;", "amp;", "text", " ",
+]  # fmt: skip
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(_ENTITY_PIECES), max_size=8))
+def test_unescaped_equals_html_unescape(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert unescaped(text) == html.unescape(text)
