@@ -105,13 +105,13 @@ async def main(
     with _stop_on_signals(stop):
         store = await Store.open(config.database.path)
         try:
-            session = open_session(config.polling)
+            session = open_session(config.polling.fetch_limits())
             try:
                 scheduler = AsyncIOScheduler(timezone=UTC)
                 runtime = Runtime(
                     config=config,
                     store=store,
-                    fetcher=Fetcher(session, config.polling),
+                    fetcher=Fetcher(session, config.polling.fetch_limits()),
                     scheduler=scheduler,
                 )
                 story_ids = await sync_stories(store, config)

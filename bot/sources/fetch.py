@@ -1,6 +1,6 @@
 """Fetching sources over HTTP: politely, within limits, and only from public addresses.
 
-`open_session(settings)` makes the aiohttp session (its connector resolves names through
+`open_session(limits)` makes the aiohttp session (its connector resolves names through
 `GuardedResolver`, so every address connected to is checked); the caller owns it and hands it to
 `Fetcher`, which adds the concurrency limits, conditional GET, manual redirects, decompression
 under a size cap, timeouts and the error taxonomy below. Every failure is a FetchError subclass
@@ -25,7 +25,6 @@ import brotli
 from yarl import URL
 
 from bot import __version__
-from bot.config import PollingConfig
 from bot.errors import FetchError
 from bot.sources.addresses import (
     AddressPolicy,
@@ -33,6 +32,7 @@ from bot.sources.addresses import (
     GuardedResolver,
     parse_ip_literal,
 )
+from bot.sources.limits import FetchLimits
 
 log = logging.getLogger(__name__)
 
@@ -131,18 +131,18 @@ class FetchResult:
 
 
 def open_session(
-    settings: PollingConfig, resolver: aiohttp.abc.AbstractResolver | None = None
+    limits: FetchLimits, resolver: aiohttp.abc.AbstractResolver | None = None
 ) -> aiohttp.ClientSession:
     """A ClientSession fit for Fetcher: address-checking resolver, no automatic decompression,
     no cookies, no proxies from the environment. Call inside a running loop; the caller closes it.
 
     RESOLVER is the DNS underneath the address check (default: the system's, via a thread).
     """
-    policy = AddressPolicy.from_setting(settings.allow_private_addresses)
+    policy = AddressPolicy.from_setting(limits.allow_private_addresses)
     connector = aiohttp.TCPConnector(
         resolver=GuardedResolver(policy, resolver),
-        limit=settings.concurrency,
-        limit_per_host=settings.per_host,
+        limit=limits.concurrency,
+        limit_per_host=limits.per_host,
         ttl_dns_cache=60,
     )
     return aiohttp.ClientSession(
@@ -266,7 +266,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 class Fetcher:
     """Fetches source URLs through a session made by `open_session`.
 
-    At most `settings.concurrency` fetches run at once, and `settings.per_host` per host;
+    At most `limits.concurrency` fetches run at once, and `limits.per_host` per host;
     a fetch waiting for a slot has not started its clock yet, and one waiting for its host's
     slot holds no global slot.
     """
@@ -274,7 +274,7 @@ class Fetcher:
     def __init__(
         self,
         session: aiohttp.ClientSession,
-        settings: PollingConfig,
+        limits: FetchLimits,
         *,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
@@ -284,14 +284,14 @@ class Fetcher:
         if not isinstance(getattr(session.connector, "_resolver", None), GuardedResolver):
             raise TypeError("Fetcher needs a session made by open_session()")
         self._session = session
-        self._settings = settings
-        self._policy = AddressPolicy.from_setting(settings.allow_private_addresses)
-        self._global = asyncio.Semaphore(settings.concurrency)
+        self._limits = limits
+        self._policy = AddressPolicy.from_setting(limits.allow_private_addresses)
+        self._global = asyncio.Semaphore(limits.concurrency)
         self._per_host: dict[str, tuple[asyncio.Semaphore, int]] = {}
         self._clock = clock or (lambda: datetime.now(UTC))
         # Connecting gets half the budget (at most 10 s), so a host that never accepts is
         # reported as such rather than as a slow body.
-        self._connect_timeout = min(CONNECT_TIMEOUT_MAX, settings.timeout / 2)
+        self._connect_timeout = min(CONNECT_TIMEOUT_MAX, limits.timeout / 2)
 
     async def fetch(
         self,
@@ -308,11 +308,11 @@ class Fetcher:
         # on one of the global slots meanwhile, or enough of them would starve every host.
         async with self._host_slot(host), self._global:
             try:
-                async with asyncio.timeout(self._settings.timeout):
+                async with asyncio.timeout(self._limits.timeout):
                     return await self._fetch(target, etag, last_modified, previous_hash)
             except TimeoutError:
                 raise FetchTimeout(
-                    f"timed out after {self._settings.timeout:g} s fetching {url}"
+                    f"timed out after {self._limits.timeout:g} s fetching {url}"
                 ) from None
 
     def _check_url(self, url: str | URL) -> URL:
@@ -347,7 +347,7 @@ class Fetcher:
             slots = self._fetcher._per_host
             semaphore, users = slots.get(self._host, (None, 0))
             if semaphore is None:
-                semaphore = asyncio.Semaphore(self._fetcher._settings.per_host)
+                semaphore = asyncio.Semaphore(self._fetcher._limits.per_host)
             slots[self._host] = (semaphore, users + 1)
             try:
                 await semaphore.acquire()
@@ -404,10 +404,9 @@ class Fetcher:
                                 f"HTTP {response.status} without a Location from {target}"
                             )
                         redirects += 1
-                        if redirects > self._settings.max_redirects:
+                        if redirects > self._limits.max_redirects:
                             raise TooManyRedirects(
-                                f"more than {self._settings.max_redirects} redirects from "
-                                f"{original}"
+                                f"more than {self._limits.max_redirects} redirects from {original}"
                             )
                         try:
                             next_url = target.join(URL(location))
@@ -483,7 +482,7 @@ class Fetcher:
         )
 
     async def _read_body(self, response: aiohttp.ClientResponse, url: str) -> bytes:
-        cap = self._settings.max_bytes
+        cap = self._limits.max_bytes
         too_large = TooLarge(f"body over {cap} bytes from {url}")
         encodings = [
             part.strip().lower()
