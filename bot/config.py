@@ -13,7 +13,7 @@ import logging
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -89,15 +89,8 @@ class PollingConfig:
     allow_private_addresses: bool | tuple[str, ...] = _FETCH.allow_private_addresses
 
     def fetch_limits(self) -> FetchLimits:
-        """The limits these settings give the fetcher (`Fetcher`, `open_session`)."""
-        return FetchLimits(
-            timeout=self.timeout,
-            max_bytes=self.max_bytes,
-            max_redirects=self.max_redirects,
-            concurrency=self.concurrency,
-            per_host=self.per_host,
-            allow_private_addresses=self.allow_private_addresses,
-        )
+        """The fetcher's limits (`Fetcher`, `open_session`): the settings of the same names."""
+        return FetchLimits(**{f.name: getattr(self, f.name) for f in fields(FetchLimits)})
 
 
 @dataclass(frozen=True, slots=True)
