@@ -11,7 +11,7 @@ from email.utils import format_datetime
 
 from bench.common import FIXTURES, cpu_ms, table
 from bot.sources.extract import extract, htmlpage
-from bot.sources.extract.clean import limit_nesting
+from bot.sources.extract.nesting import limit_nesting
 from bot.sources.summary import extracted_key_points
 
 _TEXT = (

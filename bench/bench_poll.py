@@ -190,10 +190,12 @@ async def _bench(port: int, directory: Path, rss_before: float) -> None:
     )
     config = Config(polling=polling, database=DatabaseConfig(directory / "bench.db"))
     store = await open_store(config.database.path)
-    session = open_session(polling)
+    session = open_session(polling.fetch_limits())
     clock = Clock()
     try:
-        runtime = Runtime(config, store, Fetcher(session, polling), AsyncIOScheduler(timezone=UTC))
+        runtime = Runtime(
+            config, store, Fetcher(session, polling.fetch_limits()), AsyncIOScheduler(timezone=UTC)
+        )
         ids: dict[str, int] = {}
         for source in range(SOURCES):
             story = await store.ensure_story(f"Story {source}", now=clock.now)

@@ -102,12 +102,12 @@ async def main(
     with _stop_on_signals(stop):
         store = await open_store(config.database.path)
         try:
-            session = open_session(config.polling)
+            session = open_session(config.polling.fetch_limits())
             try:
                 runtime = Runtime(
                     config=config,
                     store=store,
-                    fetcher=Fetcher(session, config.polling),
+                    fetcher=Fetcher(session, config.polling.fetch_limits()),
                     scheduler=AsyncIOScheduler(timezone=UTC),
                 )
                 story_ids = await sync_stories(store, config)

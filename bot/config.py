@@ -13,7 +13,7 @@ import logging
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from bot.errors import ConfigError
 from bot.model import SourceKind
 from bot.sources.extract.selectors import Selectors
+from bot.sources.limits import FetchLimits
 
 log = logging.getLogger(__name__)
 
@@ -69,19 +70,27 @@ class DatabaseConfig:
     path: Path = Path("bulletin.db")
 
 
+# The fetcher's limits keep their defaults in one place: bot/sources/limits.py.
+_FETCH = FetchLimits()
+
+
 @dataclass(frozen=True, slots=True)
 class PollingConfig:
     interval: int = 60  # seconds between polls of a live story
     min_interval: int = 15  # no story may be polled more often than this
-    timeout: float = 20.0  # seconds for a whole fetch, redirects and body included
-    max_bytes: int = 5 * 1024 * 1024  # body size cap, after decompression
-    max_redirects: int = 5
-    concurrency: int = 32  # fetches in flight at once, all hosts together
-    per_host: int = 4  # fetches in flight at once to one host
+    timeout: float = _FETCH.timeout  # seconds for a whole fetch, redirects and body included
+    max_bytes: int = _FETCH.max_bytes  # body size cap, after decompression
+    max_redirects: int = _FETCH.max_redirects
+    concurrency: int = _FETCH.concurrency  # fetches in flight at once, all hosts together
+    per_host: int = _FETCH.per_host  # fetches in flight at once to one host
     pause_after_failures: int = 10  # consecutive failures before a source is paused
     retention_days: int = 30  # how long seen entries are kept after they leave a source
     # False, True, or "host:port" strings allowed although their address is not public.
-    allow_private_addresses: bool | tuple[str, ...] = False
+    allow_private_addresses: bool | tuple[str, ...] = _FETCH.allow_private_addresses
+
+    def fetch_limits(self) -> FetchLimits:
+        """The fetcher's limits (`Fetcher`, `open_session`): the settings of the same names."""
+        return FetchLimits(**{f.name: getattr(self, f.name) for f in fields(FetchLimits)})
 
 
 @dataclass(frozen=True, slots=True)

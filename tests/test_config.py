@@ -19,6 +19,7 @@ from bot.config import (
 )
 from bot.errors import ConfigError
 from bot.model import SourceKind
+from bot.sources.limits import FetchLimits
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "config.example.toml"
@@ -83,6 +84,24 @@ def test_defaults_are_those_the_issue_states():
     assert (polling.pause_after_failures, polling.retention_days) == (10, 30)
     assert polling.allow_private_addresses is False
     assert config.stories == ()
+
+
+def test_fetch_limits_are_the_polling_settings_of_the_same_names(tmp_path):
+    text = (
+        "[polling]\ntimeout = 7.5\nmax_bytes = 2048\nmax_redirects = 2\nconcurrency = 9\n"
+        'per_host = 3\nallow_private_addresses = ["127.0.0.1:8080"]\n'
+    )
+    polling = load_config(write(tmp_path, text), environ={}).polling
+    limits = polling.fetch_limits()
+    assert {name: getattr(limits, name) for name in limits.__dataclass_fields__} == {
+        "timeout": 7.5,
+        "max_bytes": 2048,
+        "max_redirects": 2,
+        "concurrency": 9,
+        "per_host": 3,
+        "allow_private_addresses": ("127.0.0.1:8080",),
+    }
+    assert PollingConfig().fetch_limits() == FetchLimits()  # the same defaults
 
 
 def test_missing_default_file_gives_defaults_and_says_so(tmp_path, monkeypatch):

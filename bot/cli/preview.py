@@ -11,12 +11,12 @@ import tomllib
 from dataclasses import replace
 from pathlib import Path
 
-from bot.config import PollingConfig
 from bot.errors import BulletinError, ConfigError, ExtractError, FetchError
 from bot.model import Snapshot, SourceKind, format_utc, snapshot_to_json
 from bot.sources.addresses import AddressRefused
 from bot.sources.extract import Selectors, extract
 from bot.sources.fetch import Fetcher, open_session
+from bot.sources.limits import FetchLimits
 from bot.sources.summary import extracted_key_points
 
 log = logging.getLogger(__name__)
@@ -46,10 +46,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 async def fetch_url(url: str, *, allow_private: bool = False) -> tuple[bytes, str | None, str]:
     """GET a URL with the polling fetcher (address checks, size and time caps):
     (body, content type, final URL)."""
-    settings = PollingConfig(allow_private_addresses=allow_private)
-    async with open_session(settings) as session:
+    limits = FetchLimits(allow_private_addresses=allow_private)
+    async with open_session(limits) as session:
         try:
-            result = await Fetcher(session, settings).fetch(url)
+            result = await Fetcher(session, limits).fetch(url)
         except AddressRefused as refused:
             raise AddressRefused(
                 f"{refused} (--allow-private-addresses previews it anyway)"
@@ -78,7 +78,7 @@ def read_selectors(path: Path) -> Selectors:
 
 
 # A local file is read within the size cap a fetched source has (`polling.max_bytes`).
-MAX_FILE_BYTES = PollingConfig().max_bytes
+MAX_FILE_BYTES = FetchLimits().max_bytes
 
 
 def read_file(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:

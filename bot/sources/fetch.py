@@ -1,10 +1,11 @@
 """Fetching sources over HTTP: politely, within limits, and only from public addresses.
 
-`open_session(settings)` makes the aiohttp session (its connector resolves names through
+`open_session(limits)` makes the aiohttp session (its connector resolves names through
 `GuardedResolver`, so every address connected to is checked); the caller owns it and hands it to
 `Fetcher`, which adds the concurrency limits, conditional GET, manual redirects, decompression
-under a size cap, timeouts and the error taxonomy below. Every failure is a FetchError subclass
-whose message is one line for a person.
+under a size cap (decompress.py), timeouts and the error taxonomy of fetch_errors.py. Every
+failure is a FetchError subclass whose message is one line for a person. The limits are a
+`FetchLimits` (limits.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import asyncio
 import hashlib
 import ipaddress
 import logging
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,11 +21,9 @@ from email.utils import parsedate_to_datetime
 from typing import Literal
 
 import aiohttp
-import brotli
 from yarl import URL
 
 from bot import __version__
-from bot.config import PollingConfig
 from bot.errors import FetchError
 from bot.sources.addresses import (
     AddressPolicy,
@@ -33,6 +31,18 @@ from bot.sources.addresses import (
     GuardedResolver,
     parse_ip_literal,
 )
+from bot.sources.decompress import CHUNK, Decoder
+from bot.sources.fetch_errors import (
+    BadResponse,
+    ConnectionFailed,
+    FetchTimeout,
+    HTTPStatusError,
+    NotHTTPError,
+    RetryLater,
+    TooLarge,
+    TooManyRedirects,
+)
+from bot.sources.limits import FetchLimits
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +53,6 @@ ACCEPT = (
     "*/*;q=0.5"
 )
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-CHUNK = 64 * 1024
 CONNECT_TIMEOUT_MAX = 10.0
 
 __all__ = [
@@ -58,50 +67,6 @@ __all__ = [
     "TooManyRedirects",
     "open_session",
 ]
-
-
-# --- errors -----------------------------------------------------------------------------------
-
-
-class HTTPStatusError(FetchError):
-    """The source answered with a status that is neither success nor a redirect."""
-
-    def __init__(self, status: int, url: str) -> None:
-        super().__init__(f"HTTP {status} from {url}")
-        self.status = status
-
-
-class RetryLater(HTTPStatusError):
-    """429 or 503 with a usable Retry-After: the source asked to be left alone for `delay` s."""
-
-    def __init__(self, status: int, url: str, delay: float) -> None:
-        super().__init__(status, url)
-        self.args = (f"HTTP {status} from {url}: asked to retry in {delay:.0f} s",)
-        self.delay = delay
-
-
-class FetchTimeout(FetchError):
-    """Connecting, or the whole fetch, took longer than allowed."""
-
-
-class TooLarge(FetchError):
-    """The body, after decompression, is over the size cap."""
-
-
-class TooManyRedirects(FetchError):
-    """More redirects than allowed, or a loop."""
-
-
-class NotHTTPError(FetchError):
-    """The URL (or a redirect) is not http(s)."""
-
-
-class ConnectionFailed(FetchError):
-    """The connection could not be made or broke."""
-
-
-class BadResponse(FetchError):
-    """The response could not be read (bad encoding, broken compression, bad redirect)."""
 
 
 # --- result -----------------------------------------------------------------------------------
@@ -131,18 +96,18 @@ class FetchResult:
 
 
 def open_session(
-    settings: PollingConfig, resolver: aiohttp.abc.AbstractResolver | None = None
+    limits: FetchLimits, resolver: aiohttp.abc.AbstractResolver | None = None
 ) -> aiohttp.ClientSession:
     """A ClientSession fit for Fetcher: address-checking resolver, no automatic decompression,
     no cookies, no proxies from the environment. Call inside a running loop; the caller closes it.
 
     RESOLVER is the DNS underneath the address check (default: the system's, via a thread).
     """
-    policy = AddressPolicy.from_setting(settings.allow_private_addresses)
+    policy = AddressPolicy.from_setting(limits.allow_private_addresses)
     connector = aiohttp.TCPConnector(
         resolver=GuardedResolver(policy, resolver),
-        limit=settings.concurrency,
-        limit_per_host=settings.per_host,
+        limit=limits.concurrency,
+        limit_per_host=limits.per_host,
         ttl_dns_cache=60,
     )
     return aiohttp.ClientSession(
@@ -152,92 +117,6 @@ def open_session(
         trust_env=False,
         headers={"User-Agent": USER_AGENT},
     )
-
-
-# --- decompression ----------------------------------------------------------------------------
-
-
-class _Decoder:
-    """Turns a compressed stream into bytes, never producing more than `limit` at once."""
-
-    def __init__(self, encoding: str) -> None:
-        self.encoding = encoding
-        self._zlib: zlib._Decompress | None = None
-        self._brotli: brotli.Decompressor | None = None
-        self._first = True
-        if encoding in ("gzip", "x-gzip"):
-            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif encoding == "deflate":
-            self._zlib = None  # chosen on the first bytes: zlib-wrapped or raw deflate
-        elif encoding == "br":
-            self._brotli = brotli.Decompressor()
-        else:
-            raise BadResponse(f"unsupported Content-Encoding {encoding!r}")
-
-    def feed(self, data: bytes, room: int) -> bytes:
-        """Decompress DATA; raise TooLarge as soon as the output passes ROOM bytes."""
-        try:
-            if self._brotli is not None:
-                return self._feed_brotli(data, room)
-            if self._zlib is None:
-                # "deflate" is meant to be zlib-wrapped, but many servers send it raw.
-                looks_zlib = (
-                    len(data) >= 2
-                    and (data[0] & 0x0F) == 8
-                    and ((data[0] << 8) | data[1]) % 31 == 0
-                )
-                self._zlib = zlib.decompressobj(zlib.MAX_WBITS if looks_zlib else -zlib.MAX_WBITS)
-            return self._feed_zlib(self._zlib, data, room)
-        except (zlib.error, brotli.error) as exc:
-            raise BadResponse(f"broken {self.encoding} body: {exc}") from None
-
-    @staticmethod
-    def _feed_zlib(decoder: zlib._Decompress, data: bytes, room: int) -> bytes:
-        out = bytearray()
-        pending = data
-        while True:
-            # max_length bounds each step, so a small bomb cannot allocate its full size.
-            out += decoder.decompress(pending, CHUNK)
-            if len(out) > room:
-                raise TooLarge("")
-            pending = decoder.unconsumed_tail
-            if not pending:
-                return bytes(out)
-
-    def _feed_brotli(self, data: bytes, room: int) -> bytes:
-        decoder = self._brotli
-        assert decoder is not None
-        out = bytearray(decoder.process(data, output_buffer_limit=CHUNK))
-        # A step stops at about CHUNK bytes of output and keeps the rest inside the decoder,
-        # even when it has taken all the input (`can_accept_more_data()` is then already
-        # true): drain it step by step until a step yields nothing or the stream ends.
-        while not decoder.is_finished():
-            if len(out) > room:
-                raise TooLarge("")
-            more = decoder.process(b"", output_buffer_limit=CHUNK)
-            if not more:
-                break  # it needs the next chunk of input
-            out += more
-        if len(out) > room:
-            raise TooLarge("")
-        return bytes(out)
-
-    def finish(self) -> bytes:
-        """The last bytes; BadResponse when the stream stopped before its end (a page cut short
-        would be read as a page that lost its updates and key points)."""
-        if self._brotli is not None:
-            if not self._brotli.is_finished():
-                raise BadResponse(f"{self.encoding} body cut short")
-            return b""
-        if self._zlib is None:
-            raise BadResponse(f"{self.encoding} body is empty")
-        try:
-            rest = self._zlib.flush()
-        except zlib.error as exc:
-            raise BadResponse(f"broken {self.encoding} body: {exc}") from None
-        if not self._zlib.eof:
-            raise BadResponse(f"{self.encoding} body cut short")
-        return rest
 
 
 # --- Retry-After ------------------------------------------------------------------------------
@@ -266,7 +145,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 class Fetcher:
     """Fetches source URLs through a session made by `open_session`.
 
-    At most `settings.concurrency` fetches run at once, and `settings.per_host` per host;
+    At most `limits.concurrency` fetches run at once, and `limits.per_host` per host;
     a fetch waiting for a slot has not started its clock yet, and one waiting for its host's
     slot holds no global slot.
     """
@@ -274,7 +153,7 @@ class Fetcher:
     def __init__(
         self,
         session: aiohttp.ClientSession,
-        settings: PollingConfig,
+        limits: FetchLimits,
         *,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
@@ -284,14 +163,14 @@ class Fetcher:
         if not isinstance(getattr(session.connector, "_resolver", None), GuardedResolver):
             raise TypeError("Fetcher needs a session made by open_session()")
         self._session = session
-        self._settings = settings
-        self._policy = AddressPolicy.from_setting(settings.allow_private_addresses)
-        self._global = asyncio.Semaphore(settings.concurrency)
+        self._limits = limits
+        self._policy = AddressPolicy.from_setting(limits.allow_private_addresses)
+        self._global = asyncio.Semaphore(limits.concurrency)
         self._per_host: dict[str, tuple[asyncio.Semaphore, int]] = {}
         self._clock = clock or (lambda: datetime.now(UTC))
         # Connecting gets half the budget (at most 10 s), so a host that never accepts is
         # reported as such rather than as a slow body.
-        self._connect_timeout = min(CONNECT_TIMEOUT_MAX, settings.timeout / 2)
+        self._connect_timeout = min(CONNECT_TIMEOUT_MAX, limits.timeout / 2)
 
     async def fetch(
         self,
@@ -308,11 +187,11 @@ class Fetcher:
         # on one of the global slots meanwhile, or enough of them would starve every host.
         async with self._host_slot(host), self._global:
             try:
-                async with asyncio.timeout(self._settings.timeout):
+                async with asyncio.timeout(self._limits.timeout):
                     return await self._fetch(target, etag, last_modified, previous_hash)
             except TimeoutError:
                 raise FetchTimeout(
-                    f"timed out after {self._settings.timeout:g} s fetching {url}"
+                    f"timed out after {self._limits.timeout:g} s fetching {url}"
                 ) from None
 
     def _check_url(self, url: str | URL) -> URL:
@@ -347,7 +226,7 @@ class Fetcher:
             slots = self._fetcher._per_host
             semaphore, users = slots.get(self._host, (None, 0))
             if semaphore is None:
-                semaphore = asyncio.Semaphore(self._fetcher._settings.per_host)
+                semaphore = asyncio.Semaphore(self._fetcher._limits.per_host)
             slots[self._host] = (semaphore, users + 1)
             try:
                 await semaphore.acquire()
@@ -404,10 +283,9 @@ class Fetcher:
                                 f"HTTP {response.status} without a Location from {target}"
                             )
                         redirects += 1
-                        if redirects > self._settings.max_redirects:
+                        if redirects > self._limits.max_redirects:
                             raise TooManyRedirects(
-                                f"more than {self._settings.max_redirects} redirects from "
-                                f"{original}"
+                                f"more than {self._limits.max_redirects} redirects from {original}"
                             )
                         try:
                             next_url = target.join(URL(location))
@@ -483,7 +361,7 @@ class Fetcher:
         )
 
     async def _read_body(self, response: aiohttp.ClientResponse, url: str) -> bytes:
-        cap = self._settings.max_bytes
+        cap = self._limits.max_bytes
         too_large = TooLarge(f"body over {cap} bytes from {url}")
         encodings = [
             part.strip().lower()
@@ -492,7 +370,7 @@ class Fetcher:
         ]
         if len(encodings) > 1:
             raise BadResponse(f"unsupported Content-Encoding {', '.join(encodings)!r} from {url}")
-        decoder = _Decoder(encodings[0]) if encodings else None
+        decoder = Decoder(encodings[0]) if encodings else None
         if decoder is None and (response.content_length or 0) > cap:
             raise too_large
         body = bytearray()

@@ -13,9 +13,9 @@ import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from bot.config import PollingConfig
 from bot.sources.addresses import AddressRefused
 from bot.sources.fetch import Fetcher, open_session
+from bot.sources.limits import FetchLimits
 from tests.fakes.source_server import SourceServer
 
 
@@ -56,7 +56,7 @@ async def test_a_name_rebound_to_another_address_is_refused_and_never_reached():
             allowed.page("/live", b"<html><h1>public page</h1></html>")
             inner.page("/live", b"<html><h1>internal admin</h1></html>")
             dns = RebindingDNS("127.0.0.1", "127.0.0.2")
-            settings = PollingConfig(timeout=3.0, allow_private_addresses=(allowed.host_port,))
+            settings = FetchLimits(timeout=3.0, allow_private_addresses=(allowed.host_port,))
             url = f"http://rebind.example:{allowed.port}/live"
             for attempt in range(2):
                 async with open_session(settings, resolver=dns) as session:

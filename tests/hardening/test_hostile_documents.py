@@ -19,8 +19,8 @@ from selectolax.lexbor import LexborHTMLParser
 from bot.errors import ExtractError
 from bot.model import Snapshot
 from bot.sources.extract import MAX_KEY_POINTS, MAX_TEXT, MAX_TITLE, Selectors, extract
-from bot.sources.extract.clean import MAX_DEPTH, limit_nesting
 from bot.sources.extract.dates import from_epoch_ms, parse_date
+from bot.sources.extract.nesting import MAX_DEPTH, limit_nesting
 from bot.text import content_hash
 
 MB = 1024 * 1024

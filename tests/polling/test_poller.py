@@ -105,9 +105,11 @@ async def make_harness(
     polling = settings(server, **changes)
     config = Config(polling=polling, database=DatabaseConfig(tmp_path / "bulletin.db"))
     store = await open_store(config.database.path)
-    session = open_session(polling)
+    session = open_session(polling.fetch_limits())
     clock = Clock(T0)
-    runtime = Runtime(config, store, Fetcher(session, polling), AsyncIOScheduler(timezone=UTC))
+    runtime = Runtime(
+        config, store, Fetcher(session, polling.fetch_limits()), AsyncIOScheduler(timezone=UTC)
+    )
     poller = Poller(runtime, rng=random.Random(7), clock=clock)
     try:
         yield Harness(server, store, runtime, poller, clock)

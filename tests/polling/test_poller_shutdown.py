@@ -27,9 +27,11 @@ async def test_a_tick_cut_short_by_the_scheduler_shutdown_logs_no_error(
 ):
     polling = PollingConfig()
     store = await open_store(tmp_path / "bulletin.db")
-    session = open_session(polling)
+    session = open_session(polling.fetch_limits())
     scheduler = AsyncIOScheduler(timezone=UTC)
-    runtime = Runtime(Config(polling=polling), store, Fetcher(session, polling), scheduler)
+    runtime = Runtime(
+        Config(polling=polling), store, Fetcher(session, polling.fetch_limits()), scheduler
+    )
     picking = asyncio.Event()
 
     async def due_sources_that_hang(now: datetime, limit: int) -> list[SourceRecord]:

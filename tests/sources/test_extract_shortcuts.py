@@ -6,7 +6,6 @@ built from the characters and pieces that decide the outcome.
 
 from __future__ import annotations
 
-import html
 import math
 import re
 
@@ -16,15 +15,7 @@ from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
 from bot.model import KeyPointsKind
-from bot.sources.extract.clean import (
-    _FOREIGN_EXITS,
-    _KINDS,
-    _SIBLING_LEAVES,
-    _VOID_NAMES,
-    _joined_runs,
-    strict_depth,
-    unescaped,
-)
+from bot.sources.extract.detect import decode_html, html_for_parser
 from bot.sources.extract.jsonld import _unwrapped
 from bot.sources.extract.keypoints import (
     KEY_EVENT_HEADINGS,
@@ -48,60 +39,6 @@ _JSON_PIECES = ["{", "}", '"a"', ":", "1", ">", "-", "]", "/", "*", "<", ";"]
 def test_json_ld_unwrapping_equals_the_regex_over_the_whole_block(pieces: list[str]) -> None:
     text = "".join(pieces).strip()
     assert _unwrapped(text) == _WRAPPERS.sub("", text)
-
-
-_RUN_PIECES = ["word", "two words", " ", "  ", "\n", "\t", "\u00a0", "\u2028", "\x00", "é", ".", ""]
-
-
-@settings(max_examples=500)
-@given(st.lists(st.sampled_from(_RUN_PIECES), max_size=10), st.sampled_from(["\n", "\x00"]))
-def test_joined_runs_equal_splitting_collapsing_and_rejoining(
-    pieces: list[str], separator: str
-) -> None:
-    text = "".join(pieces)
-    runs = [" ".join(run.split()) for run in text.split(separator)]
-    assert _joined_runs(text, separator) == "\n\n".join(run for run in runs if run)
-
-
-_ENTITY_PIECES = [
-    "&#39;", "&quot;", "&#34;", "&lt;", "&gt;", "&nbsp;", "&amp;", "&amp;#39;", "&", "&#39",
-    "&#8217;", "&eacute;", "&ampx;", "&lt", "#39;", "amp;", "text", " ",
-]  # fmt: skip
-
-
-@settings(max_examples=500)
-@given(st.lists(st.sampled_from(_ENTITY_PIECES), max_size=8))
-def test_unescaped_equals_html_unescape(pieces: list[str]) -> None:
-    text = "".join(pieces)
-    assert unescaped(text) == html.unescape(text)
-
-
-# A start tag whose own end tag follows with only text between is read as one token (a leaf);
-# the depth is what reading the two tags one by one gives.
-@pytest.mark.parametrize(
-    ("markup", "depth"),
-    [
-        ("<div><p>x</p><p>y</p></div>", 2),
-        ("<p>x</P>", None),  # the end tag is spelled differently: not a leaf, not strict
-        ("<br>x</br>", None),  # "</br>" closes nothing
-        ("<svg><g><g/>x</g></svg>", 2),  # in foreign content "<g/>" opens nothing
-        ("<svg><g/>x</g></svg>", None),
-        ("<svg><p>x</p></svg>", None),  # <p> leaves foreign content
-        ("<Svg>x</Svg><div></div>", 1),
-        ("<title>t</title>", 0),
-        ("<SCRIPT>never closed", None),
-        # a leaf followed by sibling leaves is one token: the same depths again
-        ("<div><p>a</p> <p>b</p><h2>c</h2></div><p>d</p>", 2),
-        ("<p>x</p><pre>y</pre><P>z</P>", 1),
-        ("<p>x</p><br>y</br>", None),
-        ("<p>x</p><span>y</spanx>", None),
-        ("<svg><g>a</g><g>b</g></svg>", 2),
-        ("<svg><g>a</g><p>b</p></svg>", None),  # the second leaf leaves foreign content
-    ],
-)
-def test_leaf_tokens_give_the_depth_of_the_tags_one_by_one(markup: str, depth: int | None) -> None:
-    assert strict_depth(markup) == depth
-    assert strict_depth(markup.encode()) == depth
 
 
 _HEADING_PIECES = [
@@ -154,14 +91,6 @@ def test_headings_walk_finds_what_the_css_selector_finds(markup: str) -> None:
     assert found
 
 
-def test_sibling_leaves_all_leave_foreign_content_and_are_ordinary_elements() -> None:
-    # what lets a run of leaves stand for its tags: inside <svg> or <math> any of them gives up
-    names = set(_SIBLING_LEAVES)
-    assert names <= _FOREIGN_EXITS
-    assert not names & _VOID_NAMES
-    assert not any(name in _KINDS for name in names)  # neither raw text nor svg/math
-
-
 def _textrank_term_by_term(bags: list[frozenset[str]]) -> list[float]:
     """The TextRank iteration as first written, a generator over each node's edges."""
     n = len(bags)
@@ -191,3 +120,23 @@ def test_textrank_scores_are_exactly_those_of_the_plain_iteration(
     bags: list[frozenset[str]],
 ) -> None:
     assert _textrank(bags) == _textrank_term_by_term(bags)
+
+
+@pytest.mark.parametrize(
+    ("body", "charset", "expected"),
+    [
+        ("<p>caf\u00e9</p>".encode(), None, "<p>caf\u00e9</p>".encode()),
+        (b"\xef\xbb\xbf<p>x</p>", None, b"<p>x</p>"),
+        ("<p>caf\u00e9</p>".encode("cp1252"), None, "<p>caf\u00e9</p>"),
+        ("<p>caf\u00e9</p>".encode("cp1252"), "iso-8859-1", "<p>caf\u00e9</p>"),
+    ],
+)
+def test_html_for_parser_passes_utf8_bytes_through(
+    body: bytes, charset: str | None, expected: str | bytes
+) -> None:
+    assert html_for_parser(body, charset) == expected
+
+
+def test_html_for_parser_agrees_with_decode_html() -> None:
+    body = "<title>Mise \u00e0 jour</title>".encode()
+    assert html_for_parser(body, None).decode() == decode_html(body, None)  # type: ignore[union-attr]

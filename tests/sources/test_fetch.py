@@ -18,7 +18,6 @@ import pytest
 from aiohttp import web
 
 from bot import __version__
-from bot.config import PollingConfig
 from bot.sources.addresses import AddressRefused
 from bot.sources.fetch import (
     BadResponse,
@@ -32,6 +31,7 @@ from bot.sources.fetch import (
     TooManyRedirects,
     open_session,
 )
+from bot.sources.limits import FetchLimits
 from tests.fakes.source_server import Reply, SourceServer
 
 PAGE = b"<html><body><h1>Live: the harbour bridge reopens</h1></body></html>"
@@ -44,8 +44,8 @@ async def server() -> AsyncIterator[SourceServer]:
         yield running
 
 
-def settings_for(server: SourceServer, **changes: object) -> PollingConfig:
-    base = PollingConfig(timeout=5.0, max_bytes=CAP, allow_private_addresses=(server.host_port,))
+def settings_for(server: SourceServer, **changes: object) -> FetchLimits:
+    base = FetchLimits(timeout=5.0, max_bytes=CAP, allow_private_addresses=(server.host_port,))
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
@@ -484,7 +484,7 @@ async def test_closed_port_is_a_connection_failure(server):
 async def test_session_without_the_guarded_resolver_is_refused():
     async with aiohttp.ClientSession() as session:
         with pytest.raises(TypeError, match="open_session"):
-            Fetcher(session, PollingConfig())
+            Fetcher(session, FetchLimits())
 
 
 # --- concurrency ------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ import pytest
 from bot.errors import ExtractError
 from bot.model import KeyPointsKind, SourceKind, format_utc
 from bot.sources.extract import extract
-from bot.sources.extract.clean import html_to_text, html_to_texts
 from bot.sources.extract.dates import parse_date
 
 PAGE = "https://live.example/story"
@@ -281,27 +280,6 @@ def test_dates(text, expected):
 # --- text ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("source", "text"),
-    [
-        ("<p>One</p><p>Two</p>", "One\n\nTwo"),
-        ("<p>One<br>two</p>", "One\n\ntwo"),
-        ("<p>A <a href='/x'>link</a> here</p>", "A link here"),
-        ("<p>Tom &amp; Jerry&#39;s</p>", "Tom & Jerry's"),
-        ("Tom &amp;amp; Jerry&amp;#39;s", "Tom & Jerry's"),
-        ("&lt;p&gt;Escaped&lt;/p&gt;&lt;p&gt;twice&lt;/p&gt;", "Escaped\n\ntwice"),
-        ("Line one\nLine two", "Line one\n\nLine two"),
-        ("<p>  spaced \n  out  </p>", "spaced out"),
-        ("<p>Text</p><script>var x = 1;</script><style>p{}</style>", "Text"),
-        ("<div><p>Nested</p></div>\n\n\n<p>Again</p>", "Nested\n\nAgain"),
-        ("", ""),
-        ("<figure><img src='x.jpg'></figure>", ""),
-    ],
-)
-def test_html_to_text(source, text):
-    assert html_to_text(source) == text
-
-
 def test_body_escaped_inside_json_is_decoded():
     body = "He said &quot;no&quot; &amp;amp; left.\nThen &lt;b&gt;this&lt;/b&gt;."
     entry = extract(in_html(blog([update(articleBody=body)]))).entries[0]
@@ -354,19 +332,6 @@ def test_forced_page_keeps_only_the_key_points():
 def test_url_argument_is_the_fallback_url():
     data = {"@type": "LiveBlogPosting", "headline": "H", "liveBlogUpdate": []}
     assert extract(in_html(data), url="https://given.example/").url == "https://given.example/"
-
-
-@pytest.mark.parametrize(
-    "fragments",
-    [
-        ["<p>a</p>", "<p>b<br>c</p>", "plain &amp; text", "<span>in</span>line"],
-        ["<p>a</p>", "x</div>y", "<p>z</p>"],  # a stray end tag escapes its wrapper
-        ["<div>unclosed", "<p>next</p>"],  # an unclosed element would swallow the next
-        ["<p>a</p>", "<script>x()</script><p>b</p>", "<img src=x>c"],
-    ],
-)
-def test_fragments_read_together_match_one_by_one(fragments):
-    assert html_to_texts(fragments) == [html_to_text(f) for f in fragments]
 
 
 # --- the Guardian's page data (.json?dcr), written small --------------------------------------

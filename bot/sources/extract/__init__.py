@@ -6,6 +6,8 @@ Pure functions, no I/O. The pieces, by concern:
 - `posts`: updates read from the markup of a live page whose JSON-LD lists none;
 - `keypoints`: summary and key-events boxes in HTML; `selectors`: a source's own CSS selectors;
 - `feeds`: RSS and Atom (lxml); `jsonfeed`: JSON Feed; `clean`: HTML → text; `dates`: dates;
+- `nesting`: how deep elements may nest before lexbor parses them (its parse is quadratic in
+  depth), with `shallow`, the one-pass proof that lets nearly every page through untouched;
 - `entries`: the identity and ordering rules every extractor shares.
 """
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from selectolax.lexbor import LexborHTMLParser
 
 from bot.model import Entry, KeyPoints, KeyPointsKind, Snapshot, SourceKind
-from bot.sources.extract.clean import clean_line, html_to_text, limit_nesting
+from bot.sources.extract.clean import clean_line, html_to_text
 from bot.sources.extract.dates import from_epoch_ms
 from bot.sources.extract.entries import in_order
 from bot.sources.extract.jsonld import find_liveblog, read_liveblog
 from bot.sources.extract.keypoints import list_items
+from bot.sources.extract.nesting import limit_nesting
 
 
 def is_guardian_page_data(data: object) -> bool:

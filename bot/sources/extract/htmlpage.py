@@ -8,9 +8,10 @@ from selectolax.lexbor import LexborHTMLParser
 
 from bot.errors import ExtractError
 from bot.model import Snapshot, SourceKind
-from bot.sources.extract.clean import clean_line, limit_nesting
+from bot.sources.extract.clean import clean_line
 from bot.sources.extract.jsonld import find_liveblog, has_updates, loads_lenient, read_liveblog
 from bot.sources.extract.keypoints import key_points_in
+from bot.sources.extract.nesting import limit_nesting
 from bot.sources.extract.posts import posts_in_markup
 from bot.sources.extract.selectors import Selectors, selected_entries, selected_key_points
 

@@ -79,9 +79,9 @@ async def make_runtime(tmp_path, *, dev_guild: int | None, server: FakeDiscord) 
         polling=polling,
     )
     store = await open_store(tmp_path / "bulletin.db")
-    session = open_session(polling)
+    session = open_session(polling.fetch_limits())
     _sessions[id(store)] = session
-    fetcher = Fetcher(session, polling)
+    fetcher = Fetcher(session, polling.fetch_limits())
     return Runtime(config=config, store=store, fetcher=fetcher, scheduler=AsyncIOScheduler())
 
 

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.config import PollingConfig
 from bot.services.common import MAX_SOURCES_PER_GUILD
 from bot.sources.fetch import Fetcher, open_session
+from bot.sources.limits import FetchLimits
 from tests.builders import fail
 from tests.fakes.discord import CommandRefused, Perm
 from tests.services.pages import live_page
@@ -85,9 +85,9 @@ async def test_source_add_refusals_say_what_went_wrong(harness, path, url, expec
 
 
 async def test_source_add_of_a_private_address_says_only_public_ones_are_followed(harness):
-    polling = PollingConfig(allow_private_addresses=False)
-    session = open_session(polling)
-    harness.runtime.fetcher = Fetcher(session, polling)
+    limits = FetchLimits(allow_private_addresses=False)
+    session = open_session(limits)
+    harness.runtime.fetcher = Fetcher(session, limits)
     try:
         harness.sources.page("/mars", live_page())
         inv = await add(harness, harness.sources.url("/mars"))

@@ -1,4 +1,5 @@
-"""The nesting limiter's fast path: it may call markup shallow only when lexbor builds it so.
+"""The nesting bound (nesting.py) and its fast path (shallow.py), which may call markup
+shallow only when lexbor builds it so.
 
 Random tag soups (block, inline, formatting, void, raw-text, table, scope and foreign names,
 stray end tags, comments) are parsed by lexbor itself and the depth of its tree compared with
@@ -12,8 +13,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
-from bot.sources.extract.clean import certainly_shallow as shallow
-from bot.sources.extract.clean import limit_nesting, strict_depth
+from bot.sources.extract.nesting import limit_nesting
+from bot.sources.extract.shallow import (
+    _FOREIGN_EXITS,
+    _KINDS,
+    _SIBLING_LEAVES,
+    _VOID_NAMES,
+    strict_depth,
+)
+from bot.sources.extract.shallow import certainly_shallow as shallow
 
 LIMIT = 20
 NAMES = [
@@ -200,3 +208,39 @@ def test_many_closed_tables_in_a_row_are_not_deep():
     # the mixed-case tag keeps the fast path out: this is the exact scan at work
     markup = "<Div>intro</div>" + "<table><tr><td>cell</td></tr></table>" * 300
     assert limit_nesting(markup, LIMIT) == markup
+
+
+# A start tag whose own end tag follows with only text between is read as one token (a leaf);
+# the depth is what reading the two tags one by one gives.
+@pytest.mark.parametrize(
+    ("markup", "depth"),
+    [
+        ("<div><p>x</p><p>y</p></div>", 2),
+        ("<p>x</P>", None),  # the end tag is spelled differently: not a leaf, not strict
+        ("<br>x</br>", None),  # "</br>" closes nothing
+        ("<svg><g><g/>x</g></svg>", 2),  # in foreign content "<g/>" opens nothing
+        ("<svg><g/>x</g></svg>", None),
+        ("<svg><p>x</p></svg>", None),  # <p> leaves foreign content
+        ("<Svg>x</Svg><div></div>", 1),
+        ("<title>t</title>", 0),
+        ("<SCRIPT>never closed", None),
+        # a leaf followed by sibling leaves is one token: the same depths again
+        ("<div><p>a</p> <p>b</p><h2>c</h2></div><p>d</p>", 2),
+        ("<p>x</p><pre>y</pre><P>z</P>", 1),
+        ("<p>x</p><br>y</br>", None),
+        ("<p>x</p><span>y</spanx>", None),
+        ("<svg><g>a</g><g>b</g></svg>", 2),
+        ("<svg><g>a</g><p>b</p></svg>", None),  # the second leaf leaves foreign content
+    ],
+)
+def test_leaf_tokens_give_the_depth_of_the_tags_one_by_one(markup: str, depth: int | None) -> None:
+    assert strict_depth(markup) == depth
+    assert strict_depth(markup.encode()) == depth
+
+
+def test_sibling_leaves_all_leave_foreign_content_and_are_ordinary_elements() -> None:
+    # what lets a run of leaves stand for its tags: inside <svg> or <math> any of them gives up
+    names = set(_SIBLING_LEAVES)
+    assert names <= _FOREIGN_EXITS
+    assert not names & _VOID_NAMES
+    assert not any(name in _KINDS for name in names)  # neither raw text nor svg/math
