@@ -19,6 +19,7 @@ import discord
 
 from bench.common import table
 from bot.delivery.discord_sink import DiscordSink
+from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.limiter import ChannelPacer, RateLimiter
 from bot.discord.endpoints import point_discord_at
 from bot.model import Entry, Snapshot, SourceKind
@@ -72,12 +73,17 @@ async def _one_round(channels: int, rate: float) -> tuple[float, int, int]:
             store,
             limiter=RateLimiter(rate),
             pacer=pacer,
-            rng=random.Random(1),
             clock=lambda: T0 + timedelta(seconds=1),
+        )
+        dispatcher = Dispatcher(
+            store,
+            {"discord": sink},
+            clock=lambda: T0 + timedelta(seconds=1),
+            rng=random.Random(1),
             concurrency=256,
         )
         started = time.perf_counter()
-        while await sink.drain(limit=5000):
+        while await dispatcher.drain():
             pass
         elapsed = time.perf_counter() - started
         await client.close()

@@ -22,14 +22,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.config import Config
 from bot.console import run_console
 from bot.delivery.sinks import ConsoleSink
+from bot.model import PauseReason
 from bot.polling import polling
 from bot.runtime import Runtime
 from bot.sources.fetch import Fetcher, open_session
 from bot.store import Store, open_store
 
 log = logging.getLogger(__name__)
-
-CONFIG_REMOVED = "not in the config file any more"
 
 
 async def sync_stories(store: Store, config: Config) -> dict[str, int]:
@@ -53,15 +52,15 @@ async def sync_stories(store: Store, config: Config) -> dict[str, int]:
                 retention_days=source.retention_days,
             )
             wanted.add(source_id)
-        for record in await store.sources_of_story(story_id):
-            if record.id not in wanted:
-                await store.remove_source(story_id, record.id)
-        record = await store.get_story(story_id)
-        if record.paused_at is not None and record.pause_reason == CONFIG_REMOVED:
+        for source_record in await store.sources_of_story(story_id):
+            if source_record.id not in wanted:
+                await store.remove_source(story_id, source_record.id)
+        stored = await store.get_story(story_id)
+        if stored.paused_at is not None and stored.pause_reason is PauseReason.CONFIG_REMOVED:
             await store.set_story_paused(story_id, False)
-    for record in await store.stories_for_guild(None):
-        if record.guild_id is None and record.id not in ids.values() and record.paused_at is None:
-            await store.set_story_paused(record.id, True, reason=CONFIG_REMOVED)
+    for stored in await store.stories_for_guild(None):
+        if stored.guild_id is None and stored.id not in ids.values() and stored.paused_at is None:
+            await store.set_story_paused(stored.id, True, reason=PauseReason.CONFIG_REMOVED)
     return ids
 
 

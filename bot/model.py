@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 
 class SourceKind(StrEnum):
@@ -33,6 +33,97 @@ class Mode(StrEnum):
     UPDATES = "updates"  # every new update, edits, key-point changes, coverage ended
     KEY_POINTS = "key-points"  # only key-point changes (and coverage ended)
     DIGEST = "digest"  # one message per period: its updates and the current key points
+
+
+class DigestPeriod(IntEnum):
+    """How often a digest subscription is posted, in seconds; on the hour (UTC)."""
+
+    H1 = 3600
+    H3 = 3 * 3600
+    H6 = 6 * 3600
+    H12 = 12 * 3600
+    H24 = 24 * 3600
+
+    @property
+    def label(self) -> str:
+        """How members pick it: "1h", "3h", ..."""
+        return f"{self.value // 3600}h"
+
+    @classmethod
+    def from_label(cls, label: str) -> DigestPeriod:
+        for period in cls:
+            if period.label == label:
+                return period
+        raise ValueError(f"no digest period {label!r}")
+
+
+DEFAULT_DIGEST_PERIOD = DigestPeriod.H6
+
+
+class PauseReason(StrEnum):
+    """Why a story, a subscription or a source stopped (stored as this code)."""
+
+    MODERATOR = "moderator"  # /source pause
+    CONFIG_REMOVED = "config_removed"  # a config story that left the config file
+    CHANNEL_GONE = "channel_gone"  # Discord: the channel was deleted
+    NO_PERMISSION = "no_permission"  # Discord: 403, Bulletin may not post there
+    NOT_FOUND = "not_found"  # Discord: another 404
+
+
+class FailureReason(StrEnum):
+    """Why one attempt failed: a poll of a source, or a send to Discord (stored as this code;
+    the words of the far end are kept beside it)."""
+
+    # polls
+    TIMEOUT = "timeout"
+    TOO_LARGE = "too_large"
+    HTTP_STATUS = "http_status"
+    REDIRECTS = "redirects"
+    ADDRESS_REFUSED = "address_refused"
+    NOT_HTTP = "not_http"
+    CONNECTION = "connection"
+    BAD_RESPONSE = "bad_response"
+    UNREADABLE = "unreadable"  # fetched, but no live page, key-points box or feed in it
+    # sends
+    RATE_LIMITED = "rate_limited"
+    DISCORD_ERROR = "discord_error"  # 5xx
+    NETWORK = "network"
+    REFUSED = "refused"  # Discord will never accept this message (400)
+    THREAD_LOST = "thread_lost"  # the story's thread was deleted or locked: a new one follows
+    EDIT_THROTTLED = "edit_throttled"  # at most one edit a minute per message: waits
+    NO_ALERTS_CHANNEL = "no_alerts_channel"  # a server with no alerts or system channel
+    TOO_MANY_ATTEMPTS = "too_many_attempts"
+    # either
+    INTERNAL = "internal"  # a bug of ours
+
+
+class DeliveryKind(StrEnum):
+    """What an outbox row posts."""
+
+    NEW = "new"  # a new update (or one asked for by a backfill)
+    EDITED = "edited"  # an update's new words: the message edited in place, or a correction
+    KEY_POINTS = "key_points"  # the key points changed
+    STATUS = "status"  # the story's status changed ("coverage ended")
+    DIGEST = "digest"  # a digest period closed
+    ALERT = "alert"  # a message for a server's moderators (or the console's operator)
+    STARTER = "starter"  # the key-points message a story's thread starts from
+
+
+class AlertKind(StrEnum):
+    """What moderators are told."""
+
+    SOURCE_PAUSED = "source_paused"  # a source failed repeatedly; it is probed every 30 min
+    SOURCE_RESUMED = "source_resumed"  # it answers again
+    SUBSCRIPTION_PAUSED = "subscription_paused"  # Discord refused a subscription's channel
+
+
+class DeliveryOutcome(StrEnum):
+    """What one attempt to deliver a message came to."""
+
+    SENT = "sent"
+    RETRY = "retry"
+    PAUSED = "paused"
+    GIVEN_UP = "given_up"
 
 
 class StoryStatus(StrEnum):
@@ -73,6 +164,33 @@ class Snapshot:
     key_points: KeyPoints | None = None
     coverage_start: datetime | None = None
     coverage_end: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestContent:
+    """What a digest row posts: the period's updates (with their sources), the story's key
+    points when the period closed, and whether they changed in it."""
+
+    since: datetime
+    until: datetime
+    entries: tuple[tuple[int, Entry], ...]
+    key_points: KeyPoints | None
+    key_points_changed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AlertContent:
+    """What an alert row tells moderators: about a source (its URL, the error that paused
+    it), or about a subscription Discord refused (its story, channel and why)."""
+
+    kind: AlertKind
+    url: str | None = None
+    error: str | None = None
+    story: str | None = None
+    channel_id: int | None = None
+    thread: bool = False
+    pause_reason: PauseReason | None = None
+    pause_detail: str | None = None
 
 
 # --- Changes: what diff finds and delivery posts -------------------------------------------

@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.replies import guild_id_of, reply_lines, runtime_of, story_autocomplete
-from bot.services import subscriptions
-from bot.services.common import Refusal, plural
-from bot.services.permissions import (
+from bot.model import DEFAULT_DIGEST_PERIOD, DigestPeriod, Mode
+from bot.permissions import (
     MANAGE_CHANNELS,
     bot_needs,
     mention_refusal,
     missing,
     missing_text,
 )
+from bot.services import subscriptions
+from bot.services.common import Refusal, plural
 
-Mode = Literal["updates", "key-points", "digest"]
-Every = Literal["1h", "3h", "6h", "12h", "24h"]
+# The choices members see come from the vocabulary of bot.model, declared there once.
+MODE_CHOICES = [app_commands.Choice(name=mode.value, value=mode.value) for mode in Mode]
+EVERY_CHOICES = [
+    app_commands.Choice(name=period.label, value=period.label) for period in DigestPeriod
+]
 
 
 def _target(
@@ -57,19 +60,21 @@ class Subscriptions(commands.Cog):
         story="The story to follow",
         channel="Where to post (default: this channel)",
         mode="updates: every update; key-points: changed key points; digest: a summary",
-        every="How often a digest is posted (digest mode only; default 6h)",
+        every="How often a digest is posted (digest mode only; default "
+        f"{DEFAULT_DIGEST_PERIOD.label})",
         mention="A role to ping on key-point changes and keyword matches",
         keywords="Only updates with one of these comma-separated words or phrases",
         thread="Post in a thread of the channel, one per story",
         backfill="Also post this many of the latest updates now (0-10)",
     )
+    @app_commands.choices(mode=MODE_CHOICES, every=EVERY_CHOICES)
     async def subscribe(
         self,
         interaction: discord.Interaction,
         story: str,
         channel: discord.TextChannel | None = None,
-        mode: Mode = "updates",
-        every: Every | None = None,
+        mode: str = Mode.UPDATES.value,
+        every: str | None = None,
         mention: discord.Role | None = None,
         keywords: app_commands.Range[str, 1, 500] | None = None,
         thread: bool = False,

@@ -1,9 +1,14 @@
-"""Drains the outbox: each pending delivery (and alert) goes to the sink of its target.
+"""Drains the outbox: every due row goes to the sink of its target, once, in order.
 
-Rows are handed over in id order, so one subscription sees its changes in the order they were
-made; a row is marked sent only after its sink returned, so a crash re-sends at most the row in
-flight (Discord's nonce makes that harmless there). A failed send is retried with exponential
-backoff and jitter; the store holds later rows of that subscription back meanwhile.
+One subscription's rows form a lane, sent in the order they were written: the sink plans them
+into messages, the dispatcher claims each message's rows (so that after a crash the same
+message goes again under the same nonce), sends it, and records the outcome. A retry holds the
+lane (order is kept); a pause stops it. Lanes run side by side, at most `concurrency` at once.
+
+The dispatcher owns every state change: a sink only returns an outcome. A `Retry` gets its
+time here, from one backoff with jitter (honouring what the far end asked), and after
+`MAX_ATTEMPTS` a row is given up (kept, not dropped). A subscription in thread mode without
+its thread gets a starter row first. Every attempt lands in the delivery history.
 """
 
 from __future__ import annotations
@@ -12,19 +17,26 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from bot.delivery.sinks import SendFailed, Sink
-from bot.store import Alert, Delivery, Store
+from bot.delivery.sinks import Sink, Unit
+from bot.model import DeliveryKind, FailureReason
+from bot.outcome import GivenUp, Outcome, Paused, Retry, Sent
+from bot.store import Delivery, Store, SubscriptionRecord
 
 log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 5.0  # look at the outbox at least this often, even without a wakeup
-BATCH = 100
+BATCH = 1000  # rows read per round
+ROUNDS = 10  # rounds per drain at most (a round may leave rows due at once: a new thread)
 RETRY_BASE = 2.0
 RETRY_CAP = 600.0
-MAX_ATTEMPTS = 20  # then the row is kept as undeliverable
+MAX_ATTEMPTS = 20  # then the row is given up
+# Discord drops a message whose nonce it saw from us within "the past few minutes" (undocumented
+# length): a resend later than this after its first try may post twice.
+NONCE_WINDOW = timedelta(minutes=2)
 
 
 def retry_delay(attempts: int, rng: random.Random, retry_after: float | None = None) -> float:
@@ -37,11 +49,8 @@ def retry_delay(attempts: int, rng: random.Random, retry_after: float | None = N
 
 
 class Dispatcher:
-    """Sends what the outbox holds to `sinks` ({target: sink}, e.g. {"console": ConsoleSink()}).
-
-    Alerts for the config's stories (no server) go to the "console" sink, or to the log when
-    there is none; alerts for a server go to the "discord" sink.
-    """
+    """Sends what the outbox holds to `sinks` ({target: sink}, e.g. {"console": ConsoleSink()});
+    rows of a target without a sink wait."""
 
     def __init__(
         self,
@@ -52,6 +61,7 @@ class Dispatcher:
         idle: float = IDLE_SECONDS,
         clock: Callable[[], datetime] | None = None,
         rng: random.Random | None = None,
+        concurrency: int = 64,
     ) -> None:
         self._store = store
         self._sinks = dict(sinks)
@@ -59,6 +69,7 @@ class Dispatcher:
         self._idle = idle
         self._clock = clock or (lambda: datetime.now(UTC))
         self._rng = rng or random.Random()
+        self._lanes = asyncio.Semaphore(concurrency)
         self._lock = asyncio.Lock()  # one drain at a time, so no row is sent twice
 
     @property
@@ -66,46 +77,27 @@ class Dispatcher:
         return self._wakeup
 
     async def drain(self) -> int:
-        """Send everything due now; returns how many rows went out."""
+        """Send everything due now; the number of rows delivered."""
         async with self._lock:
-            return await self._drain()
-
-    async def _drain(self) -> int:
-        sent = 0
-        while True:
-            now = self._clock()
-            alerts = await self._store.pending_alerts(
-                now, BATCH, console=True, guilds="discord" in self._sinks
-            )
-            for alert in alerts:
-                sent += await self._send_alert(alert)
-            # Sinks that take a whole batch (Discord: per-channel batching, claimed nonces,
-            # throttled edits) get their rows at once and keep their own order and retries.
-            full = False
-            for target, sink in self._sinks.items():
-                deliver = getattr(sink, "deliver", None)
-                if deliver is None:
-                    continue
-                rows = await self._store.pending_deliveries(now, BATCH * 10, targets=(target,))
-                if rows:
-                    sent += await deliver(rows)
-                    full = full or len(rows) >= BATCH * 10
-            row_targets = [t for t, s in self._sinks.items() if not hasattr(s, "deliver")]
-            deliveries = (
-                await self._store.pending_deliveries(now, BATCH, targets=row_targets)
-                if row_targets
-                else []
-            )
-            held: set[int] = set()
-            for delivery in deliveries:
-                if delivery.subscription_id in held:
-                    continue  # an earlier row of it failed: keep the order, wait for it
-                if not await self._send(delivery):
-                    held.add(delivery.subscription_id)
-                else:
-                    sent += 1
-            if len(deliveries) < BATCH and len(alerts) < BATCH and not full:
-                return sent
+            delivered = 0
+            for _ in range(ROUNDS):
+                rows = await self._store.pending_deliveries(
+                    self._clock(), BATCH, targets=self._sinks
+                )
+                if not rows:
+                    break
+                lanes = _lanes(rows)
+                # moderators hear first what is wrong (alerts), then the rest goes out
+                alerts = [lane for lane in lanes if lane[0].subscription_id is None]
+                others = [lane for lane in lanes if lane[0].subscription_id is not None]
+                done = [
+                    *await asyncio.gather(*(self._guarded(lane) for lane in alerts)),
+                    *await asyncio.gather(*(self._guarded(lane) for lane in others)),
+                ]
+                delivered += sum(sent for sent, _ in done)
+                if not any(recorded for _, recorded in done) and len(rows) < BATCH:
+                    break
+            return delivered
 
     async def run(self, stop: asyncio.Event) -> None:
         """Drain, then wait for a wakeup (or `idle` seconds), until STOP is set."""
@@ -130,57 +122,120 @@ class Dispatcher:
                     with contextlib.suppress(asyncio.CancelledError):
                         await waiter
 
-    async def _send(self, delivery: Delivery) -> int:
-        sink = self._sinks[delivery.target]
+    async def _guarded(self, rows: list[Delivery]) -> tuple[int, bool]:
+        async with self._lanes:
+            try:
+                return await self._lane(rows)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # the store failing under one lane must not stop the others
+                log.exception("delivery to subscription %s failed", rows[0].subscription_id)
+                return 0, False
+
+    async def _lane(self, rows: list[Delivery]) -> tuple[int, bool]:
+        """Deliver one lane in order: (rows delivered, whether anything was recorded)."""
+        sink = self._sinks[rows[0].target]
+        sub = None
+        if rows[0].subscription_id is not None:
+            sub = await self._store.get_subscription(rows[0].subscription_id)
+            if sub is None or sub.paused_at is not None:
+                return 0, False
+            rows = await self._with_starter(sub, rows)
+        units = sink.plan(rows, sub)
+        delivered = 0
+        claimed: set[int] = set()  # runs claimed in this drain
+        for index, unit in enumerate(units):
+            if unit.skip:
+                pass
+            elif unit.rows[0].batch is not None:
+                self._note_resend(unit)  # claimed before this drain and never failed: in flight
+            elif unit.run not in claimed:
+                # a run's messages are claimed together: after a crash the same messages (and
+                # their "and K more") go again under the same nonces
+                claimed.add(unit.run)
+                run = [u for u in units[index:] if u.run == unit.run and not u.skip]
+                await self._store.claim([(u.ids, u.nonce, u.more) for u in run], now=self._clock())
+            later = [row for following in units[index + 1 :] for row in following.rows]
+            outcome = await self._send(sink, unit, sub, later)
+            await self._store.record_delivery(unit.rows, outcome, now=self._clock())
+            self._log(unit, sub, outcome)
+            if isinstance(outcome, Sent):
+                delivered += len(unit.rows)
+            if isinstance(outcome, Paused) or (isinstance(outcome, Retry) and outcome.holds):
+                break  # later rows wait: order is kept
+            if sub is not None and getattr(outcome, "effects", ()):
+                sub = await self._store.get_subscription(sub.id) or sub
+        return delivered, True
+
+    async def _with_starter(self, sub: SubscriptionRecord, rows: list[Delivery]) -> list[Delivery]:
+        """A thread-mode subscription without its thread starts one first."""
+        needs = sub.thread and sub.thread_id is None and rows[0].target == "discord"
+        if needs and not any(row.kind is DeliveryKind.STARTER for row in rows):
+            starter = await self._store.queue_starter(sub.id, now=self._clock())
+            if starter is not None:
+                rows = [starter, *rows]
+        return sorted(rows, key=lambda row: (row.kind is not DeliveryKind.STARTER, row.id))
+
+    async def _send(
+        self, sink: Sink, unit: Unit, sub: SubscriptionRecord | None, later: Sequence[Delivery]
+    ) -> Outcome:
         try:
-            message_id = await sink.send(delivery)
-        except SendFailed as failure:
-            await self._failed_delivery(delivery, failure)
-            return 0
+            outcome = await sink.send(unit, sub, later)
+        except asyncio.CancelledError:
+            raise
         except Exception as error:
             # a sink's bug must not block the outbox: retried with backoff like a failure
-            log.exception("sink %s failed on delivery %d", delivery.target, delivery.id)
-            await self._failed_delivery(delivery, SendFailed(f"{type(error).__name__}: {error}"))
-            return 0
-        await self._store.mark_sent(delivery.id, message_id, now=self._clock())
-        return 1
+            log.exception("sink %s failed on delivery %d", unit.rows[0].target, unit.rows[0].id)
+            outcome = Retry(FailureReason.INTERNAL, f"{type(error).__name__}: {error}")
+        if not isinstance(outcome, Retry):
+            return outcome
+        attempts = unit.rows[0].attempts + int(outcome.counted)
+        if outcome.counted and attempts >= MAX_ATTEMPTS:
+            return GivenUp(outcome.reason, f"{outcome.detail} ({attempts} attempts)")
+        if outcome.at is not None:
+            return outcome
+        delay = retry_delay(attempts, self._rng, outcome.after)
+        return replace(outcome, at=self._clock() + timedelta(seconds=delay))
 
-    async def _failed_delivery(self, delivery: Delivery, failure: SendFailed) -> None:
-        where = f"delivery {delivery.id} of {delivery.story_name!r} to {delivery.target}"
-        attempts = delivery.attempts + 1
-        if failure.permanent or attempts >= MAX_ATTEMPTS:
-            log.warning("%s cannot be sent: %s", where, failure)
-            await self._store.mark_undeliverable(delivery.id, error=str(failure))
+    def _note_resend(self, unit: Unit) -> None:
+        """A unit claimed before this drain and never failed was in flight when the process
+        stopped: it goes again under its nonce. Past Discord's nonce window that no longer
+        prevents a second copy, if the first did go out: say so."""
+        first = unit.rows[0]
+        if first.batch is None or first.attempts or first.deferred or first.next_attempt is None:
             return
-        delay = retry_delay(attempts, self._rng, failure.retry_after)
-        log.info("%s failed (%s); retrying in %.0f s", where, failure, delay)
-        await self._store.mark_retry(
-            delivery.id,
-            error=str(failure),
-            next_attempt=self._clock() + timedelta(seconds=delay),
-        )
+        age = self._clock() - first.next_attempt
+        where = f"guild {first.guild_id}: subscription {first.subscription_id}"
+        if age > NONCE_WINDOW:
+            log.warning(
+                "%s: resending a message claimed %d minutes ago, past Discord's nonce window; "
+                "if it went out before the restart, it appears twice",
+                where,
+                age.total_seconds() // 60,
+            )
+        else:
+            log.info("%s: resending a message in flight under its nonce", where)
 
-    async def _send_alert(self, alert: Alert) -> int:
-        target = "console" if alert.guild_id is None else "discord"
-        sink = self._sinks.get(target)
-        if sink is None:
-            # no console (Discord mode): the operator reads it in the log instead
-            log.warning("source %s: %s", alert.source_url, alert.kind.replace("_", " "))
-            await self._store.mark_alert_sent(alert.id, None, now=self._clock())
-            return 1
-        try:
-            message_id = await sink.send_alert(alert)
-        except SendFailed as failure:
-            attempts = alert.attempts + 1
-            if failure.permanent or attempts >= MAX_ATTEMPTS:
-                await self._store.mark_alert_undeliverable(alert.id, error=str(failure))
-            else:
-                delay = retry_delay(attempts, self._rng, failure.retry_after)
-                await self._store.mark_alert_retry(
-                    alert.id,
-                    error=str(failure),
-                    next_attempt=self._clock() + timedelta(seconds=delay),
-                )
-            return 0
-        await self._store.mark_alert_sent(alert.id, message_id, now=self._clock())
-        return 1
+    @staticmethod
+    def _log(unit: Unit, sub: SubscriptionRecord | None, outcome: Outcome) -> None:
+        first = unit.rows[0]
+        where = f"guild {first.guild_id}: {first.kind.value} delivery {first.id}"
+        if sub is not None:
+            where += f" to channel {sub.channel_id}"
+        match outcome:
+            case Retry(reason=reason, detail=detail, at=at) if outcome.counted:
+                log.info("%s failed (%s: %s); retrying at %s", where, reason, detail, at)
+            case Paused(reason=reason, detail=detail):
+                log.warning("%s: subscription paused (%s: %s)", where, reason, detail)
+            case GivenUp(reason=reason, detail=detail):
+                log.warning("%s cannot be sent (%s: %s); kept as given up", where, reason, detail)
+
+
+def _lanes(rows: Sequence[Delivery]) -> list[list[Delivery]]:
+    """One lane per subscription (its rows in order), and one per alert."""
+    lanes: dict[object, list[Delivery]] = {}
+    for row in rows:
+        key = ("sub", row.subscription_id) if row.subscription_id is not None else ("row", row.id)
+        lanes.setdefault(key, []).append(row)
+    return list(lanes.values())

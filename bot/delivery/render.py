@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot import limits
 from bot.delivery.sanitize import (
     clean_markdown,
     clean_plain,
@@ -32,7 +33,6 @@ from bot.delivery.sanitize import (
     safe_url,
 )
 from bot.model import (
-    Change,
     EditedEntry,
     Entry,
     KeyPoints,
@@ -47,18 +47,14 @@ from bot.model import (
 Embed = dict[str, Any]
 Payload = dict[str, Any]
 
-# Discord's documented limits (characters).
+# Discord's documented limits (characters), by the names the payload builders use.
 LIMITS = {
-    "content": 2000,
-    "embeds_per_message": 10,
-    "embed_total": 6000,  # per message, all embeds together
-    "title": 256,
-    "description": 4096,
-    "fields": 25,
-    "field_name": 256,
-    "field_value": 1024,
-    "footer": 2048,
-    "author": 256,
+    "content": limits.MESSAGE_CONTENT,
+    "embeds_per_message": limits.EMBEDS_PER_MESSAGE,
+    "embed_total": limits.EMBEDS_TOTAL,
+    "title": limits.EMBED_TITLE,
+    "description": limits.EMBED_DESCRIPTION,
+    "author": limits.EMBED_AUTHOR,
 }
 
 LATEST_HINT = "/latest"
@@ -393,17 +389,6 @@ def render_status_change(change: StatusChanged, ctx: RenderContext) -> Payload:
     return _payload([_fit_embed(embed)])
 
 
-def render_change(change: Change, ctx: RenderContext, *, ping: bool = False) -> Payload:
-    """Any change as its own message (edits as the "Updated" embed; see `render_correction`)."""
-    if isinstance(change, NewEntry):
-        return render_new_entry(change, ctx, ping=ping)
-    if isinstance(change, EditedEntry):
-        return render_edit(change, ctx)
-    if isinstance(change, KeyPointsChanged):
-        return render_key_points_change(change, ctx, ping=ping)
-    return render_status_change(change, ctx)
-
-
 # --- batching and digests ------------------------------------------------------------------
 
 
@@ -507,22 +492,23 @@ def render_digest(
     return _payload(embeds, ping_role=_ping_role(ctx, ping))
 
 
-# --- discord.py adapter --------------------------------------------------------------------
+# --- messages of our own --------------------------------------------------------------------
 
 
-def to_send_kwargs(payload: Payload) -> dict[str, Any]:
-    """Keyword arguments for discord.py's `Messageable.send` (and `Message.edit`)."""
-    import discord  # imported here so rendering itself never needs discord.py
+def render_updates(
+    embeds: Sequence[Embed], *, more: int = 0, ping_role: int | None = None
+) -> Payload:
+    """One message of a batch of updates: its embeds, "and K more" when updates were left out,
+    and the subscription's role when a keyword matched."""
+    content = f"and {more} more — {LATEST_HINT}" if more else ""
+    return _payload(list(embeds), content=content, ping_role=ping_role)
 
-    allowed = payload["allowed_mentions"]
-    roles = [discord.Object(id=int(role)) for role in allowed.get("roles", [])]
-    kwargs: dict[str, Any] = {
-        "content": payload["content"] or None,
-        "embeds": [discord.Embed.from_dict(embed) for embed in payload["embeds"]],
-        "allowed_mentions": discord.AllowedMentions(
-            everyone=False, users=False, roles=roles or False, replied_user=False
-        ),
-    }
-    if payload["content"] is None:  # an edit that leaves the message's text as it is
-        del kwargs["content"]
-    return kwargs
+
+def render_starter(key_points: KeyPoints, ctx: RenderContext) -> Payload:
+    """The message a story's thread starts from: its key points, edited as they change."""
+    return _payload([key_points_embed(key_points, ctx)])
+
+
+def render_notice(text: str) -> Payload:
+    """A line of Bulletin's own (an alert for moderators); mentions no one."""
+    return _payload([], content=text)

@@ -1,56 +1,78 @@
-"""Where deliveries go: a `Sink` sends one outbox row (and moderators' alerts) somewhere.
+"""Where outbox rows go: a `Sink` turns rows into messages somewhere and says how each went.
 
-The dispatcher hands each pending delivery to the sink of its target ('console' now, 'discord'
-when the Discord bot runs). A sink returns the message id it posted (None when there is none,
-as on the console) or raises `SendFailed`: `permanent` for a send that can never succeed,
-otherwise it is retried later (after `retry_after` seconds when the far end said so).
+The dispatcher hands a sink the due rows of one subscription (or one alert); the sink plans
+them into units, one message each (`plan`, pure), and sends a unit (`send`), returning an
+outcome from `bot.outcome` instead of raising for what it expects. Sinks never write to the
+store: what a send leaves behind travels back as the outcome's effects.
+
+Here: the `Sink` protocol, `Unit`, and the sinks of the terminal (`ConsoleSink`) and of the log
+(`LogSink`, for the console's alerts while Bulletin runs on Discord).
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Protocol, TextIO
 
 from bot.delivery.console import format_change, format_key_points
 from bot.delivery.sanitize import strip_controls
-from bot.model import KeyPoints, KeyPointsChanged
-from bot.store import Alert, Delivery
+from bot.model import AlertContent, AlertKind, KeyPoints, KeyPointsChanged
+from bot.outcome import Outcome, Sent
+from bot.store import Delivery, SubscriptionRecord
 
 log = logging.getLogger(__name__)
 
 
-# How a subscription's pause reason starts when Discord says its channel no longer exists
-# (the commands then offer to remove it rather than to fix permissions).
-CHANNEL_GONE = "the channel was deleted"
-NO_PERMISSION = "Bulletin may no longer post there"
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """Rows that go out as one message, under one nonce. `more`: the "and K more" it says;
+    `skip`: rows left out on purpose (no message; recorded as sent, with `note`)."""
 
+    rows: tuple[Delivery, ...]
+    nonce: str
+    more: int = 0
+    skip: bool = False
+    note: str | None = None
+    run: int = 0  # units planned together from one run of rows are claimed together
 
-class SendFailed(Exception):
-    """A send did not go through. `permanent`: never retry; `retry_after`: seconds asked."""
-
-    def __init__(
-        self, message: str, *, permanent: bool = False, retry_after: float | None = None
-    ) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-        self.retry_after = retry_after
+    @property
+    def ids(self) -> list[int]:
+        return [row.id for row in self.rows]
 
 
 class Sink(Protocol):
-    """Sends deliveries of one target. Both methods return the posted message id, or None."""
+    """Sends the rows of one target ('discord', 'console')."""
 
-    async def send(self, delivery: Delivery) -> int | None: ...
+    def plan(self, rows: Sequence[Delivery], sub: SubscriptionRecord | None) -> list[Unit]:
+        """ROWS (one subscription's, in order, or one alert) as units, one message each."""
+        ...
 
-    async def send_alert(self, alert: Alert) -> int | None: ...
+    async def send(
+        self, unit: Unit, sub: SubscriptionRecord | None, later: Sequence[Delivery]
+    ) -> Outcome:
+        """Send one unit; LATER: the subscription's rows after it (a newer edit of the same
+        update makes an edit pointless)."""
+        ...
 
 
-def alert_text(alert: Alert) -> str:
-    """One line for moderators: "source paused: URL (reason)" or "source resumed: URL"."""
-    url = strip_controls(alert.source_url or "(a removed source)")
-    if alert.kind == "source_paused":
-        reason = " ".join(strip_controls(alert.reason or "").split())
+def one_unit_per_row(rows: Sequence[Delivery]) -> list[Unit]:
+    """A row claimed already keeps its claim's nonce; the others go under their own."""
+    return [
+        Unit((row,), row.batch or row.nonce, row.batch_more, run=index)
+        for index, row in enumerate(rows)
+    ]
+
+
+def alert_text(alert: AlertContent) -> str:
+    """One line for moderators about a source: "source paused: URL (reason)" or "source
+    resumed: URL"."""
+    url = strip_controls(alert.url or "(a removed source)")
+    if alert.kind is AlertKind.SOURCE_PAUSED:
+        reason = " ".join(strip_controls(alert.error or "").split())
         tail = f" ({reason})" if reason else ""
         return (
             f"source paused: {url}{tail}; it failed repeatedly and is now checked every 30 minutes"
@@ -59,7 +81,7 @@ def alert_text(alert: Alert) -> str:
 
 
 class ConsoleSink:
-    """Prints changes as readable text on a terminal (or any text stream)."""
+    """Prints changes and alerts as readable text on a terminal (or any text stream)."""
 
     def __init__(self, stream: TextIO | None = None, *, tz: tzinfo | None = None) -> None:
         self._stream = stream
@@ -70,9 +92,25 @@ class ConsoleSink:
         stream.write(text + "\n\n")
         stream.flush()
 
-    async def send(self, delivery: Delivery) -> int | None:
-        change = delivery.change
-        story = delivery.story_name
+    def plan(self, rows: Sequence[Delivery], sub: SubscriptionRecord | None) -> list[Unit]:
+        return one_unit_per_row(rows)
+
+    async def send(
+        self, unit: Unit, sub: SubscriptionRecord | None, later: Sequence[Delivery]
+    ) -> Outcome:
+        for row in unit.rows:
+            self._print(row)
+        return Sent()
+
+    def _print(self, row: Delivery) -> None:
+        if row.alert is not None:
+            when = row.created_at.astimezone(self._tz).strftime("%H:%M")
+            self.write(f"{when}  {alert_text(row.alert)}")
+            return
+        change = row.change
+        if change is None:  # digests and thread starters are Discord's; the console has none
+            return
+        story = row.story_name or ""
         if (
             isinstance(change, KeyPointsChanged)
             and not change.removed
@@ -80,15 +118,9 @@ class ConsoleSink:
         ):
             # The first version (a baseline): the story's key points, not a change of them.
             key_points = KeyPoints(change.kind, change.items)
-            self.show_key_points(story, key_points, now=delivery.created_at)
-            return None
-        self.write(format_change(change, story=story, tz=self._tz, now=delivery.created_at))
-        return None
-
-    async def send_alert(self, alert: Alert) -> int | None:
-        when = alert.created_at.astimezone(self._tz).strftime("%H:%M")
-        self.write(f"{when}  {alert_text(alert)}")
-        return None
+            self.show_key_points(story, key_points, now=row.created_at)
+            return
+        self.write(format_change(change, story=story, tz=self._tz, now=row.created_at))
 
     def show_key_points(
         self, story: str, key_points: KeyPoints, *, now: datetime | None = None
@@ -100,3 +132,19 @@ class ConsoleSink:
     def say(self, text: str) -> None:
         """A line of the console's own (not a change): what it is doing."""
         self.write(text)
+
+
+class LogSink:
+    """The console's alerts when no terminal reads them (Bulletin runs on Discord): the
+    operator finds them in the log."""
+
+    def plan(self, rows: Sequence[Delivery], sub: SubscriptionRecord | None) -> list[Unit]:
+        return one_unit_per_row(rows)
+
+    async def send(
+        self, unit: Unit, sub: SubscriptionRecord | None, later: Sequence[Delivery]
+    ) -> Outcome:
+        for row in unit.rows:
+            if row.alert is not None:
+                log.warning("%s", alert_text(row.alert))
+        return Sent(note="written to the log")

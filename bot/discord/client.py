@@ -16,10 +16,12 @@ import discord
 from discord.ext import commands
 
 import cogs
+from bot.delivery.digest import TICK_SECONDS as DIGEST_TICK_SECONDS
 from bot.delivery.digest import Digests
 from bot.delivery.discord_sink import DiscordSink
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.limiter import ChannelPacer, RateLimiter
+from bot.delivery.sinks import LogSink
 from bot.discord.endpoints import point_discord_at
 from bot.discord.tree import BulletinTree
 from bot.errors import BulletinError
@@ -65,7 +67,13 @@ class BulletinBot(commands.Bot):
         self.delivery = DiscordSink(
             self, runtime.store, limiter=RateLimiter(runtime.config.delivery.rate), pacer=pacer
         )
-        self.digests = Digests(self.delivery, runtime.scheduler)
+        self.dispatcher = Dispatcher(
+            runtime.store,
+            # the config's stories' alerts (no server) go to the log: no terminal reads them
+            {"discord": self.delivery, "console": LogSink()},
+            wakeup=runtime.delivery_wakeup,
+        )
+        self.digests = Digests(runtime.store, wakeup=runtime.delivery_wakeup)
         self._delivery_stop = asyncio.Event()
         self._delivery_task: asyncio.Task[None] | None = None
 
@@ -97,20 +105,19 @@ class BulletinBot(commands.Bot):
             )
 
     async def start_delivery(self) -> None:
-        """Drain the outbox to Discord (and moderators' alerts) and schedule the digests."""
-        dispatcher = Dispatcher(
-            self.runtime.store, {"discord": self.delivery}, wakeup=self.runtime.delivery_wakeup
-        )
-        await self.digests.refresh()
+        """Drain the outbox to Discord (and moderators' alerts); close digest periods."""
+        await self.digests.close_due()
         self.runtime.scheduler.add_job(
-            self.digests.refresh,
+            self.digests.close_due,
             "interval",
-            minutes=1,
-            id="digest-refresh",
+            seconds=DIGEST_TICK_SECONDS,
+            id="digests",
+            coalesce=True,
+            max_instances=1,
             replace_existing=True,
         )
         self._delivery_task = asyncio.create_task(
-            dispatcher.run(self._delivery_stop), name="discord-delivery"
+            self.dispatcher.run(self._delivery_stop), name="discord-delivery"
         )
 
     async def close(self) -> None:

@@ -22,20 +22,32 @@ from functools import partial
 from bot import schedule
 from bot.delivery.routing import route
 from bot.diff import plan
-from bot.errors import BulletinError, ExtractError
+from bot.errors import BulletinError, ExtractError, FetchError
 from bot.model import (
+    AlertKind,
     Change,
     Changes,
     EditedEntry,
+    FailureReason,
     Snapshot,
     SourceKind,
     StatusChanged,
     StoryStatus,
 )
+from bot.sources.addresses import AddressRefused
 from bot.sources.extract import Selectors, extract
-from bot.sources.fetch import Fetcher, FetchResult, RetryLater
+from bot.sources.fetch import Fetcher, FetchResult
+from bot.sources.fetch_errors import (
+    BadResponse,
+    ConnectionFailed,
+    FetchTimeout,
+    HTTPStatusError,
+    NotHTTPError,
+    RetryLater,
+    TooLarge,
+    TooManyRedirects,
+)
 from bot.store import (
-    AlertKind,
     PollOutcome,
     PollRecord,
     Routed,
@@ -220,6 +232,7 @@ async def record_failure(
 ) -> PollReport:
     """Record a failed poll: backoff (or the source's Retry-After), and a pause after
     PAUSE_AFTER failures in a row, told once to every audience of the source."""
+    code = failure_reason(error)
     if isinstance(error, BulletinError):
         message = str(error) or type(error).__name__
     else:
@@ -247,6 +260,7 @@ async def record_failure(
             next_check=after.next_check,
             status=source.status,
             auto_paused=paused,
+            error_code=code,
             error=message,
             failures=failures,
             alert=AlertKind.SOURCE_PAUSED if paused and not source.auto_paused else None,
@@ -294,6 +308,27 @@ async def store_poll(
         queued=len(deliveries),
         alert=record.alert,
     )
+
+
+_FAILURES: tuple[tuple[type[Exception], FailureReason], ...] = (
+    (FetchTimeout, FailureReason.TIMEOUT),
+    (TooLarge, FailureReason.TOO_LARGE),
+    (HTTPStatusError, FailureReason.HTTP_STATUS),
+    (TooManyRedirects, FailureReason.REDIRECTS),
+    (AddressRefused, FailureReason.ADDRESS_REFUSED),
+    (NotHTTPError, FailureReason.NOT_HTTP),
+    (ConnectionFailed, FailureReason.CONNECTION),
+    (BadResponse, FailureReason.BAD_RESPONSE),
+    (ExtractError, FailureReason.UNREADABLE),
+)
+
+
+def failure_reason(error: Exception) -> FailureReason:
+    """The code of a poll's failure."""
+    for kind, reason in _FAILURES:
+        if isinstance(error, kind):
+            return reason
+    return FailureReason.CONNECTION if isinstance(error, FetchError) else FailureReason.INTERNAL
 
 
 def _status(source: SourceRecord, now: datetime) -> StoryStatus:

@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
+from bot.model import AlertKind
 from bot.polling.pipeline import (
     PollReport,
     read_source,
@@ -36,7 +37,7 @@ from bot.polling.pipeline import (
     selectors_of,
 )
 from bot.runtime import Runtime
-from bot.store import AlertKind, SourceRecord, StalePoll
+from bot.store import SourceRecord, StalePoll
 
 log = logging.getLogger(__name__)
 

@@ -22,12 +22,5 @@ def when(moment: datetime | None, *, never: str = "never") -> str:
     return f"<t:{int(utc(moment).timestamp())}:R>"
 
 
-def clip(text: str, limit: int) -> str:
-    """`text` cut to at most `limit` characters, with an ellipsis when cut."""
-    if len(text) <= limit:
-        return text
-    return text[: max(limit - 1, 0)].rstrip() + "…"
-
-
 def plural(count: int, word: str, many: str | None = None) -> str:
     return f"{count} {word if count == 1 else (many or word + 's')}"

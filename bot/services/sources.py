@@ -9,11 +9,12 @@ from datetime import datetime
 
 import yarl
 
+from bot.delivery.sanitize import clip
 from bot.errors import ExtractError, FetchError
-from bot.model import KeyPointsKind, Snapshot, SourceKind
+from bot.model import KeyPointsKind, PauseReason, Snapshot, SourceKind
 from bot.polling.pipeline import Read, read_source, record_snapshot
 from bot.runtime import Runtime
-from bot.services.common import MAX_SOURCES_PER_GUILD, Refusal, clip, plural, when
+from bot.services.common import MAX_SOURCES_PER_GUILD, Refusal, plural, when
 from bot.services.stories import find_own_story, find_story, is_config_story
 from bot.sources.addresses import AddressRefused
 from bot.store import SourceRecord, Store, StoryRecord
@@ -304,9 +305,7 @@ async def set_paused(
         return f"“{story.name}” is already paused; /source resume starts it again."
     if not paused and story.paused_at is None:
         return f"“{story.name}” is not paused; /source status shows how its sources are doing."
-    await store.set_story_paused(
-        story.id, paused, reason="paused by a moderator" if paused else None, now=now
-    )
+    await store.set_story_paused(story.id, paused, reason=PauseReason.MODERATOR, now=now)
     log.info("guild %s %s story %d", guild_id, "paused" if paused else "resumed", story.id)
     if paused:
         return f"Paused “{story.name}”: nothing is checked or posted until /source resume."

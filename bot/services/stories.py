@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.model import Entry, KeyPointsKind, StoryStatus
+from bot import limits
+from bot.model import Entry, KeyPointsKind, PauseReason, StoryStatus
 from bot.services.common import Refusal
 from bot.sources.summary import extracted_key_points
 from bot.store import SourceRecord, Store, StoredEntryRecord, StoryRecord
+from bot.wording import pause_text
 
-# Autocomplete shows at most this many choices (Discord's limit).
-MAX_CHOICES = 25
+MAX_CHOICES = limits.AUTOCOMPLETE_CHOICES
 # How many of the newest stored updates an extracted summary is made from.
 SUMMARY_FROM = 20
 _STATUS_ORDER = (StoryStatus.LIVE, StoryStatus.QUIET, StoryStatus.ENDED)
@@ -72,7 +73,7 @@ class StoryOverview:
 def story_status(story: StoryRecord, sources: list[SourceRecord]) -> tuple[str, str | None]:
     """(status, detail): a moderator's pause, else every source failing, else the liveliest."""
     if story.paused_at is not None:
-        return "paused", story.pause_reason or "paused by a moderator"
+        return "paused", pause_text(story.pause_reason or PauseReason.MODERATOR)
     if not sources:
         return "no sources", None
     if all(source.auto_paused for source in sources):

@@ -8,19 +8,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.delivery.routing import matches_keywords
-from bot.delivery.sinks import CHANNEL_GONE
+from bot.delivery.sanitize import clip
+from bot.model import DEFAULT_DIGEST_PERIOD, DigestPeriod, Mode, PauseReason
 from bot.runtime import Runtime
-from bot.services.common import MAX_SUBSCRIPTIONS_PER_GUILD, Refusal, clip, plural
+from bot.services.common import MAX_SUBSCRIPTIONS_PER_GUILD, Refusal, plural
 from bot.services.stories import find_story
 from bot.store import Backfill, DeliveryHealth, Store, StoryRecord, SubscriptionRecord
 from bot.text import collapse_whitespace
+from bot.wording import pause_text
 
 log = logging.getLogger(__name__)
 
-MODES = ("updates", "key-points", "digest")
-# /subscribe every: the digest periods offered, in seconds.
-EVERY = {"1h": 3600, "3h": 3 * 3600, "6h": 6 * 3600, "12h": 12 * 3600, "24h": 24 * 3600}
-DEFAULT_EVERY = "6h"
 MAX_PHRASES = 20
 BACKFILL_SCAN = 500  # a backfill with keywords looks for matches among this many newest updates
 MAX_PHRASE = 100
@@ -56,16 +54,19 @@ def parse_keywords(text: str | None) -> str | None:
 
 def digest_every(mode: str, every: str | None) -> int | None:
     """The digest period in seconds: `every` only means something for digests."""
-    if mode not in MODES:
-        raise Refusal(f"Unknown mode {mode!r}; choose updates, key-points or digest.")
-    if mode != "digest":
+    if mode not in tuple(Mode):
+        choices = ", ".join(Mode)
+        raise Refusal(f"Unknown mode {mode!r}; choose {choices}.")
+    if mode != Mode.DIGEST:
         if every is not None:
             raise Refusal("`every` is only for digests: add mode:digest, or leave `every` out.")
         return None
-    choice = every or DEFAULT_EVERY
-    if choice not in EVERY:
-        raise Refusal(f"Choose `every` among {', '.join(EVERY)}.")
-    return EVERY[choice]
+    if every is None:
+        return int(DEFAULT_DIGEST_PERIOD)
+    try:
+        return int(DigestPeriod.from_label(every))
+    except ValueError:
+        raise Refusal(f"Choose `every` among {', '.join(p.label for p in DigestPeriod)}.") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +115,7 @@ async def subscribe(
         story.id,
         guild_id=guild_id,
         channel_id=channel_id,
-        mode=mode,
+        mode=Mode(mode),
         every=seconds,
         mention_role_id=mention_role_id,
         keywords=phrases,
@@ -202,8 +203,8 @@ def describe_every(seconds: int | None) -> str:
 def health_text(subscription: SubscriptionRecord, health: DeliveryHealth | None) -> str:
     """ "ok", "paused: …" or what is failing."""
     if subscription.paused_at is not None:
-        reason = subscription.pause_reason or "paused"
-        if reason.startswith(CHANNEL_GONE):
+        reason = pause_text(subscription.pause_reason, subscription.pause_detail)
+        if subscription.pause_reason is PauseReason.CHANNEL_GONE:
             return f"stopped: {reason} — /unsubscribe without a channel removes it"
         return f"paused: {reason} — fix it, then /subscribe there again to resume"
     if health is None:
@@ -243,7 +244,7 @@ async def list_subscriptions(store: Store, guild_id: int) -> list[SubscriptionVi
 
 def describe_subscription(view: SubscriptionView) -> str:
     sub = view.subscription
-    details = [sub.mode]
+    details = [sub.mode.value]
     if sub.every:
         details.append(describe_every(sub.every))
     if sub.keywords:

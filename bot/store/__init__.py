@@ -15,10 +15,9 @@ import os
 from bot.store.errors import StalePoll, StoreError
 from bot.store.interface import DEFAULT_RETENTION, Store
 from bot.store.records import (
-    Alert,
-    AlertKind,
     Backfill,
     Delivery,
+    DeliveryAttempt,
     DeliveryHealth,
     KeyPointsRecord,
     MessageEntry,
@@ -44,10 +43,9 @@ async def open_store(target: str | os.PathLike[str]) -> Store:
 
 __all__ = [
     "DEFAULT_RETENTION",
-    "Alert",
-    "AlertKind",
     "Backfill",
     "Delivery",
+    "DeliveryAttempt",
     "DeliveryHealth",
     "KeyPointsRecord",
     "MessageEntry",

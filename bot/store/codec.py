@@ -1,4 +1,5 @@
-"""How values are kept in SQLite: times as integer microseconds (UTC), changes as JSON."""
+"""How values are kept: times as integer microseconds (UTC); changes, digests and alerts as
+JSON."""
 
 from __future__ import annotations
 
@@ -7,12 +8,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.model import (
+    AlertContent,
+    AlertKind,
     Change,
+    DigestContent,
     EditedEntry,
     Entry,
+    KeyPoints,
     KeyPointsChanged,
     KeyPointsKind,
     NewEntry,
+    PauseReason,
     StatusChanged,
     StoryStatus,
     utc,
@@ -125,3 +131,62 @@ def change_from_json(text: str) -> Change:
             status=StoryStatus(data["status"]), previous=StoryStatus(data["previous"])
         )
     raise ValueError(f"unknown change type {kind!r}")
+
+
+def digest_to_json(content: DigestContent) -> str:
+    key_points = content.key_points
+    data = {
+        "since": to_us(content.since),
+        "until": to_us(content.until),
+        "entries": [
+            {"source": source_id, **entry_to_dict(entry)} for source_id, entry in content.entries
+        ],
+        "key_points": (
+            None
+            if key_points is None
+            else {"kind": key_points.kind.value, "items": list(key_points.items)}
+        ),
+        "key_points_changed": content.key_points_changed,
+    }
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def digest_from_json(text: str) -> DigestContent:
+    data = json.loads(text)
+    kp = data["key_points"]
+    return DigestContent(
+        since=moment_from_us(data["since"]),
+        until=moment_from_us(data["until"]),
+        entries=tuple((item["source"], entry_from_dict(item)) for item in data["entries"]),
+        key_points=None if kp is None else KeyPoints(KeyPointsKind(kp["kind"]), tuple(kp["items"])),
+        key_points_changed=bool(data["key_points_changed"]),
+    )
+
+
+def alert_to_json(content: AlertContent) -> str:
+    data = {
+        "alert": content.kind.value,
+        "url": content.url,
+        "reason": content.error,
+        "story": content.story,
+        "channel": content.channel_id,
+        "thread": content.thread,
+        "pause_reason": None if content.pause_reason is None else content.pause_reason.value,
+        "pause_detail": content.pause_detail,
+    }
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def alert_from_json(text: str) -> AlertContent:
+    data = json.loads(text)
+    pause = data.get("pause_reason")
+    return AlertContent(
+        kind=AlertKind(data["alert"]),
+        url=data.get("url"),
+        error=data.get("reason"),
+        story=data.get("story"),
+        channel_id=data.get("channel"),
+        thread=bool(data.get("thread")),
+        pause_reason=None if pause is None else PauseReason(pause),
+        pause_detail=data.get("pause_detail"),
+    )

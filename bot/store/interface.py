@@ -15,11 +15,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from bot.model import Mode, Snapshot, SourceKind
+from bot.model import DigestContent, Mode, PauseReason, Snapshot, SourceKind
+from bot.outcome import Outcome
 from bot.store.records import (
-    Alert,
     Backfill,
     Delivery,
+    DeliveryAttempt,
     DeliveryHealth,
     KeyPointsRecord,
     MessageEntry,
@@ -61,7 +62,12 @@ class StoriesStore(ABC):
 
     @abstractmethod
     async def set_story_paused(
-        self, story_id: int, paused: bool, *, reason: str | None = None, now: datetime | None = None
+        self,
+        story_id: int,
+        paused: bool,
+        *,
+        reason: PauseReason = PauseReason.MODERATOR,
+        now: datetime | None = None,
     ) -> None:
         """A moderator's pause: this story (so this server) stops; others sharing a URL do not."""
 
@@ -153,8 +159,11 @@ class EntriesStore(ABC):
         """The newest entries of a story's sources, newest first."""
 
     @abstractmethod
-    async def entries_since(self, story_id: int, since: datetime) -> list[StoredEntryRecord]:
-        """Entries of a story first seen after `since`, oldest first (digests)."""
+    async def entries_since(
+        self, story_id: int, since: datetime, until: datetime | None = None
+    ) -> list[StoredEntryRecord]:
+        """The posted entries of a story first seen after SINCE (and not after UNTIL), oldest
+        first (digests)."""
 
     @abstractmethod
     async def get_entry(self, source_id: int, entry_id: str) -> StoredEntryRecord | None:
@@ -165,8 +174,11 @@ class EntriesStore(ABC):
         """The current key-point version of each source of a story, and when it changed."""
 
     @abstractmethod
-    async def key_points_changed_since(self, story_id: int, since: datetime) -> bool:
-        """Did any source of the story get a new key-point version after `since`?"""
+    async def key_points_changed_since(
+        self, story_id: int, since: datetime, until: datetime | None = None
+    ) -> bool:
+        """Did any source of the story get a new key-point version after SINCE (and not after
+        UNTIL)?"""
 
     @abstractmethod
     async def prune(self, now: datetime, retention: timedelta = DEFAULT_RETENTION) -> int:
@@ -246,163 +258,87 @@ class SubscriptionsStore(ABC):
         """Subscriptions of a server and/or a story (both None: all)."""
 
     @abstractmethod
-    async def pause_subscription(self, subscription_id: int, *, reason: str, now: datetime) -> None:
-        """Stop delivering to a subscription (e.g. Discord said 403/404)."""
-
-    @abstractmethod
     async def get_subscription(self, subscription_id: int) -> SubscriptionRecord | None:
         """The subscription with that id, or None."""
 
 
 class OutboxStore(ABC):
-    """The outbox."""
+    """The outbox: every message Bulletin posts is a row before it is sent, and every attempt
+    to send one is recorded with its outcome."""
 
     @abstractmethod
     async def pending_deliveries(
         self, now: datetime, limit: int = 100, *, targets: Iterable[str] | None = None
     ) -> list[Delivery]:
-        """Deliveries due now, in the order their changes were made. A subscription whose
-        earlier delivery waits for a retry gets nothing later until it has gone. TARGETS
-        ('discord', 'console') keeps only those a running sink can send.
-        """
+        """Rows due now, in the order they were written: the rows of running subscriptions
+        (none after an earlier row of the same subscription that waits for a retry) and
+        alerts. TARGETS ('discord', 'console') keeps only those a running sink can send."""
 
     @abstractmethod
-    async def mark_sent(
-        self,
-        delivery_id: int,
-        message_id: int | None,
-        *,
-        now: datetime,
-        channel_id: int | None = None,
-        digest: bool = False,
+    async def queue_starter(self, subscription_id: int, *, now: datetime) -> Delivery | None:
+        """The pending row that starts a thread-mode subscription's thread (written now unless
+        one waits already); None when the subscription needs none (it has its thread)."""
+
+    @abstractmethod
+    async def claim(
+        self, units: Sequence[tuple[Sequence[int], str, int]], *, now: datetime
     ) -> None:
-        """The delivery went out (as `message_id`, to edit it later; None for the console)."""
+        """Rows that go out together as one message: (row ids, the message's nonce, the "and K
+        more" it says). After a crash they are sent again together, under that nonce; the
+        claim's time says whether Discord's nonce window still covers a resend. Rows claimed
+        already keep their claim."""
 
     @abstractmethod
-    async def mark_retry(self, delivery_id: int, *, error: str, next_attempt: datetime) -> None:
-        """The send failed for now: try again at `next_attempt`."""
+    async def record_delivery(
+        self, rows: Sequence[Delivery], outcome: Outcome, *, now: datetime
+    ) -> bool:
+        """Record one attempt to deliver ROWS (one message) and its outcome, with the attempt
+        in the delivery history: sent (and what the message left: what it showed, a thread,
+        an edit, an announced status), retry at a time (`Retry.at`), paused (the subscription
+        stops, its rows wait unclaimed, and an alert is queued the first time), given up.
+        True when this outcome paused a running subscription."""
 
     @abstractmethod
-    async def mark_undeliverable(self, delivery_id: int, *, error: str) -> None:
-        """The send can never succeed (kept, not dropped, for /subscriptions to show)."""
+    async def pause_subscription(
+        self, subscription_id: int, *, reason: PauseReason, detail: str | None, now: datetime
+    ) -> bool:
+        """Stop delivering to a subscription (its rows wait) and queue the alert that says so;
+        True when it was running."""
+
+    @abstractmethod
+    async def delivery_history(
+        self, guild_id: int, *, story_id: int | None = None, limit: int = 20
+    ) -> list[DeliveryAttempt]:
+        """A server's newest delivery attempts (of one story), newest first."""
 
     @abstractmethod
     async def posted_message(
         self, subscription_id: int, source_id: int, entry_id: str
-    ) -> tuple[int, int | None, datetime, bool] | None:
-        """(message id, channel id, posted at, digest) of the message that showed an entry
-        to a subscription, to edit it in place; None when there is none.
-        """
-
-    @abstractmethod
-    async def pending_alerts(
-        self, now: datetime, limit: int = 100, *, console: bool = True, guilds: bool = True
-    ) -> list[Alert]:
-        """Alerts due now, oldest first: those for the console (guild NULL) and/or servers."""
-
-    @abstractmethod
-    async def mark_alert_sent(
-        self, alert_id: int, message_id: int | None = None, *, now: datetime
-    ) -> None:
-        """The alert went out (as `message_id`, None on the console or in the log)."""
-
-    @abstractmethod
-    async def mark_alert_retry(self, alert_id: int, *, error: str, next_attempt: datetime) -> None:
-        """The alert could not go now: try again at `next_attempt`."""
-
-    @abstractmethod
-    async def mark_alert_undeliverable(self, alert_id: int, *, error: str) -> None:
-        """The alert can never go (kept, not dropped)."""
-
-    @abstractmethod
-    async def claim_batch(
-        self, delivery_ids: Sequence[int], batch: str, *, more: int = 0, now: datetime
-    ) -> None:
-        """These pending rows go out together as one message with nonce `batch` (which says
-        "and `more` more"); after a crash they are sent again together, under that nonce.
-        The claim's time is kept in `next_attempt` (it stays due), so that a resend can tell
-        whether Discord's nonce window still covers it.
-        """
-
-    @abstractmethod
-    async def unclaim(self, delivery_ids: Sequence[int]) -> None:
-        """Pending rows Discord refused outright (403/404): not in flight any more, so they
-        are batched afresh when they go again.
-        """
-
-    @abstractmethod
-    async def mark_batch_sent(
-        self,
-        delivery_ids: Sequence[int],
-        message_id: int | None,
-        *,
-        now: datetime,
-        channel_id: int | None,
-        record: Sequence[int] | None = None,
-    ) -> None:
-        """Rows that went out in one message: all sent; a posted message recorded for those in
-        `record` (default: all) so that their entries' edits can reach it.
-        """
-
-    @abstractmethod
-    async def posted_message_record(
-        self, subscription_id: int, source_id: int, entry_id: str
     ) -> PostedMessage | None:
-        """The newest message that showed this entry to this subscription."""
+        """The newest message that showed this entry to this subscription, or None."""
 
     @abstractmethod
     async def message_entries(self, posted: PostedMessage) -> list[MessageEntry]:
         """The updates shown in the (non-digest) message of `posted`, in the message's order,
-        so that an edit can rebuild the whole message. A message's rows are written by one
-        transaction (`mark_batch_sent`), so their ids are consecutive: a range of the primary
-        key finds them without an index on message_id.
-        """
-
-    @abstractmethod
-    async def mark_message_edited(self, posted_id: int, *, now: datetime) -> None:
-        """A posted message was edited in place now (edits are throttled per message)."""
-
-    @abstractmethod
-    async def defer_delivery(self, delivery_id: int, *, until: datetime) -> None:
-        """Hold a throttled edit back until `until`, without counting an attempt and without
-        holding back the subscription's later rows.
-        """
-
-    @abstractmethod
-    async def pause_subscription_once(
-        self, subscription_id: int, *, reason: str, now: datetime
-    ) -> bool:
-        """Pause a subscription; True only when it was running (so the alert is said once)."""
-
-    @abstractmethod
-    async def set_thread_starter(
-        self, subscription_id: int, *, thread_id: int | None, starter_message_id: int | None
-    ) -> None:
-        """Thread mode: the story's thread in the channel and the message that holds its key
-        points (None, None: forget them, e.g. the thread was deleted).
-        """
-
-    @abstractmethod
-    async def set_announced_status(self, subscription_id: int, status: str) -> None:
-        """The story status last posted to a subscription ("coverage ended" is said once)."""
+        so that an edit can rebuild the whole message."""
 
     @abstractmethod
     async def digest_subscriptions(self) -> list[SubscriptionRecord]:
         """Running digest subscriptions of active stories."""
 
     @abstractmethod
-    async def record_digest(
+    async def close_digest(
         self,
         subscription_id: int,
         *,
+        since: datetime,
+        until: datetime,
+        content: DigestContent | None,
         now: datetime,
-        message_id: int | None,
-        channel_id: int | None,
-        entries: Sequence[tuple[int, str]],
-    ) -> None:
-        """A digest went out at `now` (message_id None: there was nothing to say): the next
-        one starts here; its entries are marked as shown in a digest (edits become corrections).
-        """
+    ) -> bool:
+        """Close a digest period that began at SINCE (the subscription's last close, or its
+        creation): the next begins at UNTIL, and CONTENT (None: nothing happened) becomes one
+        outbox row. False, writing nothing, when that period was closed already."""
 
 
 class Store(StoriesStore, PollsStore, EntriesStore, SubscriptionsStore, OutboxStore):

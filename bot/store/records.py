@@ -10,8 +10,28 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from bot.diff import PollPlan, SourceState
-from bot.model import Change, Entry, KeyPointsKind, Mode, SourceKind, StoryStatus
-from bot.store.codec import change_from_json, from_us, moment_from_us
+from bot.model import (
+    AlertContent,
+    AlertKind,
+    Change,
+    DeliveryKind,
+    DeliveryOutcome,
+    DigestContent,
+    Entry,
+    FailureReason,
+    KeyPointsKind,
+    Mode,
+    PauseReason,
+    SourceKind,
+    StoryStatus,
+)
+from bot.store.codec import (
+    alert_from_json,
+    change_from_json,
+    digest_from_json,
+    from_us,
+    moment_from_us,
+)
 
 
 class Row(Protocol):
@@ -28,6 +48,15 @@ def _dt(value: int | None) -> datetime | None:
 
 def _required_dt(value: int) -> datetime:
     return moment_from_us(value)
+
+
+def _pause(value: str | None) -> PauseReason | None:
+    return None if value is None else PauseReason(value)
+
+
+CHANGE_KINDS = frozenset(
+    {DeliveryKind.NEW, DeliveryKind.EDITED, DeliveryKind.KEY_POINTS, DeliveryKind.STATUS}
+)
 
 
 class Backfill(int):
@@ -70,6 +99,7 @@ class SourceRecord:
     baseline_at: datetime | None
     created_at: datetime
     version: int = 0  # moves with every recorded poll: a poll planned from an older one is stale
+    last_error_code: FailureReason | None = None  # what kind of failure last_error is
 
     @property
     def auto_paused(self) -> bool:
@@ -102,6 +132,9 @@ class SourceRecord:
             baseline_at=_dt(row["baseline_at"]),
             created_at=_required_dt(row["created_at"]),
             version=row["version"],
+            last_error_code=(
+                None if row["last_error_code"] is None else FailureReason(row["last_error_code"])
+            ),
         )
 
 
@@ -114,7 +147,7 @@ class StoryRecord:
     name: str
     interval: int | None
     paused_at: datetime | None
-    pause_reason: str | None
+    pause_reason: PauseReason | None
     created_at: datetime
 
     @classmethod
@@ -125,7 +158,7 @@ class StoryRecord:
             name=row["name"],
             interval=row["interval"],
             paused_at=_dt(row["paused_at"]),
-            pause_reason=row["pause_reason"],
+            pause_reason=_pause(row["pause_reason"]),
             created_at=_required_dt(row["created_at"]),
         )
 
@@ -146,15 +179,15 @@ class SubscriptionRecord:
     thread: bool
     thread_id: int | None
     paused_at: datetime | None
-    pause_reason: str | None
+    pause_reason: PauseReason | None
     last_digest_at: datetime | None
     created_at: datetime
     starter_message_id: int | None = None  # thread mode: the message holding the key points
-    announced_status: str | None = None  # the last story status posted to it
+    announced_status: StoryStatus | None = None  # the last story status posted to it
+    pause_detail: str | None = None  # what Discord said when it paused
 
     @classmethod
     def from_row(cls, row: Row) -> SubscriptionRecord:
-        keys = row.keys()
         return cls(
             id=row["id"],
             story_id=row["story_id"],
@@ -168,39 +201,41 @@ class SubscriptionRecord:
             thread=bool(row["thread"]),
             thread_id=row["thread_id"],
             paused_at=_dt(row["paused_at"]),
-            pause_reason=row["pause_reason"],
+            pause_reason=_pause(row["pause_reason"]),
             last_digest_at=_dt(row["last_digest_at"]),
             created_at=_required_dt(row["created_at"]),
-            starter_message_id=row["starter_message_id"] if "starter_message_id" in keys else None,
-            announced_status=row["announced_status"] if "announced_status" in keys else None,
+            starter_message_id=row["starter_message_id"],
+            announced_status=(
+                None if row["announced_status"] is None else StoryStatus(row["announced_status"])
+            ),
+            pause_detail=row["pause_detail"],
         )
 
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One pending row of the outbox, with what is needed to send it."""
+    """One pending row of the outbox, with what is needed to send it: a change for a
+    subscription, a digest, a thread's starter, or an alert (no subscription)."""
 
     id: int
-    subscription_id: int
-    story_id: int
-    story_name: str
+    kind: DeliveryKind
+    subscription_id: int | None
+    story_id: int | None
+    story_name: str | None
     guild_id: int | None
     target: str  # 'discord' or 'console'
-    channel_id: int | None
-    thread: bool
-    thread_id: int | None
-    mention_role_id: int | None
-    mode: Mode
+    channel_id: int | None  # the subscription's channel
+    mention_role_id: int | None  # the role it may ping
     source_id: int | None
     source_url: str | None
     entry_id: str | None
-    kind: str  # 'new', 'edited', 'key_points', 'status'
-    change: Change
     attempts: int
     nonce: str
     created_at: datetime
+    change: Change | None = None  # new, edited, key_points, status
+    digest: DigestContent | None = None
+    alert: AlertContent | None = None
     backfill: bool = False  # asked for by /subscribe backfill: an earlier update, not a new one
-    keywords: str | None = None  # the subscription's filter: a delivered update matched it
     batch: str | None = None  # the nonce of the message this row was claimed for, if any
     batch_more: int = 0  # "and K more" that message carries
     deferred: bool = False  # a throttled edit
@@ -208,32 +243,31 @@ class Delivery:
 
     @classmethod
     def from_row(cls, row: Row) -> Delivery:
-        keys = row.keys()
+        kind = DeliveryKind(row["kind"])
+        payload = row["payload"]
         return cls(
             id=row["id"],
+            kind=kind,
             subscription_id=row["subscription_id"],
             story_id=row["story_id"],
             story_name=row["story_name"],
             guild_id=row["guild_id"],
             target=row["target"],
             channel_id=row["channel_id"],
-            thread=bool(row["thread"]),
-            thread_id=row["thread_id"],
             mention_role_id=row["mention_role_id"],
-            mode=Mode(row["mode"]),
             source_id=row["source_id"],
             source_url=row["source_url"],
             entry_id=row["entry_id"],
-            kind=row["kind"],
-            change=change_from_json(row["payload"]),
             attempts=row["attempts"],
             nonce=row["nonce"],
             created_at=_required_dt(row["created_at"]),
+            change=change_from_json(payload) if kind in CHANGE_KINDS else None,
+            digest=digest_from_json(payload) if kind is DeliveryKind.DIGEST else None,
+            alert=alert_from_json(payload) if kind is DeliveryKind.ALERT else None,
             backfill=bool(row["backfill"]),
-            keywords=row["keywords"] if "keywords" in keys else None,
-            batch=row["batch"] if "batch" in keys else None,
-            batch_more=row["batch_more"] if "batch_more" in keys else 0,
-            deferred=bool(row["deferred"]) if "deferred" in keys else False,
+            batch=row["batch"],
+            batch_more=row["batch_more"],
+            deferred=bool(row["deferred"]),
             next_attempt=_dt(row["next_attempt"]),
         )
 
@@ -295,34 +329,6 @@ class DeliveryHealth:
     last_error: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Alert:
-    """A pending message for moderators about a source: paused after failures, or resumed.
-    `guild_id` None: the config's stories, shown on the console (or logged)."""
-
-    id: int
-    source_id: int | None
-    source_url: str | None
-    guild_id: int | None
-    kind: str  # 'source_paused' or 'source_resumed'
-    reason: str | None
-    attempts: int
-    created_at: datetime
-
-    @classmethod
-    def from_row(cls, row: Row) -> Alert:
-        return cls(
-            id=row["id"],
-            source_id=row["source_id"],
-            source_url=row["source_url"],
-            guild_id=row["guild_id"],
-            kind=row["kind"],
-            reason=row["reason"],
-            attempts=row["attempts"],
-            created_at=_required_dt(row["created_at"]),
-        )
-
-
 # --- what recording a poll takes in ----------------------------------------------------------
 
 
@@ -333,13 +339,6 @@ class PollOutcome(StrEnum):
     NOT_MODIFIED = "not_modified"  # the server answered 304
     UNCHANGED = "unchanged"  # the same body as last time
     FAILED = "failed"
-
-
-class AlertKind(StrEnum):
-    """What moderators are told about a source."""
-
-    SOURCE_PAUSED = "source_paused"  # paused after repeated failures
-    SOURCE_RESUMED = "source_resumed"  # answers again
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,7 +402,8 @@ class PollRecord:
     coverage_end: datetime | None = None
     plan: PollPlan | None = None
     last_update_at: datetime | None = None  # None: as it was
-    # a failure (FAILED): its words, and the failures in a row counting it
+    # a failure (FAILED): its kind and words, and the failures in a row counting it
+    error_code: FailureReason | None = None
     error: str | None = None
     failures: int = 0
     deliveries: tuple[Routed, ...] = ()
@@ -433,3 +433,47 @@ class MessageEntry:
     entry_id: str
     edited_at: datetime | None
     shown: Entry | None  # None when the outbox row that posted it is gone
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryAttempt:
+    """One attempt to deliver an outbox row, as the delivery history keeps it: what, where,
+    when, the outcome and why."""
+
+    id: int
+    delivery_id: int | None
+    subscription_id: int | None
+    story_id: int | None
+    guild_id: int | None
+    channel_id: int | None
+    kind: DeliveryKind
+    source_id: int | None
+    entry_id: str | None
+    title: str | None
+    at: datetime
+    outcome: DeliveryOutcome
+    reason: str | None  # a FailureReason or PauseReason code
+    detail: str | None
+    message_id: int | None
+    next_attempt: datetime | None
+
+    @classmethod
+    def from_row(cls, row: Row) -> DeliveryAttempt:
+        return cls(
+            id=row["id"],
+            delivery_id=row["delivery_id"],
+            subscription_id=row["subscription_id"],
+            story_id=row["story_id"],
+            guild_id=row["guild_id"],
+            channel_id=row["channel_id"],
+            kind=DeliveryKind(row["kind"]),
+            source_id=row["source_id"],
+            entry_id=row["entry_id"],
+            title=row["title"],
+            at=_required_dt(row["at"]),
+            outcome=DeliveryOutcome(row["outcome"]),
+            reason=row["reason"],
+            detail=row["detail"],
+            message_id=row["message_id"],
+            next_attempt=_dt(row["next_attempt"]),
+        )

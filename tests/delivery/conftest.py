@@ -12,6 +12,7 @@ import discord
 import pytest
 
 from bot.delivery.discord_sink import DiscordSink
+from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.limiter import RateLimiter
 from bot.model import Entry, Snapshot
 from bot.store import Store, open_store
@@ -52,8 +53,14 @@ async def client(discord_server: FakeDiscord) -> AsyncIterator[discord.Client]:
 
 
 @pytest.fixture
-def sink(client: discord.Client, store: Store, clock: Clock) -> DiscordSink:
-    return DiscordSink(client, store, limiter=RateLimiter(500.0), rng=random.Random(7), clock=clock)
+def discord_sink(client: discord.Client, store: Store, clock: Clock) -> DiscordSink:
+    return DiscordSink(client, store, limiter=RateLimiter(500.0), clock=clock)
+
+
+@pytest.fixture
+def dispatcher(discord_sink: DiscordSink, store: Store, clock: Clock) -> Dispatcher:
+    """The outbox drained to the fake Discord, on the test's clock."""
+    return Dispatcher(store, {"discord": discord_sink}, clock=clock, rng=random.Random(7))
 
 
 @dataclass

@@ -17,6 +17,7 @@ import sys
 import discord
 
 from bot.delivery.discord_sink import DiscordSink
+from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.limiter import RateLimiter
 from bot.discord.endpoints import point_discord_at
 from bot.store import open_store
@@ -30,16 +31,16 @@ async def main(db: str, api_base: str, token: str) -> None:
     sink = DiscordSink(client, store, limiter=RateLimiter(45.0))
     kill_after = int(os.environ.get("KILL_AFTER_SENDS", "0"))
     if kill_after:
-        record = store.mark_batch_sent
+        record = store.record_delivery
 
-        async def record_or_die(*args: object, **kwargs: object) -> None:
+        async def record_or_die(*args: object, **kwargs: object) -> bool:
             if sink.sent >= kill_after:
                 os.kill(os.getpid(), signal.SIGKILL)
-            await record(*args, **kwargs)  # type: ignore[arg-type]
+            return await record(*args, **kwargs)  # type: ignore[arg-type]
 
-        store.mark_batch_sent = record_or_die  # type: ignore[method-assign]
+        store.record_delivery = record_or_die  # type: ignore[method-assign]
     print("ready", flush=True)
-    await sink.run(asyncio.Event(), idle=0.1)
+    await Dispatcher(store, {"discord": sink}, idle=0.1).run(asyncio.Event())
 
 
 if __name__ == "__main__":

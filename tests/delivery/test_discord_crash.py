@@ -107,15 +107,15 @@ async def test_a_kill_between_posting_and_recording_posts_once(discord_server, g
     ("claimed_ago", "warned"), [(timedelta(seconds=30), False), (timedelta(minutes=10), True)]
 )
 async def test_a_resend_past_the_nonce_window_is_logged(
-    discord_server, guild, store, sink, follow, clock, caplog, claimed_ago, warned
+    discord_server, guild, store, dispatcher, follow, clock, caplog, claimed_ago, warned
 ):
     source = await follow(baseline=snap(entry(0), key_points=("A",)))
     await source.poll(snap(entry(0), entry(1), key_points=("A", "B")))
     rows = await store.pending_deliveries(clock())
-    for row in rows:  # claimed by a process that died sending them
-        await store.claim_batch([row.id], row.nonce, now=clock() - claimed_ago)
-    caplog.set_level(logging.INFO, logger="bot.delivery.discord_sink")
-    await sink.drain()
+    # claimed by a process that died sending them
+    await store.claim([([row.id], row.nonce, 0) for row in rows], now=clock() - claimed_ago)
+    caplog.set_level(logging.INFO, logger="bot.delivery.dispatcher")
+    await dispatcher.drain()
     assert len(discord_server.messages_in(guild.system_channel_id)) == len(rows)
     warnings = [r for r in caplog.records if "past Discord's nonce window" in r.getMessage()]
     assert len(warnings) == (len(rows) if warned else 0)
@@ -125,10 +125,10 @@ async def test_a_resend_past_the_nonce_window_is_logged(
 
 
 async def test_rows_sent_normally_log_no_resend(
-    discord_server, guild, store, sink, follow, clock, caplog
+    discord_server, guild, store, dispatcher, follow, clock, caplog
 ):
     source = await follow(baseline=snap(entry(0), key_points=("A",)))
     await source.poll(snap(entry(0), entry(1), key_points=("A", "B")))
-    caplog.set_level(logging.INFO, logger="bot.delivery.discord_sink")
-    await sink.drain()
+    caplog.set_level(logging.INFO, logger="bot.delivery.dispatcher")
+    await dispatcher.drain()
     assert not any("resending" in r.getMessage() for r in caplog.records)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.delivery.digest import Digests, digest_trigger
+from bot.delivery.digest import Digests, digest_trigger, period_end
+from bot.delivery.dispatcher import Dispatcher
+from bot.model import DeliveryKind, DeliveryOutcome
+from bot.store import Store
 from tests.delivery.conftest import entry, snap
 
 BASE = datetime(2024, 3, 1, 12, 7, 30, tzinfo=UTC)
@@ -19,7 +22,6 @@ BASE = datetime(2024, 3, 1, 12, 7, 30, tzinfo=UTC)
         (900, datetime(2024, 3, 1, 12, 15, tzinfo=UTC)),
         (1800, datetime(2024, 3, 1, 12, 30, tzinfo=UTC)),
         (3600, datetime(2024, 3, 1, 13, 0, tzinfo=UTC)),
-        (None, datetime(2024, 3, 1, 13, 0, tzinfo=UTC)),
         (6 * 3600, datetime(2024, 3, 1, 18, 0, tzinfo=UTC)),
         (86400, datetime(2024, 3, 2, 0, 0, tzinfo=UTC)),
     ],
@@ -28,10 +30,46 @@ def test_digest_periods_are_aligned_to_the_hour(every, next_fire):
     assert digest_trigger(every).get_next_fire_time(None, BASE) == next_fire
 
 
+def test_a_period_ends_at_the_last_boundary_passed():
+    start = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+    assert period_end(3600, start, datetime(2024, 3, 1, 12, 59, tzinfo=UTC)) is None
+    assert period_end(3600, start, datetime(2024, 3, 1, 13, 0, tzinfo=UTC)) == datetime(
+        2024, 3, 1, 13, 0, tzinfo=UTC
+    )
+    # away for hours: the periods missed close as one, up to the last boundary passed
+    assert period_end(3600, start, datetime(2024, 3, 1, 16, 30, tzinfo=UTC)) == datetime(
+        2024, 3, 1, 16, 0, tzinfo=UTC
+    )
+
+
+@dataclass
+class DigestRunner:
+    """Closes the periods that have ended and posts their digests, as the bot's tick does."""
+
+    digests: Digests
+    dispatcher: Dispatcher
+    store: Store
+    guild_id: int
+
+    async def run_digest(self, subscription_id: int) -> int | None:
+        """The id of the digest message posted for the subscription now, or None."""
+        seen = {a.id for a in await self.store.delivery_history(self.guild_id, limit=1000)}
+        await self.digests.close_due()
+        await self.dispatcher.drain()
+        posted = [
+            attempt.message_id
+            for attempt in await self.store.delivery_history(self.guild_id, limit=1000)
+            if attempt.id not in seen
+            and attempt.kind is DeliveryKind.DIGEST
+            and attempt.subscription_id == subscription_id
+            and attempt.outcome is DeliveryOutcome.SENT
+        ]
+        return posted[0] if posted else None
+
+
 @pytest.fixture
-async def digests(sink):
-    scheduler = AsyncIOScheduler(timezone=UTC)
-    return Digests(sink, scheduler)
+def digests(store, dispatcher, guild, clock):
+    return DigestRunner(Digests(store, clock=clock), dispatcher, store, guild.id)
 
 
 async def test_a_digest_lists_the_periods_updates_and_key_points(
@@ -63,12 +101,12 @@ async def test_nothing_is_posted_when_nothing_happened(
 
 
 async def test_digest_subscriptions_get_no_per_update_messages(
-    discord_server, guild, follow, sink, clock
+    discord_server, guild, follow, dispatcher, clock
 ):
     source = await follow(mode="digest", every=3600)
     clock.advance(minutes=10)
     await source.poll(snap(entry(0), entry(1)))
-    await sink.drain()
+    await dispatcher.drain()
     assert discord_server.messages_in(guild.system_channel_id) == []
 
 
@@ -80,33 +118,52 @@ async def test_a_digest_sent_again_after_a_crash_posts_once(
     await source.poll(snap(entry(0), entry(1)))
     # the digest went out but the process died before recording it
     sub = await store.get_subscription(source.ids.subscription_id)
-    real = store.record_digest
+    real = store.record_delivery
 
     async def crash(*args, **kwargs):
         raise RuntimeError("killed")
 
-    store.record_digest = crash
-    with pytest.raises(RuntimeError):
-        await digests.run_digest(sub.id)
-    store.record_digest = real
+    store.record_delivery = crash
+    clock.advance(minutes=50)
+    await digests.run_digest(sub.id)  # the lane fails as a kill would stop it
+    store.record_delivery = real
     await digests.run_digest(sub.id)
     assert len(discord_server.messages_in(guild.system_channel_id)) == 1
 
 
-async def test_refresh_keeps_one_job_per_digest_subscription(follow, digests, store, guild):
+async def test_a_subscription_switched_away_from_digests_closes_no_more_periods(
+    discord_server, guild, follow, digests, store, clock
+):
     source = await follow(mode="digest", every=900)
-    assert await digests.refresh() == 1
-    job = digests.scheduler.get_job(f"digest:{source.ids.subscription_id}")
-    assert "*/15" in str(job.trigger)
+    clock.advance(minutes=10)
+    await source.poll(snap(entry(0), entry(1)))
     await store.subscribe(
         source.ids.story_id, guild_id=guild.id, channel_id=source.ids.channel_id, mode="updates"
     )
-    assert await digests.refresh() == 0
-    assert digests.scheduler.get_jobs() == []
+    clock.advance(minutes=20)
+    assert await digests.digests.close_due() == 0
+    assert await store.digest_subscriptions() == []
+
+
+async def test_a_period_is_closed_once_however_many_tick(
+    discord_server, guild, follow, store, clock
+):
+    source = await follow(mode="digest", every=3600)
+    clock.advance(minutes=10)
+    await source.poll(snap(entry(0), entry(1)))
+    clock.advance(minutes=50)
+    ticks = [Digests(store, clock=clock) for _ in range(3)]
+    assert sum([await tick.close_due() for tick in ticks]) == 1
+    digests = [
+        row
+        for row in await store.pending_deliveries(clock())
+        if row.kind is DeliveryKind.DIGEST and row.subscription_id == source.ids.subscription_id
+    ]
+    assert len(digests) == 1
 
 
 async def test_an_edit_of_an_update_shown_in_a_digest_becomes_a_correction(
-    discord_server, guild, follow, digests, sink, clock
+    discord_server, guild, follow, digests, dispatcher, clock
 ):
     source = await follow(mode="digest", every=3600)
     clock.advance(minutes=10)
@@ -115,7 +172,7 @@ async def test_an_edit_of_an_update_shown_in_a_digest_becomes_a_correction(
     await digests.run_digest(source.ids.subscription_id)
     clock.advance(minutes=5)
     await source.poll(snap(entry(0), entry(1, "Corrected text of update 1."), entry(2)))
-    await sink.drain()
+    await dispatcher.drain()
     digest, correction = discord_server.messages_in(guild.system_channel_id)
     assert digest["edited_timestamp"] is None  # a digest is never edited
     assert correction["embeds"][0]["title"] == "Correction: Update 1"
@@ -124,14 +181,14 @@ async def test_an_edit_of_an_update_shown_in_a_digest_becomes_a_correction(
 
 
 async def test_an_edit_before_the_digest_needs_no_correction(
-    discord_server, guild, follow, digests, sink, clock
+    discord_server, guild, follow, digests, dispatcher, clock
 ):
     source = await follow(mode="digest", every=3600)
     clock.advance(minutes=10)
     await source.poll(snap(entry(0), entry(1)))
     clock.advance(minutes=5)
     await source.poll(snap(entry(0), entry(1, "Corrected text of update 1.")))
-    await sink.drain()
+    await dispatcher.drain()
     assert discord_server.messages_in(guild.system_channel_id) == []
     clock.advance(minutes=45)
     await digests.run_digest(source.ids.subscription_id)
@@ -140,12 +197,12 @@ async def test_an_edit_before_the_digest_needs_no_correction(
 
 
 async def test_switching_a_subscription_to_digest_starts_its_first_period_then(
-    discord_server, guild, store, follow, digests, sink, clock
+    discord_server, guild, store, follow, digests, dispatcher, clock
 ):
     source = await follow()  # updates mode: each update is posted as it comes
     clock.advance(minutes=10)
     await source.poll(snap(entry(0), entry(1)))
-    await sink.drain()
+    await dispatcher.drain()
     clock.advance(minutes=10)
     await store.subscribe(
         source.ids.story_id,

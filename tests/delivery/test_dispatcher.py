@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.delivery.dispatcher import MAX_ATTEMPTS, Dispatcher, retry_delay
-from bot.delivery.sinks import ConsoleSink, SendFailed
-from bot.model import Entry, KeyPoints, KeyPointsKind, Snapshot, SourceKind
+from bot.delivery.sinks import ConsoleSink, one_unit_per_row
+from bot.model import Entry, FailureReason, KeyPoints, KeyPointsKind, Snapshot, SourceKind
+from bot.outcome import GivenUp, Retry, Sent
 from bot.store import Store, open_store
 from tests.builders import poll
 
@@ -44,22 +45,25 @@ def snapshot(count: int, key_points: tuple[str, ...] = ()) -> Snapshot:
 
 
 class FlakySink:
-    """Fails the first `failures` sends (SendFailed), then records what it is given."""
+    """Fails the first `failures` sends (retry, or given up when `permanent`), then records
+    what it is given."""
 
     def __init__(self, failures: int = 0, *, permanent: bool = False) -> None:
         self.failures = failures
         self.permanent = permanent
         self.sent: list[str] = []
 
-    async def send(self, delivery):
+    def plan(self, rows, sub):
+        return one_unit_per_row(rows)
+
+    async def send(self, unit, sub, later):
         if self.failures:
             self.failures -= 1
-            raise SendFailed("far end said no", permanent=self.permanent)
-        self.sent.append(delivery.entry_id)
-        return 1000 + len(self.sent)
-
-    async def send_alert(self, alert):
-        return None
+            if self.permanent:
+                return GivenUp(FailureReason.REFUSED, "far end said no")
+            return Retry(FailureReason.NETWORK, "far end said no")
+        self.sent.append(unit.rows[0].entry_id)
+        return Sent(1000 + len(self.sent))
 
 
 @pytest.fixture
@@ -122,9 +126,10 @@ async def test_nothing_is_printed_twice_across_a_restart(tmp_path):
     await outbox_with_updates(store, 3)
     first = io.StringIO()
     sink = ConsoleSink(first)
-    dispatcher = Dispatcher(store, {"console": sink})
     delivery = (await store.pending_deliveries(T0 + timedelta(hours=1)))[0]
-    await dispatcher._send(delivery)  # one row sent, then the process "dies"
+    (unit,) = sink.plan([delivery], None)
+    outcome = await sink.send(unit, None, ())
+    await store.record_delivery([delivery], outcome, now=T0)  # one row sent, then "dies"
     await store.close()
 
     store = await open_store(path)
@@ -181,7 +186,7 @@ async def test_a_sink_that_raises_unexpectedly_is_retried_not_fatal(store):
     await outbox_with_updates(store, 0)
 
     class Broken(FlakySink):
-        async def send(self, delivery):
+        async def send(self, unit, sub, later):
             raise RuntimeError("bug in a sink")
 
     await Dispatcher(store, {"console": Broken()}, clock=Clock()).drain()

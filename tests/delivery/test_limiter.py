@@ -8,6 +8,7 @@ import discord
 import pytest
 
 from bot.delivery.discord_sink import DiscordSink
+from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.limiter import ChannelPacer, RateLimiter
 from tests.delivery.conftest import entry, snap
 
@@ -74,13 +75,14 @@ async def test_every_request_the_sink_makes_passes_the_limiter(
     limiter = CountingLimiter()
     pacer = ChannelPacer()
     sink = DiscordSink(client, store, limiter=limiter, pacer=pacer, clock=clock)
+    dispatcher = Dispatcher(store, {"discord": sink}, clock=clock)
     before = len(discord_server.requests)
     source = await follow(thread=True, baseline=snap(entry(0), key_points=("A",)))
     await source.poll(snap(entry(0), entry(1), key_points=("A",)))
-    await sink.drain()  # starter message, thread, the update
+    await dispatcher.drain()  # starter message, thread, the update
     clock.advance(minutes=5)
     await source.poll(snap(entry(0), entry(1, "Fixed."), key_points=("A", "B")))
-    await sink.drain()  # the edit, the starter's edit, the key-point change
+    await dispatcher.drain()  # the edit, the starter's edit, the key-point change
     assert limiter.acquired == len(discord_server.requests) - before >= 6
     assert not any(status == 429 for _, _, status in discord_server.requests)
 
@@ -104,11 +106,12 @@ async def test_the_pacer_learns_each_channels_bucket_from_discords_headers(
     await bot.login(discord_server.token)
     try:
         sink = DiscordSink(bot, store, limiter=RateLimiter(1000.0), pacer=pacer, clock=clock)
+        dispatcher = Dispatcher(store, {"discord": sink}, clock=clock)
         source = await follow()
         for last in (1, 2, 3):
             clock.advance(minutes=1)
             await source.poll(snap(*(entry(n) for n in range(last + 1))))
-            await sink.drain()
+            await dispatcher.drain()
         channel = guild.system_channel_id
         assert [(c, left) for c, left, _ in pacer.noted[:2]] == [(channel, 1), (channel, 0)]
         assert all(0 < reset <= 1.0 for _, _, reset in pacer.noted)

@@ -3,13 +3,13 @@ from datetime import UTC, datetime, timedelta
 import discord
 import pytest
 
+from bot.delivery.discord_sink.payloads import to_send_kwargs
 from bot.delivery.render import (
     LATEST_HINT,
     RenderContext,
     batch_updates,
     embed_size,
     key_points_embed,
-    render_change,
     render_correction,
     render_digest,
     render_edit,
@@ -17,7 +17,6 @@ from bot.delivery.render import (
     render_new_entry,
     render_status_change,
     story_colour,
-    to_send_kwargs,
     update_embed,
 )
 from bot.model import (
@@ -220,19 +219,6 @@ def test_correction_is_short_and_carries_the_new_text():
     assert "> The wall held." in embed["description"]
     assert "[Earlier message](https://discord.com/channels/1/2/3)" in embed["description"]
     assert len(embed["description"]) <= 1000
-
-
-@pytest.mark.parametrize(
-    ("change", "first_title"),
-    [
-        (NewEntry(entry()), "Sea wall holds"),
-        (EditedEntry(entry(), None, "old"), "Sea wall holds"),
-        (KeyPointsChanged(KeyPointsKind.SUMMARY, ("a",), (), ("a",)), "Key points updated"),
-        (StatusChanged(StoryStatus.ENDED, StoryStatus.QUIET), "Coverage ended"),
-    ],
-)
-def test_render_change_dispatches_on_the_kind_of_change(change, first_title):
-    assert only_embed(render_change(change, CTX))["title"].startswith(first_title)
 
 
 # --- batching ----------------------------------------------------------------------------

@@ -18,10 +18,11 @@ from tests.delivery.conftest import (  # noqa: F401 (fixtures)
     client,
     clock,
     discord_server,
+    discord_sink,
+    dispatcher,
     entry,
     follow,
     guild,
-    sink,
     snap,
     store,
 )
@@ -50,32 +51,32 @@ async def pending(store: Store, clock: Clock) -> int:
 
 
 async def test_deliveries_wait_out_an_unreachable_discord_then_all_arrive_once_in_order(
-    discord_server, guild, store, sink, follow, clock
+    discord_server, guild, store, dispatcher, follow, clock
 ):
     source = await follow()
     down = discord_server.inject("POST", "/channels/*/messages", status=503, times=10_000)
     for last in range(1, 6):  # five polls while Discord answers nothing but 503
         await grow(source, clock, last)
-        await sink.drain()
+        await dispatcher.drain()
         clock.advance(minutes=2)
     assert discord_server.messages_in(guild.system_channel_id) == []
     assert await pending(store, clock) == 5  # all waiting, none given up
     discord_server.faults.remove(down)
     for _ in range(3):
         clock.advance(minutes=10)
-        await sink.drain()
+        await dispatcher.drain()
     assert titles(discord_server, guild.system_channel_id) == updates(1, 5)
     assert await pending(store, clock) == 0
 
 
 async def test_an_unreachable_discord_is_retried_with_growing_waits_not_hammered(
-    discord_server, guild, store, sink, follow, clock
+    discord_server, guild, store, dispatcher, follow, clock
 ):
     source = await follow()
     discord_server.inject("POST", "/channels/*/messages", status=503, times=10_000)
     await grow(source, clock, 1)
     for _ in range(20):  # twenty drains at the same moment: the row is not due again yet
-        await sink.drain()
+        await dispatcher.drain()
     tries = [r for r in discord_server.requests if r[0] == "POST" and r[2] == 503]
     assert len(tries) == 1
 
@@ -84,14 +85,14 @@ async def test_an_unreachable_discord_is_retried_with_growing_waits_not_hammered
 
 
 async def test_global_429s_lose_nothing_and_post_nothing_twice(
-    discord_server, guild, store, sink, follow, clock
+    discord_server, guild, store, dispatcher, follow, clock
 ):
     channels = [discord_server.add_channel(guild, f"news-{i}").id for i in range(4)]
     sources = [await follow(channel) for channel in channels]  # same source, four channels
     discord_server.limits.global_per_second = 2
     for last in (1, 2):
         await grow(sources[0], clock, last)
-        await sink.drain()
+        await dispatcher.drain()
     assert discord_server.limits.hits > 0  # the global limit was hit
     assert any(r[2] == 429 for r in discord_server.requests)
     for channel in channels:
@@ -100,16 +101,16 @@ async def test_global_429s_lose_nothing_and_post_nothing_twice(
 
 
 async def test_per_route_429s_lose_nothing_and_post_nothing_twice(
-    discord_server, guild, store, sink, follow, clock
+    discord_server, guild, store, dispatcher, follow, clock
 ):
     source = await follow()
     discord_server.inject("POST", "/channels/*/messages", status=429, times=3, retry_after=0.2)
     for last in (1, 2, 3):
         await grow(source, clock, last)
-        await sink.drain()
+        await dispatcher.drain()
     for _ in range(3):
         clock.advance(minutes=1)
-        await sink.drain()
+        await dispatcher.drain()
     assert [r[2] for r in discord_server.requests if r[0] == "POST"].count(429) == 3
     posted = titles(discord_server, guild.system_channel_id)
     assert posted == updates(1, 3)
@@ -120,45 +121,45 @@ async def test_per_route_429s_lose_nothing_and_post_nothing_twice(
 # --- permissions removed mid-stream -------------------------------------------------------------
 
 
-async def permissions_lost_mid_stream(discord_server, guild, store, sink, follow, clock):
+async def permissions_lost_mid_stream(discord_server, guild, store, dispatcher, follow, clock):
     """Update 1 posted; then the bot loses Send Messages in #news; updates 2-4 come in."""
     news = discord_server.add_channel(guild, "news")
     alerts = discord_server.add_channel(guild, "mod-alerts")
     await store.set_alerts_channel(guild.id, alerts.id)
     source = await follow(news.id)
     await grow(source, clock, 1)
-    await sink.drain()
+    await dispatcher.drain()
     await discord_server.set_overwrite(
         news, discord_server.bot_role(guild), deny=Perm.SEND_MESSAGES
     )
     for last in (2, 3, 4):
         await grow(source, clock, last)
-        await sink.drain()
+        await dispatcher.drain()
     return source, news, alerts
 
 
 async def test_permissions_removed_between_batches_pause_with_one_alert(
-    discord_server, guild, store, sink, follow, clock
+    discord_server, guild, store, dispatcher, follow, clock
 ):
     _, news, alerts = await permissions_lost_mid_stream(
-        discord_server, guild, store, sink, follow, clock
+        discord_server, guild, store, dispatcher, follow, clock
     )
     (sub,) = await store.subscriptions(guild_id=guild.id)
-    assert sub.paused_at is not None and "403" in (sub.pause_reason or "")
+    assert sub.paused_at is not None and "403" in (sub.pause_detail or "")
     (alert,) = discord_server.messages_in(alerts.id)
     assert f"<#{news.id}>" in alert["content"]
     assert titles(discord_server, news.id) == ["Update 1"]
 
 
 async def test_resubscribing_after_permissions_return_posts_the_kept_rows_once_in_order(
-    discord_server, guild, store, sink, follow, clock
+    discord_server, guild, store, dispatcher, follow, clock
 ):
     source, news, alerts = await permissions_lost_mid_stream(
-        discord_server, guild, store, sink, follow, clock
+        discord_server, guild, store, dispatcher, follow, clock
     )
     await discord_server.set_overwrite(news, discord_server.bot_role(guild))
     await store.subscribe(source.ids.story_id, guild_id=guild.id, channel_id=news.id, now=T0)
     for _ in range(2):
-        await sink.drain()
+        await dispatcher.drain()
     assert titles(discord_server, news.id) == updates(1, 4)
     assert len(discord_server.messages_in(alerts.id)) == 1

@@ -94,11 +94,12 @@ async def world(
             assert await store.add_source(own_story, url, interval=INTERVAL, now=now) == source
             await store.subscribe(own_story, guild_id=guild.id, channel_id=news, now=now)
             console = io.StringIO()
-            sink = DiscordSink(
-                client, store, limiter=RateLimiter(500.0), rng=random.Random(7), clock=harness.clock
-            )
+            sink = DiscordSink(client, store, limiter=RateLimiter(500.0), clock=harness.clock)
             dispatcher = Dispatcher(
-                store, {"console": ConsoleSink(console), "discord": sink}, clock=harness.clock
+                store,
+                {"console": ConsoleSink(console), "discord": sink},
+                clock=harness.clock,
+                rng=random.Random(7),
             )
             made = World(harness, server, discord_server, news, alerts, console, dispatcher, source)
             await harness.poll()  # the baseline: updates 1-4, nothing posted

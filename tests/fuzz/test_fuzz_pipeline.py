@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.delivery.render import RenderContext, render_change, render_correction
+from bot.delivery.render import RenderContext, render_correction
 from bot.diff import SourceState, StoredEntry, plan
 from bot.errors import ExtractError
 from bot.model import EditedEntry, KeyPointsChanged, NewEntry, Snapshot
@@ -25,7 +25,7 @@ from tests.fuzz.strategies import (
     mutations,
     snapshots,
 )
-from tests.hardening.payloads import assert_safe
+from tests.hardening.payloads import assert_safe, render_change
 
 FIXTURE_FILES = sorted(
     str(path.relative_to(SHARED_FIXTURES))

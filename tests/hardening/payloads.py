@@ -6,7 +6,16 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from bot.delivery.render import embed_size
+from bot.delivery.render import (
+    Payload,
+    RenderContext,
+    embed_size,
+    render_edit,
+    render_key_points_change,
+    render_new_entry,
+    render_status_change,
+)
+from bot.model import Change, EditedEntry, KeyPointsChanged, NewEntry, StatusChanged
 
 # Mention syntax Discord would act on, and mass mentions.
 MENTION = re.compile(r"@(?:everyone|here)|<(?:@[!&]?|#)\d+>|</[^>\s]+:\d+>", re.IGNORECASE)
@@ -65,3 +74,15 @@ def assert_safe(payload: dict[str, Any], *, role_id: int | None = None) -> None:
     for text in markdown:
         for target in masked_link_targets(text):
             assert target.startswith(("http://", "https://")), target
+
+
+def render_change(change: Change, ctx: RenderContext, *, ping: bool = False) -> Payload:
+    """A change as the message it is posted as."""
+    if isinstance(change, NewEntry):
+        return render_new_entry(change, ctx, ping=ping)
+    if isinstance(change, EditedEntry):
+        return render_edit(change, ctx)
+    if isinstance(change, KeyPointsChanged):
+        return render_key_points_change(change, ctx, ping=ping)
+    assert isinstance(change, StatusChanged)
+    return render_status_change(change, ctx)

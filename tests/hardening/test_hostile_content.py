@@ -10,12 +10,12 @@ import json
 
 import pytest
 
-from bot.delivery.render import RenderContext, render_change, render_correction
+from bot.delivery.render import RenderContext, render_correction
 from bot.diff import SourceState, StoredEntry, plan
 from bot.model import EditedEntry, Snapshot
 from bot.sources.extract import extract
 from bot.text import content_hash
-from tests.hardening.payloads import assert_safe
+from tests.hardening.payloads import assert_safe, render_change
 
 ROLE = 987654321012345678
 

@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.delivery.sanitize import clip
 from bot.discord.replies import chunks
 from bot.model import StoryStatus
-from bot.services.common import Refusal, clip, when
+from bot.permissions import bot_needs, missing, missing_text
+from bot.services.common import Refusal, when
 from bot.services.help import help_text
-from bot.services.permissions import bot_needs, missing, missing_text
 from bot.services.sources import check_url
 from bot.services.stories import story_status
 from bot.services.subscriptions import digest_every, parse_keywords

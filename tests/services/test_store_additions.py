@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.model import FailureReason
+from bot.outcome import GivenUp, Retry
 from bot.services.subscriptions import queue_backfill
 from bot.sources.extract import extract
 from bot.store import open_store
@@ -119,8 +121,9 @@ async def test_delivery_health_counts_retries_and_failures(store):
     sub = await store.subscribe(story, guild_id=1, channel_id=10, now=NOW)
     await queue_backfill(store, sub, 2, now=NOW)
     first, second = await store.pending_deliveries(NOW)
-    await store.mark_retry(first.id, error="HTTP 503", next_attempt=NOW + timedelta(minutes=1))
-    await store.mark_undeliverable(second.id, error="Missing Access")
+    retry = Retry(FailureReason.DISCORD_ERROR, "HTTP 503", at=NOW + timedelta(minutes=1))
+    await store.record_delivery([first], retry, now=NOW)
+    await store.record_delivery([second], GivenUp(FailureReason.REFUSED, "Missing Access"), now=NOW)
     health = (await store.delivery_health(1))[sub]
     assert (health.retrying, health.undeliverable, health.last_error) == (1, 1, "Missing Access")
     assert await store.delivery_health(2) == {}

@@ -6,7 +6,16 @@ from datetime import timedelta
 
 import pytest
 
-from bot.model import EditedEntry, KeyPointsChanged, NewEntry, StatusChanged, StoryStatus
+from bot.model import (
+    EditedEntry,
+    FailureReason,
+    KeyPointsChanged,
+    NewEntry,
+    PauseReason,
+    StatusChanged,
+    StoryStatus,
+)
+from bot.outcome import Retry, Sent, Shown
 from bot.store import Store
 from tests.builders import T0, entry, finish, poll, snap
 
@@ -128,7 +137,7 @@ async def test_every_story_using_a_shared_source_gets_its_rows(store):
 async def test_paused_story_gets_no_rows(store):
     story, source = await story_with_source(store)
     await store.subscribe(story, guild_id=1, channel_id=10, now=T0)
-    await store.set_story_paused(story, True, reason="moderator")
+    await store.set_story_paused(story, True, reason=PauseReason.MODERATOR)
     await poll(store, source, snap(entry(1), key_points=("a",)))
     assert await store.pending_deliveries(DUE) == []
 
@@ -139,9 +148,16 @@ async def test_sent_delivery_leaves_the_queue_and_remembers_its_message(store):
     await poll(store, source, snap(entry(1)))
     await poll(store, source, snap(entry(1), entry(2)), LATER)
     (delivery,) = await store.pending_deliveries(DUE)
-    await store.mark_sent(delivery.id, 999, now=DUE)
+    shown = Shown(((source, "e2"),))
+    await store.record_delivery([delivery], Sent(999, 10, effects=(shown,)), now=DUE)
     assert await store.pending_deliveries(DUE) == []
-    message_id, channel_id, posted_at, digest = await store.posted_message(sub, source, "e2")
+    posted = await store.posted_message(sub, source, "e2")
+    message_id, channel_id, posted_at, digest = (
+        posted.message_id,
+        posted.channel_id,
+        posted.posted_at,
+        posted.digest,
+    )
     assert (message_id, channel_id, posted_at, digest) == (999, 10, DUE, False)
 
 
@@ -152,7 +168,8 @@ async def test_retry_holds_back_later_deliveries_of_the_same_subscription(store)
     await poll(store, source, snap(entry(1)))
     await poll(store, source, snap(entry(1), entry(2), entry(3)), LATER)
     first = (await store.pending_deliveries(DUE))[0]
-    await store.mark_retry(first.id, error="HTTP 503", next_attempt=DUE + timedelta(minutes=1))
+    retry = Retry(FailureReason.DISCORD_ERROR, "HTTP 503", at=DUE + timedelta(minutes=1))
+    await store.record_delivery([first], retry, now=DUE)
     waiting = await store.pending_deliveries(DUE)
     assert {d.channel_id for d in waiting} == {11}
     after = await store.pending_deliveries(DUE + timedelta(minutes=1))
@@ -177,7 +194,9 @@ async def test_nonces_are_distinct_stable_and_short(store):
 async def test_subscribing_again_changes_and_resumes(store):
     story, _ = await story_with_source(store)
     sub = await store.subscribe(story, guild_id=1, channel_id=10, now=T0)
-    await store.pause_subscription(sub, reason="403 Missing Access", now=T0)
+    await store.pause_subscription(
+        sub, reason=PauseReason.NO_PERMISSION, detail="403 Missing Access", now=T0
+    )
     again = await store.subscribe(story, guild_id=1, channel_id=10, mode="digest", now=T0)
     (record,) = await store.subscriptions(guild_id=1)
     assert (again, record.mode, record.paused_at) == (sub, "digest", None)

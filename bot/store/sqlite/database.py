@@ -73,9 +73,11 @@ async def connect(
         db.row_factory = sqlite3.Row
         await db.execute("PRAGMA journal_mode = WAL")
         await db.execute("PRAGMA synchronous = NORMAL")
-        await db.execute("PRAGMA foreign_keys = ON")
         await db.execute("PRAGMA busy_timeout = 5000")
+        # Migrations run with foreign keys off, so that one may rebuild a table others refer
+        # to (SQLite's own procedure); what they leave is checked before the keys go on.
         await migrate(db, target=migrate_to)
+        await db.execute("PRAGMA foreign_keys = ON")
     except sqlite3.DatabaseError as error:
         await db.close()
         raise StoreError(

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from bot.diff import id_key
 from bot.model import KeyPointsKind
-from bot.store.codec import moment_from_us, to_us
+from bot.store.codec import moment_from_us, to_us, to_us_or_none
 from bot.store.interface import DEFAULT_RETENTION, EntriesStore
 from bot.store.records import KeyPointsRecord, StoredEntryRecord
 from bot.store.sqlite.database import Database
@@ -33,12 +33,15 @@ class Entries(Database, EntriesStore):
         )
         return [StoredEntryRecord.from_row(row) for row in rows]
 
-    async def entries_since(self, story_id: int, since: datetime) -> list[StoredEntryRecord]:
+    async def entries_since(
+        self, story_id: int, since: datetime, until: datetime | None = None
+    ) -> list[StoredEntryRecord]:
+        until_us = to_us_or_none(until)
         rows = await self._query_all(
             "SELECT e.* FROM entries e JOIN story_sources ss ON ss.source_id = e.source_id"
-            " WHERE ss.story_id = ? AND e.first_seen > ? AND e.posted"
-            " ORDER BY e.first_seen, ifnull(e.published, 0), e.seq",
-            (story_id, to_us(since)),
+            " WHERE ss.story_id = ? AND e.first_seen > ? AND (? IS NULL OR e.first_seen <= ?)"
+            " AND e.posted ORDER BY e.first_seen, ifnull(e.published, 0), e.seq",
+            (story_id, to_us(since), until_us, until_us),
         )
         return [StoredEntryRecord.from_row(row) for row in rows]
 
@@ -68,11 +71,15 @@ class Entries(Database, EntriesStore):
             for row in rows
         ]
 
-    async def key_points_changed_since(self, story_id: int, since: datetime) -> bool:
+    async def key_points_changed_since(
+        self, story_id: int, since: datetime, until: datetime | None = None
+    ) -> bool:
+        until_us = to_us_or_none(until)
         row = await self._query_one(
             "SELECT 1 FROM key_points k JOIN story_sources ss ON ss.source_id = k.source_id"
-            " WHERE ss.story_id = ? AND k.created_at > ? LIMIT 1",
-            (story_id, to_us(since)),
+            " WHERE ss.story_id = ? AND k.created_at > ? AND (? IS NULL OR k.created_at <= ?)"
+            " LIMIT 1",
+            (story_id, to_us(since), until_us, until_us),
         )
         return row is not None
 
@@ -99,14 +106,10 @@ class Entries(Database, EntriesStore):
             )
             pruned = len(expired)
             await db.execute(
-                "DELETE FROM deliveries WHERE state IN ('sent', 'undeliverable')"
-                " AND created_at < ?",
+                "DELETE FROM deliveries WHERE state IN ('sent', 'given_up') AND created_at < ?",
                 (now_us - default_us,),
             )
-            await db.execute(
-                "DELETE FROM alerts WHERE state != 'pending' AND created_at < ?",
-                (now_us - default_us,),
-            )
+            await db.execute("DELETE FROM delivery_attempts WHERE at < ?", (now_us - default_us,))
             # what a message showed, for edits: those older than the window get no correction
             await db.execute(
                 "DELETE FROM posted_messages WHERE posted_at < ?", (now_us - default_us,)

@@ -33,7 +33,8 @@ LATEST = len(migrations())
 
 
 async def migrate(db: aiosqlite.Connection, *, target: int = LATEST) -> int:
-    """Bring the schema to `target`, each migration in its own transaction; the new version."""
+    """Bring the schema to `target`, each migration in its own transaction; the new version.
+    Run it with foreign keys off (a migration may rebuild a table that others refer to)."""
     (version,) = (await (await db.execute("PRAGMA user_version")).fetchone()) or (0,)
     if version > LATEST:
         raise StoreError(
@@ -53,5 +54,8 @@ async def migrate(db: aiosqlite.Connection, *, target: int = LATEST) -> int:
                 if db.in_transaction:
                     await db.rollback()
                 raise
+            broken = await db.execute_fetchall("PRAGMA foreign_key_check")
+            if broken:
+                raise StoreError(f"migration {name} left rows that refer to nothing: {broken[:3]}")
             version = number
     return version

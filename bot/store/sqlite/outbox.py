@@ -1,19 +1,40 @@
-"""The outbox in SQLite: pending deliveries and alerts, what was sent, claimed batches,
-throttled edits, threads, digests and what was announced once."""
+"""The outbox in SQLite: what is due, claims, the record of every attempt and what it left
+(posted messages, threads, what was announced, pauses), digests, and the delivery history."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from bot.model import NewEntry
-from bot.store.codec import change_from_json, from_us, moment_from_us, to_us
-from bot.store.errors import StoreError
+import aiosqlite
+
+from bot.model import AlertContent, AlertKind, DigestContent, NewEntry, PauseReason
+from bot.outcome import (
+    Announced,
+    EditedInPlace,
+    Outcome,
+    Paused,
+    Retry,
+    Sent,
+    Shown,
+    ThreadForgotten,
+    ThreadStarted,
+)
+from bot.store.codec import (
+    alert_to_json,
+    change_from_json,
+    digest_to_json,
+    from_us,
+    moment_from_us,
+    to_us,
+    to_us_or_none,
+)
 from bot.store.interface import OutboxStore
 from bot.store.records import (
-    Alert,
     Delivery,
+    DeliveryAttempt,
     MessageEntry,
     PostedMessage,
     SubscriptionRecord,
@@ -21,6 +42,24 @@ from bot.store.records import (
 from bot.store.sqlite.database import Database
 
 MAX_EMBEDS = 10  # a message shows at most this many updates
+
+# A pending row, with its subscription's story and target (an alert: its server's, or the
+# console's when it has none) and its source's address.
+_PENDING = (
+    "SELECT d.id, d.subscription_id, d.source_id, d.entry_id, d.kind, d.payload, d.attempts,"
+    " d.next_attempt, d.nonce, d.created_at, d.backfill, d.batch, d.batch_more, d.deferred,"
+    " sub.story_id, st.name AS story_name, ifnull(sub.guild_id, d.guild_id) AS guild_id,"
+    " ifnull(sub.target, CASE WHEN d.guild_id IS NULL THEN 'console' ELSE 'discord' END)"
+    " AS target, sub.channel_id, sub.mention_role_id, src.url AS source_url"
+    " FROM deliveries d LEFT JOIN subscriptions sub ON sub.id = d.subscription_id"
+    " LEFT JOIN stories st ON st.id = sub.story_id"
+    " LEFT JOIN sources src ON src.id = d.source_id"
+)
+
+
+def _nonce(prefix: str, *parts: object) -> str:
+    raw = ":".join(map(str, parts)).encode("utf-8", "surrogatepass")
+    return prefix + hashlib.sha256(raw).hexdigest()[:24]
 
 
 class Outbox(Database, OutboxStore):
@@ -30,179 +69,250 @@ class Outbox(Database, OutboxStore):
         now_us = to_us(now)
         wanted = None if targets is None else json.dumps(sorted(targets))
         rows = await self._query_all(
-            "SELECT d.*, sub.story_id, st.name AS story_name, sub.guild_id, sub.target,"
-            " sub.channel_id, sub.thread, sub.thread_id, sub.mention_role_id, sub.mode,"
-            " sub.keywords, src.url AS source_url"
-            " FROM deliveries d JOIN subscriptions sub ON sub.id = d.subscription_id"
-            " JOIN stories st ON st.id = sub.story_id"
-            " LEFT JOIN sources src ON src.id = d.source_id"
-            " WHERE d.state = 'pending' AND d.next_attempt <= ? AND sub.paused_at IS NULL"
-            " AND (? IS NULL OR sub.target IN (SELECT value FROM json_each(?)))"
+            f"SELECT * FROM ({_PENDING}"  # noqa: S608 - our own SQL
+            " WHERE d.state = 'pending' AND d.next_attempt <= ?"
+            " AND (d.subscription_id IS NULL OR sub.paused_at IS NULL)"
+            # a subscription whose earlier row waits for a retry gets nothing later meanwhile
             " AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.subscription_id ="
             "  d.subscription_id AND e.state = 'pending' AND e.id < d.id AND e.next_attempt > ?"
-            "  AND NOT e.deferred)"
-            " ORDER BY d.id LIMIT ?",
-            (now_us, wanted, wanted, now_us, limit),
+            "  AND NOT e.deferred))"
+            " WHERE (? IS NULL OR target IN (SELECT value FROM json_each(?)))"
+            " ORDER BY id LIMIT ?",
+            (now_us, now_us, wanted, wanted, limit),
         )
         return [Delivery.from_row(row) for row in rows]
 
-    async def mark_sent(
-        self,
-        delivery_id: int,
-        message_id: int | None,
-        *,
-        now: datetime,
-        channel_id: int | None = None,
-        digest: bool = False,
-    ) -> None:
+    async def queue_starter(self, subscription_id: int, *, now: datetime) -> Delivery | None:
         now_us = to_us(now)
         async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO deliveries (subscription_id, kind, payload, next_attempt, nonce,"
+                " created_at) SELECT id, 'starter', '{}', ?, ?, ? FROM subscriptions"
+                " WHERE id = ? AND thread AND thread_id IS NULL ON CONFLICT DO NOTHING",
+                (now_us, _nonce("t", "starter", subscription_id, now_us), now_us, subscription_id),
+            )
             row = await self._fetchone(
-                "UPDATE deliveries SET state = 'sent', message_id = ?, sent_at = ?,"
-                " attempts = attempts + 1, last_error = NULL WHERE id = ?"
-                " RETURNING subscription_id, source_id, entry_id",
-                (message_id, now_us, delivery_id),
+                f"{_PENDING} WHERE d.subscription_id = ? AND d.kind = 'starter'"
+                " AND d.state = 'pending'",
+                (subscription_id,),
             )
-            if row is None:
-                raise StoreError(f"no delivery with id {delivery_id}")
-            if message_id is not None:
-                await db.execute(
-                    "INSERT INTO posted_messages (delivery_id, subscription_id, source_id,"
-                    " entry_id, channel_id, message_id, posted_at, digest)"
-                    " SELECT ?, ?, ?, ?, ifnull(?, ifnull(thread_id, channel_id)), ?, ?, ?"
-                    " FROM subscriptions WHERE id = ?",
-                    (
-                        delivery_id,
-                        row[0],
-                        row[1],
-                        row[2],
-                        channel_id,
-                        message_id,
-                        now_us,
-                        digest,
-                        row[0],
-                    ),
-                )
+        return None if row is None else Delivery.from_row(row)
 
-    async def mark_retry(self, delivery_id: int, *, error: str, next_attempt: datetime) -> None:
-        await self._retry_later("deliveries", delivery_id, error, next_attempt)
-
-    async def mark_undeliverable(self, delivery_id: int, *, error: str) -> None:
-        await self._give_up("deliveries", delivery_id, error)
-
-    async def _retry_later(
-        self, table: str, row_id: int, error: str, next_attempt: datetime
+    async def claim(
+        self, units: Sequence[tuple[Sequence[int], str, int]], *, now: datetime
     ) -> None:
-        """Shared by the outbox and the alerts: one more failed attempt, next try later."""
-        async with self._transaction() as db:
-            await db.execute(
-                f"UPDATE {table} SET attempts = attempts + 1, last_error = ?,"  # noqa: S608 - our table names
-                " next_attempt = ? WHERE id = ? AND state = 'pending'",
-                (error, to_us(next_attempt), row_id),
-            )
-
-    async def _give_up(self, table: str, row_id: int, error: str) -> None:
-        """Shared by the outbox and the alerts: kept as undeliverable, never dropped."""
-        async with self._transaction() as db:
-            await db.execute(
-                f"UPDATE {table} SET state = 'undeliverable', attempts = attempts + 1,"  # noqa: S608
-                " last_error = ? WHERE id = ?",
-                (error, row_id),
-            )
-
-    async def posted_message(
-        self, subscription_id: int, source_id: int, entry_id: str
-    ) -> tuple[int, int | None, datetime, bool] | None:
-        row = await self._query_one(
-            "SELECT message_id, channel_id, posted_at, digest FROM posted_messages"
-            " WHERE subscription_id = ? AND source_id = ? AND entry_id = ?"
-            " ORDER BY id DESC LIMIT 1",
-            (subscription_id, source_id, entry_id),
-        )
-        if row is None:
-            return None
-        return row[0], row[1], moment_from_us(row[2]), bool(row[3])
-
-    async def pending_alerts(
-        self, now: datetime, limit: int = 100, *, console: bool = True, guilds: bool = True
-    ) -> list[Alert]:
-        rows = await self._query_all(
-            "SELECT a.*, s.url AS source_url FROM alerts a LEFT JOIN sources s"
-            " ON s.id = a.source_id WHERE a.state = 'pending' AND a.next_attempt <= ?"
-            " AND ((? AND a.guild_id IS NULL) OR (? AND a.guild_id IS NOT NULL))"
-            " ORDER BY a.id LIMIT ?",
-            (to_us(now), console, guilds, limit),
-        )
-        return [Alert.from_row(row) for row in rows]
-
-    async def mark_alert_sent(
-        self, alert_id: int, message_id: int | None = None, *, now: datetime
-    ) -> None:
-        async with self._transaction() as db:
-            await db.execute(
-                "UPDATE alerts SET state = 'sent', message_id = ?, sent_at = ?,"
-                " attempts = attempts + 1, last_error = NULL WHERE id = ?",
-                (message_id, to_us(now), alert_id),
-            )
-
-    async def mark_alert_retry(self, alert_id: int, *, error: str, next_attempt: datetime) -> None:
-        await self._retry_later("alerts", alert_id, error, next_attempt)
-
-    async def mark_alert_undeliverable(self, alert_id: int, *, error: str) -> None:
-        await self._give_up("alerts", alert_id, error)
-
-    # --- batches ---------------------------------------------------------------------------
-
-    async def claim_batch(
-        self, delivery_ids: Sequence[int], batch: str, *, more: int = 0, now: datetime
-    ) -> None:
+        now_us = to_us(now)
         async with self._transaction() as db:
             await db.executemany(
                 "UPDATE deliveries SET batch = ?, batch_more = ?, next_attempt = ?"
-                " WHERE id = ? AND state = 'pending'",
-                [(batch, more, to_us(now), delivery_id) for delivery_id in delivery_ids],
+                " WHERE id = ? AND state = 'pending' AND batch IS NULL",
+                [(nonce, more, now_us, row) for ids, nonce, more in units for row in ids],
             )
 
-    async def unclaim(self, delivery_ids: Sequence[int]) -> None:
-        async with self._transaction() as db:
-            await db.executemany(
-                "UPDATE deliveries SET batch = NULL, batch_more = 0"
-                " WHERE id = ? AND state = 'pending'",
-                [(delivery_id,) for delivery_id in delivery_ids],
-            )
-
-    async def mark_batch_sent(
-        self,
-        delivery_ids: Sequence[int],
-        message_id: int | None,
-        *,
-        now: datetime,
-        channel_id: int | None,
-        record: Sequence[int] | None = None,
-    ) -> None:
+    async def record_delivery(
+        self, rows: Sequence[Delivery], outcome: Outcome, *, now: datetime
+    ) -> bool:
         now_us = to_us(now)
-        recorded = set(delivery_ids if record is None else record)
+        ids = [row.id for row in rows]
         async with self._transaction() as db:
-            for delivery_id in delivery_ids:
-                row = await self._fetchone(
-                    "UPDATE deliveries SET state = 'sent', message_id = ?, sent_at = ?,"
-                    " attempts = attempts + 1, last_error = NULL, deferred = 0"
-                    " WHERE id = ? AND state = 'pending'"
-                    " RETURNING subscription_id, source_id, entry_id",
-                    (message_id, now_us, delivery_id),
+            told = False
+            match outcome:
+                case Sent():
+                    await db.executemany(
+                        "UPDATE deliveries SET state = 'sent', message_id = ?, channel_id = ?,"
+                        " sent_at = ?, attempts = attempts + 1, last_reason = NULL,"
+                        " last_error = NULL, deferred = 0 WHERE id = ? AND state = 'pending'",
+                        [(outcome.message_id, outcome.channel_id, now_us, i) for i in ids],
+                    )
+                    await self._apply_effects(db, rows, outcome, now_us)
+                case Retry():
+                    assert outcome.at is not None, "the dispatcher sets when to retry"
+                    await db.executemany(
+                        "UPDATE deliveries SET attempts = attempts + ?, last_reason = ?,"
+                        " last_error = ?, next_attempt = ?, deferred = ?"
+                        " WHERE id = ? AND state = 'pending'",
+                        [
+                            (
+                                int(outcome.counted),
+                                outcome.reason.value,
+                                outcome.detail,
+                                to_us(outcome.at),
+                                int(not outcome.holds),
+                                i,
+                            )
+                            for i in ids
+                        ],
+                    )
+                    await self._apply_effects(db, rows, outcome, now_us)
+                case Paused():
+                    # not in flight any more: batched afresh when the subscription resumes
+                    await db.executemany(
+                        "UPDATE deliveries SET batch = NULL, batch_more = 0, last_reason = ?,"
+                        " last_error = ? WHERE id = ? AND state = 'pending'",
+                        [(outcome.reason.value, outcome.detail, i) for i in ids],
+                    )
+                    if rows[0].subscription_id is not None:
+                        told = await self._pause(
+                            db, rows[0].subscription_id, outcome.reason, outcome.detail, now_us
+                        )
+                case _:
+                    await db.executemany(
+                        "UPDATE deliveries SET state = 'given_up', attempts = attempts + 1,"
+                        " last_reason = ?, last_error = ? WHERE id = ? AND state = 'pending'",
+                        [(outcome.reason.value, outcome.detail, i) for i in ids],
+                    )
+            await self._write_history(db, rows, outcome, now_us)
+            return told
+
+    async def _apply_effects(
+        self,
+        db: aiosqlite.Connection,
+        rows: Sequence[Delivery],
+        outcome: Sent | Retry,
+        now_us: int,
+    ) -> None:
+        sub_id = rows[0].subscription_id
+        for effect in outcome.effects:
+            match effect:
+                case Shown(entries=entries, digest=digest):
+                    assert isinstance(outcome, Sent) and outcome.message_id is not None
+                    by_entry = {(row.source_id, row.entry_id): row.id for row in rows}
+                    await db.executemany(
+                        "INSERT INTO posted_messages (delivery_id, subscription_id, source_id,"
+                        " entry_id, channel_id, message_id, posted_at, digest)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        [
+                            (
+                                by_entry.get((source_id, entry_id)),
+                                sub_id,
+                                source_id,
+                                entry_id,
+                                outcome.channel_id,
+                                outcome.message_id,
+                                now_us,
+                                digest,
+                            )
+                            for source_id, entry_id in entries
+                        ],
+                    )
+                case EditedInPlace(posted_id=posted_id):
+                    await db.execute(
+                        "UPDATE posted_messages SET edited_at = ? WHERE id = ?", (now_us, posted_id)
+                    )
+                case ThreadStarted(thread_id=thread_id, starter_message_id=starter):
+                    await db.execute(
+                        "UPDATE subscriptions SET thread_id = ?, starter_message_id = ?"
+                        " WHERE id = ?",
+                        (thread_id, starter, sub_id),
+                    )
+                case ThreadForgotten():
+                    await db.execute(
+                        "UPDATE subscriptions SET thread_id = NULL WHERE id = ?", (sub_id,)
+                    )
+                case Announced(status=status):
+                    await db.execute(
+                        "UPDATE subscriptions SET announced_status = ? WHERE id = ?",
+                        (status.value, sub_id),
+                    )
+
+    async def _pause(
+        self,
+        db: aiosqlite.Connection,
+        subscription_id: int,
+        reason: PauseReason,
+        detail: str | None,
+        now_us: int,
+    ) -> bool:
+        """Pause a running subscription and queue the alert that says so: True when it was
+        running (so it is said once)."""
+        paused = await self._fetchone(
+            "UPDATE subscriptions SET paused_at = ?, pause_reason = ?, pause_detail = ?"
+            " WHERE id = ? AND paused_at IS NULL"
+            " RETURNING id, guild_id, story_id, channel_id, thread",
+            (now_us, reason.value, detail, subscription_id),
+        )
+        if paused is None or paused["guild_id"] is None:
+            return paused is not None
+        story = await self._fetchone("SELECT name FROM stories WHERE id = ?", (paused[2],))
+        alert = AlertContent(
+            kind=AlertKind.SUBSCRIPTION_PAUSED,
+            story=None if story is None else story[0],
+            channel_id=paused["channel_id"],
+            thread=bool(paused["thread"]),
+            pause_reason=reason,
+            pause_detail=detail,
+        )
+        await db.execute(
+            "INSERT INTO deliveries (guild_id, kind, payload, next_attempt, nonce, created_at)"
+            " VALUES (?, 'alert', ?, ?, ?, ?)",
+            (
+                paused["guild_id"],
+                alert_to_json(alert),
+                now_us,
+                _nonce("p", "pause", subscription_id, now_us),
+                now_us,
+            ),
+        )
+        return True
+
+    async def _write_history(
+        self,
+        db: aiosqlite.Connection,
+        rows: Sequence[Delivery],
+        outcome: Outcome,
+        now_us: int,
+    ) -> None:
+        reason = getattr(outcome, "reason", None)
+        detail = getattr(outcome, "detail", None) or getattr(outcome, "note", None)
+        message_id = outcome.message_id if isinstance(outcome, Sent) else None
+        channel_id = outcome.channel_id if isinstance(outcome, Sent) else None
+        retry_at = to_us_or_none(outcome.at) if isinstance(outcome, Retry) else None
+        kind = outcome.outcome
+        await db.executemany(
+            "INSERT INTO delivery_attempts (delivery_id, subscription_id, story_id, guild_id,"
+            " channel_id, kind, source_id, entry_id, title, at, outcome, reason, detail,"
+            " message_id, next_attempt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    row.id,
+                    row.subscription_id,
+                    row.story_id,
+                    row.guild_id,
+                    channel_id or row.channel_id,
+                    row.kind.value,
+                    row.source_id,
+                    row.entry_id,
+                    _title(row),
+                    now_us,
+                    kind.value,
+                    None if reason is None else str(reason),
+                    detail,
+                    message_id,
+                    retry_at,
                 )
-                if row is None or message_id is None or delivery_id not in recorded:
-                    continue
-                await db.execute(
-                    "INSERT INTO posted_messages (delivery_id, subscription_id, source_id,"
-                    " entry_id, channel_id, message_id, posted_at, digest)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
-                    (delivery_id, row[0], row[1], row[2], channel_id, message_id, now_us),
-                )
+                for row in rows
+            ],
+        )
+
+    async def pause_subscription(
+        self, subscription_id: int, *, reason: PauseReason, detail: str | None, now: datetime
+    ) -> bool:
+        async with self._transaction() as db:
+            return await self._pause(db, subscription_id, reason, detail, to_us(now))
+
+    async def delivery_history(
+        self, guild_id: int, *, story_id: int | None = None, limit: int = 20
+    ) -> list[DeliveryAttempt]:
+        rows = await self._query_all(
+            "SELECT * FROM delivery_attempts WHERE guild_id = ? AND (? IS NULL OR story_id = ?)"
+            " ORDER BY id DESC LIMIT ?",
+            (guild_id, story_id, story_id, limit),
+        )
+        return [DeliveryAttempt.from_row(row) for row in rows]
 
     # --- edits -----------------------------------------------------------------------------
 
-    async def posted_message_record(
+    async def posted_message(
         self, subscription_id: int, source_id: int, entry_id: str
     ) -> PostedMessage | None:
         row = await self._query_one(
@@ -213,11 +323,13 @@ class Outbox(Database, OutboxStore):
         )
         if row is None:
             return None
-        posted_at = from_us(row[3])
-        assert posted_at is not None
-        return PostedMessage(row[0], row[1], row[2], posted_at, from_us(row[4]), bool(row[5]))
+        return PostedMessage(
+            row[0], row[1], row[2], moment_from_us(row[3]), from_us(row[4]), bool(row[5])
+        )
 
     async def message_entries(self, posted: PostedMessage) -> list[MessageEntry]:
+        # A message's rows are written by one transaction, so their ids are consecutive: a
+        # range of the primary key finds them without an index on message_id.
         rows = await self._query_all(
             "SELECT p.id, p.source_id, p.entry_id, p.edited_at, d.payload"
             " FROM posted_messages p LEFT JOIN deliveries d ON d.id = p.delivery_id"
@@ -235,49 +347,6 @@ class Outbox(Database, OutboxStore):
             found.append(MessageEntry(row[0], row[1], row[2], from_us(row[3]), shown))
         return found
 
-    async def mark_message_edited(self, posted_id: int, *, now: datetime) -> None:
-        async with self._transaction() as db:
-            await db.execute(
-                "UPDATE posted_messages SET edited_at = ? WHERE id = ?", (to_us(now), posted_id)
-            )
-
-    async def defer_delivery(self, delivery_id: int, *, until: datetime) -> None:
-        async with self._transaction() as db:
-            await db.execute(
-                "UPDATE deliveries SET deferred = 1, next_attempt = ?"
-                " WHERE id = ? AND state = 'pending'",
-                (to_us(until), delivery_id),
-            )
-
-    # --- subscriptions ---------------------------------------------------------------------
-
-    async def pause_subscription_once(
-        self, subscription_id: int, *, reason: str, now: datetime
-    ) -> bool:
-        async with self._transaction() as db:
-            cursor = await db.execute(
-                "UPDATE subscriptions SET paused_at = ?, pause_reason = ?"
-                " WHERE id = ? AND paused_at IS NULL",
-                (to_us(now), reason, subscription_id),
-            )
-            return cursor.rowcount > 0
-
-    async def set_thread_starter(
-        self, subscription_id: int, *, thread_id: int | None, starter_message_id: int | None
-    ) -> None:
-        async with self._transaction() as db:
-            await db.execute(
-                "UPDATE subscriptions SET thread_id = ?, starter_message_id = ? WHERE id = ?",
-                (thread_id, starter_message_id, subscription_id),
-            )
-
-    async def set_announced_status(self, subscription_id: int, status: str) -> None:
-        async with self._transaction() as db:
-            await db.execute(
-                "UPDATE subscriptions SET announced_status = ? WHERE id = ?",
-                (status, subscription_id),
-            )
-
     # --- digests ---------------------------------------------------------------------------
 
     async def digest_subscriptions(self) -> list[SubscriptionRecord]:
@@ -289,27 +358,43 @@ class Outbox(Database, OutboxStore):
         )
         return [SubscriptionRecord.from_row(row) for row in rows]
 
-    async def record_digest(
+    async def close_digest(
         self,
         subscription_id: int,
         *,
+        since: datetime,
+        until: datetime,
+        content: DigestContent | None,
         now: datetime,
-        message_id: int | None,
-        channel_id: int | None,
-        entries: Sequence[tuple[int, str]],
-    ) -> None:
-        now_us = to_us(now)
+    ) -> bool:
+        until_us = to_us(until)
         async with self._transaction() as db:
-            await db.execute(
-                "UPDATE subscriptions SET last_digest_at = ? WHERE id = ?",
-                (now_us, subscription_id),
+            cursor = await db.execute(
+                "UPDATE subscriptions SET last_digest_at = ? WHERE id = ?"
+                " AND ifnull(last_digest_at, created_at) = ?",
+                (until_us, subscription_id, to_us(since)),
             )
-            if message_id is not None:
-                await db.executemany(
-                    "INSERT INTO posted_messages (subscription_id, source_id, entry_id,"
-                    " channel_id, message_id, posted_at, digest) VALUES (?, ?, ?, ?, ?, ?, 1)",
-                    [
-                        (subscription_id, source_id, entry_id, channel_id, message_id, now_us)
-                        for source_id, entry_id in entries
-                    ],
+            if cursor.rowcount == 0:
+                return False  # closed already (by another process, or before a restart)
+            if content is not None:
+                now_us = to_us(now)
+                await db.execute(
+                    "INSERT INTO deliveries (subscription_id, kind, payload, next_attempt, nonce,"
+                    " created_at, period_end) VALUES (?, 'digest', ?, ?, ?, ?, ?)"
+                    " ON CONFLICT DO NOTHING",
+                    (
+                        subscription_id,
+                        digest_to_json(content),
+                        now_us,
+                        _nonce("d", "digest", subscription_id, until_us),
+                        now_us,
+                        until_us,
+                    ),
                 )
+            return True
+
+
+def _title(row: Delivery) -> str | None:
+    change = row.change
+    entry = getattr(change, "entry", None)
+    return None if entry is None else entry.title

@@ -15,12 +15,11 @@ from datetime import datetime, timedelta
 import aiosqlite
 
 from bot.diff import EntryWrite, SourceState, StoredEntry, id_key, versioned_items
-from bot.model import Change, EditedEntry, NewEntry, Snapshot, StoryStatus
-from bot.store.codec import change_kind, change_to_json, to_us, to_us_or_none
+from bot.model import AlertContent, AlertKind, Change, EditedEntry, NewEntry, Snapshot, StoryStatus
+from bot.store.codec import alert_to_json, change_kind, change_to_json, to_us, to_us_or_none
 from bot.store.errors import StalePoll, StoreError
 from bot.store.interface import PollsStore
 from bot.store.records import (
-    AlertKind,
     PollOutcome,
     PollRecord,
     PollState,
@@ -166,13 +165,14 @@ class Polls(Database, PollsStore):
         if record.outcome is PollOutcome.FAILED:
             return (
                 "UPDATE sources SET version = version + 1, failures = ?, last_polled = ?,"
-                " last_error = ?, last_error_at = ?,"
+                " last_error_code = ?, last_error = ?, last_error_at = ?,"
                 " auto_paused_at = CASE WHEN ? THEN ifnull(auto_paused_at, ?) END,"
                 " auto_pause_reason = CASE WHEN ? THEN ifnull(auto_pause_reason, ?) END,"
                 " next_check = ?, status = ? WHERE id = ? AND version = ?",
                 (
                     record.failures,
                     now_us,
+                    None if record.error_code is None else record.error_code.value,
                     record.error,
                     now_us,
                     record.auto_paused,
@@ -185,6 +185,7 @@ class Polls(Database, PollsStore):
         answered = (
             "UPDATE sources SET version = version + 1, last_polled = ?, failures = 0,"
             " auto_paused_at = NULL, auto_pause_reason = NULL, last_error = NULL,"
+            " last_error_code = NULL,"
         )
         if record.outcome is not PollOutcome.CHANGED:
             return (
@@ -372,17 +373,26 @@ class Polls(Database, PollsStore):
     ) -> None:
         """One alert per audience of the source: each server whose active stories use it, and
         the console (guild NULL) when a config story does."""
-        await database.execute(
-            "INSERT INTO alerts (source_id, guild_id, kind, reason, next_attempt, created_at)"
-            " SELECT DISTINCT ?, st.guild_id, ?, ?, ?, ? FROM story_sources ss"
-            " JOIN stories st ON st.id = ss.story_id LEFT JOIN guilds g ON g.id = st.guild_id"
-            " WHERE ss.source_id = ? AND g.left_at IS NULL",
-            (
-                source_id,
-                kind.value,
-                reason if kind is AlertKind.SOURCE_PAUSED else None,
-                now_us,
-                now_us,
-                source_id,
-            ),
+        audiences = await self._fetchall(
+            "SELECT DISTINCT st.guild_id, s.url FROM story_sources ss"
+            " JOIN stories st ON st.id = ss.story_id JOIN sources s ON s.id = ss.source_id"
+            " LEFT JOIN guilds g ON g.id = st.guild_id"
+            " WHERE ss.source_id = ? AND g.left_at IS NULL ORDER BY st.guild_id",
+            (source_id,),
+        )
+        error = reason if kind is AlertKind.SOURCE_PAUSED else None
+        await database.executemany(
+            "INSERT INTO deliveries (guild_id, source_id, kind, payload, next_attempt, nonce,"
+            " created_at) VALUES (?, ?, 'alert', ?, ?, ?, ?)",
+            [
+                (
+                    guild_id,
+                    source_id,
+                    alert_to_json(AlertContent(kind=kind, url=url, error=error)),
+                    now_us,
+                    outbox_nonce(guild_id or 0, source_id, kind.value, "alert", now_us),
+                    now_us,
+                )
+                for guild_id, url in audiences
+            ],
         )

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from bot.model import SourceKind
+from bot.model import PauseReason, SourceKind
 from bot.store.codec import to_us
 from bot.store.errors import StoreError
 from bot.store.interface import StoriesStore
@@ -66,12 +66,21 @@ class Stories(Database, StoriesStore):
         return [StoryRecord.from_row(row) for row in rows]
 
     async def set_story_paused(
-        self, story_id: int, paused: bool, *, reason: str | None = None, now: datetime | None = None
+        self,
+        story_id: int,
+        paused: bool,
+        *,
+        reason: PauseReason = PauseReason.MODERATOR,
+        now: datetime | None = None,
     ) -> None:
         async with self._transaction() as db:
             await db.execute(
                 "UPDATE stories SET paused_at = ?, pause_reason = ? WHERE id = ?",
-                (to_us(now or _now()) if paused else None, reason if paused else None, story_id),
+                (
+                    to_us(now or _now()) if paused else None,
+                    reason.value if paused else None,
+                    story_id,
+                ),
             )
 
     async def add_source(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from bot.model import Mode, NewEntry
+from bot.model import DEFAULT_DIGEST_PERIOD, Mode, NewEntry
 from bot.store.codec import change_to_json, to_us
 from bot.store.errors import StoreError
 from bot.store.interface import SubscriptionsStore
@@ -62,11 +62,11 @@ class Subscriptions(Database, SubscriptionsStore):
         rows = await self._query_all(
             "SELECT d.subscription_id,"
             " sum(d.state = 'pending' AND d.attempts > 0),"
-            " sum(d.state = 'undeliverable'),"
+            " sum(d.state = 'given_up'),"
             " (SELECT e.last_error FROM deliveries e WHERE e.subscription_id = d.subscription_id"
             "  AND e.last_error IS NOT NULL ORDER BY e.id DESC LIMIT 1)"
             " FROM deliveries d JOIN subscriptions sub ON sub.id = d.subscription_id"
-            " WHERE sub.guild_id = ? AND (d.state = 'undeliverable'"
+            " WHERE sub.guild_id = ? AND (d.state = 'given_up'"
             "  OR (d.state = 'pending' AND d.attempts > 0))"
             " GROUP BY d.subscription_id",
             (guild_id,),
@@ -136,6 +136,8 @@ class Subscriptions(Database, SubscriptionsStore):
     ) -> int:
         if mode not in tuple(Mode):
             raise StoreError(f"unknown mode {mode!r}; use one of {', '.join(Mode)}")
+        if mode is Mode.DIGEST or mode == Mode.DIGEST.value:
+            every = every or DEFAULT_DIGEST_PERIOD
         target = target or ("console" if channel_id is None else "discord")
         now_us = to_us(now or _now())
         async with self._transaction() as db:
@@ -152,6 +154,7 @@ class Subscriptions(Database, SubscriptionsStore):
                 " mode = excluded.mode, every = excluded.every,"
                 " mention_role_id = excluded.mention_role_id, keywords = excluded.keywords,"
                 " thread = excluded.thread, paused_at = NULL, pause_reason = NULL,"
+                " pause_detail = NULL,"
                 # a switch to digests starts the first period now, not at the subscription's
                 # creation (what came before was posted as it came)
                 " last_digest_at = CASE WHEN subscriptions.mode != 'digest'"
@@ -192,13 +195,6 @@ class Subscriptions(Database, SubscriptionsStore):
             (guild_id, guild_id, story_id, story_id),
         )
         return [SubscriptionRecord.from_row(row) for row in rows]
-
-    async def pause_subscription(self, subscription_id: int, *, reason: str, now: datetime) -> None:
-        async with self._transaction() as db:
-            await db.execute(
-                "UPDATE subscriptions SET paused_at = ?, pause_reason = ? WHERE id = ?",
-                (to_us(now), reason, subscription_id),
-            )
 
     async def get_subscription(self, subscription_id: int) -> SubscriptionRecord | None:
         row = await self._query_one("SELECT * FROM subscriptions WHERE id = ?", (subscription_id,))

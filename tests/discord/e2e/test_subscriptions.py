@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.model import PauseReason
 from bot.services.common import MAX_SUBSCRIPTIONS_PER_GUILD
 from bot.sources.extract import extract
 from tests.builders import poll
@@ -65,7 +66,7 @@ async def test_subscribing_again_resumes_a_paused_subscription_and_says_so(harne
     await subscribe(harness)
     (sub,) = await harness.store.subscriptions(guild_id=harness.guild.id)
     await harness.store.pause_subscription(
-        sub.id, reason="Bulletin may no longer post there (Discord said 403)", now=NOW
+        sub.id, reason=PauseReason.NO_PERMISSION, detail="Discord said 403", now=NOW
     )
     inv = await subscribe(harness)
     assert content(inv) == (
@@ -240,7 +241,10 @@ async def test_a_deleted_channels_subscription_is_reported_and_can_be_removed(ha
     await harness.server.wait_until(lambda: harness.bot.get_channel(news.id) is None)
     (sub,) = await harness.store.subscriptions(guild_id=harness.guild.id)
     await harness.store.pause_subscription(
-        sub.id, reason="the channel was deleted (Discord said 404 10003: Unknown Channel)", now=NOW
+        sub.id,
+        reason=PauseReason.CHANNEL_GONE,
+        detail="Discord said 404 10003: Unknown Channel",
+        now=NOW,
     )
     listed = await harness.server.invoke(harness.guild, harness.moderator(), "subscriptions")
     assert "stopped: the channel was deleted" in content(listed)
@@ -256,9 +260,12 @@ async def test_subscriptions_show_health_with_the_pause_reason(harness):
     await polled_story(harness)
     await subscribe(harness)
     (sub,) = await harness.store.subscriptions(guild_id=harness.guild.id)
-    await harness.store.pause_subscription(sub.id, reason="channel deleted", now=NOW)
+    await harness.store.pause_subscription(
+        sub.id, reason=PauseReason.NO_PERMISSION, detail="Discord said 403", now=NOW
+    )
     inv = await harness.server.invoke(harness.guild, harness.moderator(), "subscriptions")
-    assert "**Mars**" in content(inv) and "paused: channel deleted" in content(inv)
+    assert "**Mars**" in content(inv)
+    assert "paused: Bulletin may no longer post there (Discord said 403)" in content(inv)
 
 
 async def test_subscriptions_of_another_server_are_not_listed(harness):
