@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.model import StoryStatus
+from bot import schedule
+from bot.diff import EntryWrite, PollPlan
+from bot.model import StatusChanged, StoryStatus
 from bot.schedule import (
     BACKOFF_CAP,
     PROBE_INTERVAL,
@@ -17,6 +20,8 @@ from bot.schedule import (
     status_interval,
     story_status,
 )
+from bot.store import SiblingSource
+from tests.builders import T0, entry
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -150,3 +155,63 @@ def test_failure_plans_are_deterministic_for_a_seed():
         ).next_check
 
     assert plan() == plan()
+
+
+# --- a story's status from its sources' (pure) ---------------------------------------------------
+
+
+def sibling(story: int, source: int, status: StoryStatus, paused: bool = False) -> SiblingSource:
+    return SiblingSource(story_id=story, source_id=source, status=status, auto_paused=paused)
+
+
+LIVE, QUIET, ENDED = StoryStatus.LIVE, StoryStatus.QUIET, StoryStatus.ENDED
+
+
+def test_a_story_is_as_live_as_its_liveliest_source():
+    assert schedule.liveliest([ENDED, QUIET]) is QUIET
+    assert schedule.liveliest([ENDED, LIVE, QUIET]) is LIVE
+
+
+def test_a_source_ending_while_another_runs_leaves_the_story_live():
+    sources = [sibling(1, 7, LIVE), sibling(1, 8, LIVE)]
+    assert schedule.story_status_changes(7, LIVE, ENDED, sources) == []
+
+
+def test_the_last_running_source_ending_ends_the_story_once():
+    sources = [sibling(1, 7, LIVE), sibling(1, 8, ENDED)]
+    assert schedule.story_status_changes(7, LIVE, ENDED, sources) == [
+        (1, StatusChanged(status=ENDED, previous=LIVE))
+    ]
+
+
+def test_sources_paused_by_failures_say_nothing_of_the_story():
+    sources = [sibling(1, 7, LIVE), sibling(1, 8, LIVE, paused=True)]
+    assert schedule.story_status_changes(7, LIVE, QUIET, sources) == [
+        (1, StatusChanged(status=QUIET, previous=LIVE))
+    ]
+
+
+def test_each_story_sharing_the_source_is_judged_alone():
+    sources = [sibling(1, 7, LIVE), sibling(2, 7, LIVE), sibling(2, 9, LIVE)]
+    assert schedule.story_status_changes(7, LIVE, ENDED, sources) == [
+        (1, StatusChanged(status=ENDED, previous=LIVE))
+    ]
+
+
+def test_new_updates_make_now_the_last_update():
+    write = EntryWrite(entry(1), fingerprint=1, content_hash="h", posted=True)
+    assert schedule.last_update_after(PollPlan(changes=(), inserts=(write,)), T0) == T0
+
+
+def test_a_baseline_takes_its_newest_update_time_but_never_a_future_one():
+    old, future = entry(1), replace(entry(2), published=T0 + timedelta(days=400))
+    writes = tuple(EntryWrite(e, 1, "h") for e in (old,))
+    baseline = PollPlan(changes=(), inserts=writes, takes_baseline=True)
+    assert schedule.last_update_after(baseline, T0 + timedelta(hours=1)) == old.published
+    ahead = PollPlan(changes=(), inserts=(EntryWrite(future, 1, "h"),), takes_baseline=True)
+    assert schedule.last_update_after(ahead, T0) == T0
+
+
+def test_a_poll_with_nothing_new_says_nothing_of_the_last_update():
+    seen = PollPlan(changes=(), seen_ids=("e1",))
+    assert schedule.last_update_after(seen, T0) is None

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.model import PauseReason, StoryStatus
+from bot.model import DeliveryKind, DeliveryOutcome, PauseReason, StoryStatus
 from bot.services.subscriptions import queue_backfill
 from tests.builders import fail, finish
 from tests.delivery.conftest import T0, entry, snap
@@ -192,6 +192,25 @@ async def test_thread_mode_puts_updates_in_one_thread_with_key_points_on_top(
     assert updates == ["Update 1", "Update 2"]
     assert starter["edited_timestamp"] is not None
     assert "B" in starter["embeds"][0]["description"]
+
+
+async def test_a_threads_starter_is_an_outbox_row_sent_before_what_goes_into_the_thread(
+    discord_server, guild, store, dispatcher, follow, clock
+):
+    source = await follow(thread=True, baseline=snap(entry(0), key_points=("A",)))
+    await source.poll(snap(entry(0), entry(1), key_points=("A",)))
+    await dispatcher.drain()
+    history = list(reversed(await store.delivery_history(guild.id)))
+    assert [(a.kind, a.outcome) for a in history] == [
+        (DeliveryKind.STARTER, DeliveryOutcome.SENT),
+        (DeliveryKind.KEY_POINTS, DeliveryOutcome.SENT),
+        (DeliveryKind.NEW, DeliveryOutcome.SENT),
+    ]
+    (starter,) = discord_server.messages_in(guild.system_channel_id)
+    assert history[0].message_id == int(starter["id"])
+    (sub,) = await store.subscriptions(guild_id=guild.id)
+    assert sub.starter_message_id == int(starter["id"])
+    assert {a.channel_id for a in history[1:]} == {sub.thread_id}
 
 
 async def test_coverage_ended_is_said_once(discord_server, guild, store, dispatcher, follow, clock):

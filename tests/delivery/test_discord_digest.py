@@ -257,3 +257,28 @@ async def test_a_digest_in_thread_mode_goes_into_the_storys_thread(
     _, new_starter = discord_server.messages_in(guild.system_channel_id)
     (digest,) = discord_server.messages_in(int(new_starter["thread"]["id"]))
     assert "Update 3" in digest["embeds"][0]["description"]
+
+
+async def test_a_closed_period_survives_a_restart_and_is_posted_once(
+    discord_server, guild, client, store, follow, clock, tmp_path
+):
+    from bot.delivery.discord_sink import DiscordSink
+    from bot.delivery.limiter import RateLimiter
+    from bot.store import open_store
+
+    source = await follow(mode="digest", every=3600)
+    clock.advance(minutes=10)
+    await source.poll(snap(entry(0), entry(1)))
+    clock.advance(minutes=50)
+    assert await Digests(store, clock=clock).close_due() == 1
+    await store.close()  # the process stops before the digest is posted
+
+    reopened = await open_store(tmp_path / "bulletin.db")
+    try:
+        sink = DiscordSink(client, reopened, limiter=RateLimiter(500.0), clock=clock)
+        await Dispatcher(reopened, {"discord": sink}, clock=clock).drain()
+        assert await Digests(reopened, clock=clock).close_due() == 0  # closed already
+        (digest,) = discord_server.messages_in(guild.system_channel_id)
+        assert "Update 1" in digest["embeds"][0]["description"]
+    finally:
+        await reopened.close()

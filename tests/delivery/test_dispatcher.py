@@ -14,7 +14,7 @@ from bot.delivery.sinks import ConsoleSink, one_unit_per_row
 from bot.model import Entry, FailureReason, KeyPoints, KeyPointsKind, Snapshot, SourceKind
 from bot.outcome import GivenUp, Retry, Sent
 from bot.store import Store, open_store
-from tests.builders import poll
+from tests.builders import fail, poll
 
 T0 = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -218,3 +218,18 @@ def test_retry_delays_grow_and_honour_retry_after():
     assert 8 <= retry_delay(4, rng) <= 16
     assert retry_delay(1, rng, retry_after=30) == 30
     assert retry_delay(MAX_ATTEMPTS, rng) <= 600
+
+
+async def test_an_alert_that_keeps_failing_is_given_up_after_the_attempt_cap(store):
+    story = await outbox_with_updates(store, 0)
+    source = (await store.sources_of_story(story))[0].id
+    await fail(store, source, now=T0, error="HTTP 500", pause_after=1)
+    clock = Clock()
+    sink = FlakySink(failures=10_000)
+    dispatcher = Dispatcher(store, {"console": sink}, clock=clock, rng=random.Random(1))
+    for _ in range(MAX_ATTEMPTS):
+        clock.now += timedelta(hours=1)  # past any backoff
+        await dispatcher.drain()
+    # nothing went out, and nothing is due any more: given up, alert and updates alike
+    assert sink.sent == []
+    assert await store.pending_deliveries(clock.now + timedelta(days=1)) == []

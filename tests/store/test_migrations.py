@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import timedelta
 
 import pytest
 
@@ -144,3 +145,71 @@ async def test_file_that_is_not_a_database_is_a_clear_error(tmp_path):
     path.write_bytes(b"this is not SQLite at all " * 100)
     with pytest.raises(StoreError, match="cannot open the database"):
         await open_store(path)
+
+
+async def test_version_7_moves_alerts_into_the_outbox_and_stores_reasons_as_codes(db_path):
+    old = await SQLiteStore.open(db_path, migrate_to=6)
+    await old.close()
+    now = to_us(T0)
+    with sqlite3.connect(db_path) as db:
+        db.execute("INSERT INTO guilds (id, joined_at) VALUES (1, ?)", (now,))
+        db.executemany(
+            "INSERT INTO stories (id, guild_id, name, paused_at, pause_reason, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (1, 1, "Mine", now, "paused by a moderator", now),
+                (2, None, "Config", now, "not in the config file any more", now),
+            ],
+        )
+        db.execute(
+            "INSERT INTO sources (id, url, next_check, created_at)"
+            " VALUES (1, 'https://a.example/', ?, ?)",
+            (now, now),
+        )
+        db.executemany(
+            "INSERT INTO subscriptions (id, story_id, guild_id, channel_id, paused_at,"
+            " pause_reason, created_at) VALUES (?, 1, 1, ?, ?, ?, ?)",
+            [
+                (
+                    1,
+                    10,
+                    now,
+                    "the channel was deleted (Discord said 404 10003: Unknown Channel)",
+                    now,
+                ),
+                (2, 11, now, "Bulletin may no longer post there (Discord said 403)", now),
+            ],
+        )
+        db.execute(
+            "INSERT INTO alerts (source_id, guild_id, kind, reason, next_attempt, created_at)"
+            " VALUES (1, 1, 'source_paused', 'HTTP 500', ?, ?)",
+            (now, now),
+        )
+        db.execute(
+            "INSERT INTO deliveries (subscription_id, kind, payload, state, next_attempt, nonce,"
+            " created_at) VALUES (2, 'status', '{}', 'undeliverable', ?, 'n1', ?)",
+            (now, now),
+        )
+    store = await open_store(db_path)
+    try:
+        mine, config = await store.get_story(1), await store.get_story(2)
+        assert (mine.pause_reason, config.pause_reason) == ("moderator", "config_removed")
+        gone, refused = await store.subscriptions(guild_id=1)
+        assert (gone.pause_reason, gone.pause_detail) == (
+            "channel_gone",
+            "Discord said 404 10003: Unknown Channel",
+        )
+        assert (refused.pause_reason, refused.pause_detail) == ("no_permission", "Discord said 403")
+        (alert,) = await store.pending_deliveries(T0 + timedelta(hours=1))
+        assert alert.alert is not None
+        assert (alert.guild_id, alert.alert.kind, alert.alert.url, alert.alert.error) == (
+            1,
+            "source_paused",
+            "https://a.example/",
+            "HTTP 500",
+        )
+        assert "alerts" not in tables(db_path)
+        state = await store._fetchone("SELECT state FROM deliveries WHERE nonce = 'n1'")
+        assert state[0] == "given_up"
+    finally:
+        await store.close()
