@@ -255,15 +255,6 @@ def _number(
     return float(value)
 
 
-def _optional_str(table: Mapping[str, Any], prefix: str, key: str) -> str | None:
-    value = table.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(_join(prefix, key), f"must be a non-empty string, got {_show(value)}")
-    return value.strip()
-
-
 def _http_url(value: object, name: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
     if value is None:
         raise _fail(name, "missing: give the URL")

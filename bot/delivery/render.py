@@ -38,7 +38,6 @@ from bot.model import (
     KeyPoints,
     KeyPointsChanged,
     KeyPointsKind,
-    NewEntry,
     StatusChanged,
     StoryStatus,
     utc,
@@ -255,16 +254,6 @@ def update_embed(entry: Entry, ctx: RenderContext, *, edited: bool = False) -> E
     return _fit_embed(embed)
 
 
-def render_new_entry(change: NewEntry, ctx: RenderContext, *, ping: bool = False) -> Payload:
-    """A message for one new update."""
-    return _payload([update_embed(change.entry, ctx)], ping_role=_ping_role(ctx, ping))
-
-
-def render_edit(change: EditedEntry, ctx: RenderContext) -> Payload:
-    """The edited update, marked "Updated": the payload to edit the posted message with."""
-    return _payload([update_embed(change.entry, ctx, edited=True)])
-
-
 def fit_embeds(embeds: Sequence[Embed]) -> list[Embed]:
     """Embeds of one message brought within 6,000 characters together, the longest shortened
     first (an edit rebuilds a batched message, and an edited update may have grown)."""
@@ -348,7 +337,8 @@ def key_points_embed(
 
 
 def render_key_points(key_points: KeyPoints, ctx: RenderContext) -> Payload:
-    """A message with a story's current key points."""
+    """A message with a story's current key points (a thread starts from one, edited as they
+    change)."""
     return _payload([key_points_embed(key_points, ctx)])
 
 
@@ -502,11 +492,6 @@ def render_updates(
     and the subscription's role when a keyword matched."""
     content = f"and {more} more — {LATEST_HINT}" if more else ""
     return _payload(list(embeds), content=content, ping_role=ping_role)
-
-
-def render_starter(key_points: KeyPoints, ctx: RenderContext) -> Payload:
-    """The message a story's thread starts from: its key points, edited as they change."""
-    return _payload([key_points_embed(key_points, ctx)])
 
 
 def render_notice(text: str) -> Payload:

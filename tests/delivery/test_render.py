@@ -12,9 +12,7 @@ from bot.delivery.render import (
     key_points_embed,
     render_correction,
     render_digest,
-    render_edit,
     render_key_points_change,
-    render_new_entry,
     render_status_change,
     story_colour,
     update_embed,
@@ -29,6 +27,7 @@ from bot.model import (
     StatusChanged,
     StoryStatus,
 )
+from tests.hardening.payloads import render_edit, render_new_entry
 
 T0 = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)
 CTX = RenderContext(

@@ -14,11 +14,9 @@ from bot.delivery.render import (
     embed_size,
     render_correction,
     render_digest,
-    render_edit,
     render_key_points,
     render_key_points_change,
     render_message_edit,
-    render_new_entry,
     render_status_change,
     update_embed,
 )
@@ -32,6 +30,7 @@ from bot.model import (
     StatusChanged,
     StoryStatus,
 )
+from tests.hardening.payloads import render_edit, render_new_entry
 
 PROPERTY_SETTINGS = settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]

@@ -10,10 +10,11 @@ from bot.delivery.render import (
     Payload,
     RenderContext,
     embed_size,
-    render_edit,
     render_key_points_change,
-    render_new_entry,
+    render_message_edit,
     render_status_change,
+    render_updates,
+    update_embed,
 )
 from bot.model import Change, EditedEntry, KeyPointsChanged, NewEntry, StatusChanged
 
@@ -47,7 +48,7 @@ def masked_link_targets(text: str) -> Iterator[str]:
 
 def assert_safe(payload: dict[str, Any], *, role_id: int | None = None) -> None:
     """Within Discord's limits; mentions only ROLE_ID (when given); links only http(s)."""
-    assert u16(payload["content"]) <= 2000
+    assert u16(payload["content"] or "") <= 2000  # None: an edit that keeps the text
     embeds = payload["embeds"]
     assert len(embeds) <= 10
     assert sum(embed_size(embed) for embed in embeds) <= 6000
@@ -58,7 +59,7 @@ def assert_safe(payload: dict[str, Any], *, role_id: int | None = None) -> None:
         assert u16(embed.get("author", {}).get("name", "")) <= 256
         for link in (embed.get("url"), embed.get("image", {}).get("url")):
             assert link is None or link.startswith(("http://", "https://"))
-    content = payload["content"]
+    content = payload["content"] or ""  # None: an edit that keeps the text
     if role_id is not None:
         assert payload["allowed_mentions"] == {"parse": [], "roles": [str(role_id)]}
         content = content.removeprefix(f"<@&{role_id}>")
@@ -74,6 +75,18 @@ def assert_safe(payload: dict[str, Any], *, role_id: int | None = None) -> None:
     for text in markdown:
         for target in masked_link_targets(text):
             assert target.startswith(("http://", "https://")), target
+
+
+def render_new_entry(change: NewEntry, ctx: RenderContext, *, ping: bool = False) -> Payload:
+    """A new update as the message of one update it is posted as."""
+    return render_updates(
+        [update_embed(change.entry, ctx)], ping_role=ctx.role_id if ping else None
+    )
+
+
+def render_edit(change: EditedEntry, ctx: RenderContext) -> Payload:
+    """An edit as the payload that edits a posted message of that one update."""
+    return render_message_edit([update_embed(change.entry, ctx, edited=True)])
 
 
 def render_change(change: Change, ctx: RenderContext, *, ping: bool = False) -> Payload:

@@ -32,9 +32,9 @@ from bot.delivery.render import (
     RenderContext,
     batch_updates,
     render_digest,
+    render_key_points,
     render_key_points_change,
     render_notice,
-    render_starter,
     render_status_change,
     render_updates,
     update_embed,
@@ -309,7 +309,9 @@ class DiscordSink:
             else KeyPoints(KeyPointsKind.SUMMARY, ())
         )
         ctx = self.context(row, sub)
-        starter = await self.post(sub.channel_id, render_starter(key_points, ctx), nonce=unit.nonce)
+        starter = await self.post(
+            sub.channel_id, render_key_points(key_points, ctx), nonce=unit.nonce
+        )
         await self.limiter.acquire()
         try:
             thread = await self.client.http.start_thread_with_message(
@@ -333,7 +335,9 @@ class DiscordSink:
         if not sub.thread or sub.starter_message_id is None or sub.channel_id is None:
             return
         try:
-            await self.edit(sub.channel_id, sub.starter_message_id, render_starter(key_points, ctx))
+            await self.edit(
+                sub.channel_id, sub.starter_message_id, render_key_points(key_points, ctx)
+            )
         except discord.NotFound:
             log.info("subscription %s: the thread's starter message is gone", sub.id)
 
