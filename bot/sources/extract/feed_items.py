@@ -1,0 +1,73 @@
+"""Feed items as read (by lxml or by feedparser) → `Entry`s: bodies turned into text all at
+once, garbled text repaired, links made absolute, the identity rule applied."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import NamedTuple
+from urllib.parse import urljoin
+
+from bot.model import Entry
+from bot.sources.extract.clean import html_to_texts
+from bot.sources.extract.entries import choose_id, in_order
+from bot.sources.extract.feed_text import repaired, repaired_line
+
+
+class RawItem(NamedTuple):
+    """An item as read, before its body is turned into text (all bodies at once).
+
+    `title` is already a line of text; `body` is HTML (plain text arrives escaped)."""
+
+    guid: str | None
+    link: str | None
+    title: str | None
+    body: str | None
+    published: datetime | None
+    updated: datetime | None
+    image: str | None
+    base: str | None = None  # what the item's relative links are relative to (xml:base)
+
+
+def is_web_address(value: str | None) -> bool:
+    return bool(value) and value.startswith(("http://", "https://"))  # type: ignore[union-attr]
+
+
+def absolute(link: str | None, base: str | None) -> str | None:
+    """LINK as an absolute URL: a relative one ("/story/1") is resolved against BASE."""
+    if link is None or base is None or link.startswith(("http://", "https://")):
+        return link
+    try:
+        return urljoin(base, link)
+    except ValueError:  # a malformed base or link: kept as it is (never made clickable)
+        return link
+
+
+def absolute_id(guid: str | None, base: str | None) -> str | None:
+    """An id that is a relative reference by its form ("/post/1", "./1") resolved like a link;
+    any other id ("4956764", "tag:...") is a name, kept as written."""
+    if guid is None or base is None or not guid.startswith(("/", "./", "../")):
+        return guid
+    if guid.startswith("//"):
+        return guid
+    return absolute(guid, base)
+
+
+def entries_of(raws: list[RawItem], *, base: str | None) -> tuple[Entry, ...]:
+    texts = html_to_texts([raw.body for raw in raws])
+    entries = []
+    for raw, text in zip(raws, texts, strict=True):
+        item_base = raw.base or base
+        link = absolute(raw.link, item_base)
+        title = repaired_line(raw.title)
+        text = repaired(text)
+        entry_id = choose_id(
+            explicit=absolute_id(raw.guid, item_base),
+            url=link,
+            title=title,
+            published=raw.published,
+            text=text,
+            use_fragment=False,
+        )
+        image = absolute(raw.image, item_base)
+        entries.append(Entry(entry_id, title, text, link, raw.published, raw.updated, image))
+    return in_order(entries)
