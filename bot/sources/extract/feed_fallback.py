@@ -20,7 +20,7 @@ import feedparser
 
 from bot.sources.extract.clean import clean_line
 from bot.sources.extract.feed_items import RawItem
-from bot.sources.extract.feed_text import escape_text
+from bot.sources.extract.feed_text import Content
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +43,18 @@ def _when(value: object) -> datetime | None:
         return None
 
 
-def _markup(detail: Any, value: object) -> str | None:
-    """feedparser's value as HTML: plain text (by its detail's type) is escaped."""
-    if not isinstance(value, str) or not value:
+def _content(detail: Any, value: object) -> Content | None:
+    """feedparser's value, plain text or markup by its detail's type."""
+    if not isinstance(value, str) or not value.strip():
         return None
     kind = str((detail or {}).get("type") or "")
-    return escape_text(value) if kind == "text/plain" else value
+    return Content(value, plain=kind == "text/plain")
+
+
+def _line(content: Content | None) -> str | None:
+    if content is None:
+        return None
+    return " ".join(content.value.split()) or None if content.plain else clean_line(content.value)
 
 
 def _string(value: object) -> str | None:
@@ -65,12 +71,15 @@ def _image(entry: Any) -> str | None:
 def _item(entry: Any) -> RawItem:
     contents = entry.get("content") or []
     if contents:
-        body = _markup(contents[0], contents[0].get("value"))
+        body = _content(contents[0], contents[0].get("value"))
     else:
-        body = _markup(entry.get("summary_detail"), entry.get("summary"))
-    title = clean_line(_markup(entry.get("title_detail"), entry.get("title")))
-    published = _when(entry.get("published_parsed")) or _when(entry.get("created_parsed"))
-    updated = _when(entry.get("updated_parsed"))
+        body = _content(entry.get("summary_detail"), entry.get("summary"))
+    title = _line(_content(entry.get("title_detail"), entry.get("title")))
+    # dict.get: feedparser's own get() maps a missing updated_parsed to published_parsed (with
+    # a DeprecationWarning)
+    published = _when(dict.get(entry, "published_parsed"))
+    published = published or _when(dict.get(entry, "created_parsed"))
+    updated = _when(dict.get(entry, "updated_parsed"))
     return RawItem(
         guid=_string(entry.get("id")),
         link=_string(entry.get("link")),
@@ -100,6 +109,6 @@ def read_with_feedparser(utf8_body: bytes) -> FallbackFeed | None:
     entries = result.get("entries") or []
     if not feed and not entries:
         return None
-    title = clean_line(_markup(feed.get("title_detail"), feed.get("title")))
+    title = _line(_content(feed.get("title_detail"), feed.get("title")))
     items = [_item(entry) for entry in entries[:_MAX_ITEMS]]
     return FallbackFeed(title, _string(feed.get("link")), items)

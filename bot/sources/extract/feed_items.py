@@ -10,18 +10,18 @@ from urllib.parse import urljoin
 from bot.model import Entry
 from bot.sources.extract.clean import html_to_texts
 from bot.sources.extract.entries import choose_id, in_order
-from bot.sources.extract.feed_text import repaired, repaired_line
+from bot.sources.extract.feed_text import Content, plain_paragraphs, repaired, repaired_line
 
 
 class RawItem(NamedTuple):
     """An item as read, before its body is turned into text (all bodies at once).
 
-    `title` is already a line of text; `body` is HTML (plain text arrives escaped)."""
+    `title` is already a line of text; `body` is markup or plain text, as it says."""
 
     guid: str | None
     link: str | None
     title: str | None
-    body: str | None
+    body: Content | None
     published: datetime | None
     updated: datetime | None
     image: str | None
@@ -53,9 +53,13 @@ def absolute_id(guid: str | None, base: str | None) -> str | None:
 
 
 def entries_of(raws: list[RawItem], *, base: str | None) -> tuple[Entry, ...]:
-    texts = html_to_texts([raw.body for raw in raws])
+    texts = html_to_texts(
+        [None if raw.body is None or raw.body.plain else raw.body.value for raw in raws]
+    )
     entries = []
     for raw, text in zip(raws, texts, strict=True):
+        if raw.body is not None and raw.body.plain:
+            text = plain_paragraphs(raw.body.value)
         item_base = raw.base or base
         link = absolute(raw.link, item_base)
         title = repaired_line(raw.title)

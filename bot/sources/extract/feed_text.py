@@ -1,7 +1,8 @@
-"""The text of a feed element as markup for `clean`, and repairs of text that feeds garble.
+"""The content of a feed element, and repairs of text that feeds garble.
 
-- `element_markup`: an RSS or Atom text construct as HTML, by its declared type: `text` is
-  escaped (shown as written), `xhtml` is its inner markup, `base64` is decoded first;
+- `element_content`: an RSS or Atom text construct by its declared type: `text` is plain text
+  (shown as written, never read as markup), `html` and `xhtml` are markup for `clean`, Atom
+  0.3's `mode="base64"` and Atom 1.0's binary media types are decoded from base64 first;
 - `repaired`: UTF-8 that was read as cp1252 or Latin-1 somewhere upstream (`Ã©` for `é`)
   decoded again, and cp1252's characters given as C1 control codes (`\\x92` for `’`) restored.
 """
@@ -12,16 +13,34 @@ import base64
 import binascii
 import html
 import re
+from typing import NamedTuple
 
 from lxml import etree
 
 from bot.sources.extract.detect import decode_mixed
 
-_XHTML_TYPES = frozenset({"xhtml", "application/xhtml+xml"})
 _TEXT_TYPES = frozenset({"text", "text/plain"})
+_MARKUP_TYPES = frozenset({"html", "xhtml", "text/html"})
+
+
+class Content(NamedTuple):
+    value: str
+    plain: bool  # plain text, not markup
+
+
 # An <object>'s content is what a reader sees when the object cannot be shown: its fallback
-# text. `clean` drops objects whole (with <embed>, <iframe>, ...), so they become spans here.
-_OBJECT_TAG = re.compile(r"<(/?)object\b", re.IGNORECASE)
+# text; likewise what a feed writes inside an <iframe>. `clean` drops both whole (with
+# <embed>, <script>, ...), so they become spans here.
+_FALLBACK_TAG = re.compile(r"<(/?)(?:object|iframe)\b", re.IGNORECASE)
+# "<!" that opens no comment: in a fragment of a feed it is text ("<!DOCTYPE" or "<![CDATA["
+# quoted in a post; HTML has no CDATA sections), which an HTML parser would swallow whole as a
+# bogus comment.
+_BOGUS_DECLARATION = re.compile(r"<!(?!--)")
+# A comment that is never closed would hide the rest of the fragment: it ends at the next ">"
+# instead, as SGML (and feedparser) read "<!-- ... >".
+_UNCLOSED_COMMENT = re.compile(r"<!--[^>]*>?")
+# Entities HTML5 gave other characters than XML and HTML 4 (the languages feeds are written in).
+_HTML4_ENTITIES = (("&lang;", "\u2329"), ("&rang;", "\u232a"))
 
 
 def _inner_markup(element: etree._Element) -> str:
@@ -46,22 +65,54 @@ def escape_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;")
 
 
-def element_markup(element: etree._Element) -> str | None:
-    """An element's content as HTML for `clean`, read by its type (and Atom 0.3's mode)."""
+def _is_binary(kind: str) -> bool:
+    """Atom 1.0: content of a media type that is neither text nor XML is base64-encoded."""
+    return "/" in kind and not (
+        kind.startswith("text/") or kind.endswith(("/xml", "+xml")) or kind in _MARKUP_TYPES
+    )
+
+
+def element_content(element: etree._Element) -> Content | None:
+    """An element's content by its type (and Atom 0.3's mode); None when it has none."""
     kind = (element.get("type") or "").strip().lower()
-    if (element.get("mode") or "").strip().lower() == "base64":
+    if (element.get("mode") or "").strip().lower() == "base64" or _is_binary(kind):
+        # Atom 0.3's default type is text/plain; binary content is shown as the text it holds
         text = _base64_text(element.text or "")
-        return escape_text(text) if kind in _TEXT_TYPES else text
+        if kind in _MARKUP_TYPES:
+            return Content(_fragment(text), plain=False)
+        return Content(text, plain=True)
     if len(element):
         # xhtml, or markup written straight into the element (not escaped): HTML either way
-        markup = _inner_markup(element)
-    else:
-        text = element.text
-        if text is None:
-            return None
-        markup = escape_text(text) if kind in _TEXT_TYPES else text
-    if kind in _XHTML_TYPES or "<object" in markup or "<OBJECT" in markup:
-        markup = _OBJECT_TAG.sub(r"<\1span", markup)
+        return Content(_fragment(_inner_markup(element)), plain=False)
+    text = element.text
+    if text is None:
+        return None
+    if kind in _TEXT_TYPES:
+        return Content(text, plain=True)
+    return Content(_fragment(text), plain=False)
+
+
+def plain_paragraphs(text: str) -> str:
+    """Plain text as `clean` shapes text: each line's whitespace collapsed, paragraphs (lines)
+    one blank line apart."""
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return "\n\n".join(line for line in lines if line)
+
+
+def _fragment(markup: str) -> str:
+    """MARKUP with what an HTML parser would hide from a fragment made visible (see above)."""
+    if "<" in markup:
+        lower = markup.lower()
+        if "<object" in lower or "<iframe" in lower:
+            markup = _FALLBACK_TAG.sub(r"<\1span", markup)
+        if "<!" in markup:
+            opened = markup.find("<!--")
+            if opened >= 0 and markup.find("-->", opened + 4) < 0:
+                markup = _UNCLOSED_COMMENT.sub("", markup)
+            markup = _BOGUS_DECLARATION.sub("&lt;!", markup)
+    if "&" in markup and ("&lang;" in markup or "&rang;" in markup):
+        for entity, char in _HTML4_ENTITIES:
+            markup = markup.replace(entity, char)
     return markup
 
 

@@ -23,6 +23,13 @@ from bot.sources.extract.feed_encoding import feed_utf8
 _PROLOG_DOCTYPE = re.compile(
     rb"\A((?:\s+|<\?[^>]*\?>|<!--.*?-->)*)<!DOCTYPE[^\[>]*(?:\[.*?\]\s*)?>", re.DOTALL
 )
+# An internal entity whose value is plain text (no "&", "%" or "<": it can name no other
+# entity, so nothing can grow exponentially). Only these are expanded, by plain replacement.
+_PLAIN_ENTITY = re.compile(
+    rb"""<!ENTITY\s+([A-Za-z_][\w.-]{0,40})\s+(?:"([^"&%<]{0,1000})"|'([^'&%<]{0,1000})')\s*>"""
+)
+_PREDEFINED = frozenset({b"lt", b"gt", b"amp", b"quot", b"apos"})
+_MAX_EXPANSION = 1024 * 1024  # bytes an expansion may add, at most
 # "&" that starts no entity or character reference (in a URL's query, most often).
 _BARE_AMPERSAND = re.compile(rb"&(?!#[0-9]{1,8};|#[xX][0-9a-fA-F]{1,8};|[A-Za-z][\w.-]{0,40};)")
 
@@ -59,9 +66,22 @@ def _parse(body: bytes) -> tuple[etree._Element | None, bool]:
 
 
 def _without_doctype(body: bytes) -> bytes:
+    """BODY without the DOCTYPE of its prolog; the plain-text entities it declared expanded."""
     if b"<!DOCTYPE" not in body[:65536] and b"<!doctype" not in body[:65536]:
         return body
-    return _PROLOG_DOCTYPE.sub(rb"\1", body, count=1)
+    match = _PROLOG_DOCTYPE.match(body)
+    if match is None:
+        return body
+    body = match.group(1) + body[match.end() :]
+    for entity in _PLAIN_ENTITY.finditer(match.group(0)):
+        name, value = entity.group(1), entity.group(2) or entity.group(3) or b""
+        reference = b"&" + name + b";"
+        if name in _PREDEFINED or reference not in body:
+            continue
+        if body.count(reference) * len(value) > _MAX_EXPANSION:
+            continue
+        body = body.replace(reference, value)
+    return body
 
 
 def _repaired(body: bytes) -> bytes:

@@ -20,7 +20,7 @@ from bot.sources.extract.clean import clean_line
 from bot.sources.extract.dates import parse_date
 from bot.sources.extract.feed_fallback import FallbackFeed, read_with_feedparser
 from bot.sources.extract.feed_items import RawItem, absolute, entries_of, is_web_address
-from bot.sources.extract.feed_text import element_markup, repaired_line
+from bot.sources.extract.feed_text import Content, element_content, repaired_line
 from bot.sources.extract.feed_xml import parse_feed_xml
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ _PREFIXES = {
     "http://search.yahoo.com/mrss": "media",
     "http://www.w3.org/2005/Atom": "atom",
     "http://purl.org/atom/ns#": "atom",
+    "http://www.itunes.com/DTDs/Podcast-1.0.dtd": "itunes",
 }
 _RDF_ABOUT = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about"
 _XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
@@ -65,8 +66,9 @@ def _split(tag: object) -> tuple[str, str]:
 
 
 def root_kind(root: etree._Element) -> str | None:
-    """'rss', 'rdf' or 'atom' for a feed's root element, else None."""
-    return {"rss": "rss", "rdf": "rdf", "feed": "atom"}.get(_split(root.tag)[1])
+    """'rss', 'rdf', 'atom' or 'cdf' (Microsoft's Channel Definition Format, or an RSS
+    channel without its <rss>) for a feed's root element, else None."""
+    return {"rss": "rss", "rdf": "rdf", "feed": "atom", "channel": "cdf"}.get(_split(root.tag)[1])
 
 
 class _Keys:
@@ -120,20 +122,22 @@ def _first(children: _Children, *names: str) -> etree._Element | None:
     return None
 
 
-def _markup(children: _Children, *names: str) -> str | None:
-    """The first of NAMES that has content, as HTML."""
+def _content(children: _Children, *names: str) -> Content | None:
+    """The content of the first of NAMES that has any."""
     for name in names:
         for element in children.get(name, ()):
-            markup = element_markup(element)
-            if markup and markup.strip():
-                return markup
+            content = element_content(element)
+            if content is not None and content.value.strip():
+                return content
     return None
 
 
 def _line(children: _Children, *names: str) -> str | None:
     """A title: one line of text, or None."""
-    markup = _markup(children, *names)
-    line = clean_line(markup)
+    content = _content(children, *names)
+    if content is None:
+        return None
+    line = " ".join(content.value.split()) or None if content.plain else clean_line(content.value)
     if line is not None and _CDATA_OPENER.startswith(line):
         return None
     return repaired_line(line)
@@ -186,6 +190,12 @@ def _image(children: _Children) -> str | None:
     return None
 
 
+def _attribute(element: etree._Element, name: str) -> str | None:
+    """An attribute in lower or upper case (CDF writes HREF and LASTMOD)."""
+    value = element.get(name) or element.get(name.upper())
+    return value.strip() or None if value else None
+
+
 def _xml_base(element: etree._Element, base: str | None) -> str | None:
     """BASE as changed by the xml:base attributes on ELEMENT and its ancestors."""
     chain = [element, *element.iterancestors()]
@@ -206,6 +216,10 @@ _RSS_BODIES = (
     "summary",
     "atom:content",
     "atom:summary",
+    "abstract",  # CDF
+    # another module's element only where the item has none of its own
+    "itunes:summary",
+    "media:description",
 )
 _RSS_PUBLISHED = (
     "pubdate",
@@ -223,7 +237,7 @@ _RSS_PUBLISHED = (
 
 def _rss_item(item: etree._Element, keys: _Keys, base: str | None, xml_base: bool) -> RawItem:
     c = keys.children(item)
-    link = _plain(_first(c, "link")) or _atom_link(c.get("atom:link"))
+    link = _plain(_first(c, "link")) or _atom_link(c.get("atom:link")) or _attribute(item, "href")
     guid_element = _first(c, "guid")
     guid = _plain(guid_element) or _plain(_first(c, "atom:id")) or item.get(_RDF_ABOUT)
     if link is None and guid_element is not None and guid is not None:
@@ -234,9 +248,9 @@ def _rss_item(item: etree._Element, keys: _Keys, base: str | None, xml_base: boo
     return RawItem(
         guid=guid.strip() if guid else None,
         link=link,
-        title=_line(c, "title", "dc:title", "atom:title"),
-        body=_markup(c, *_RSS_BODIES),
-        published=_date(c, *_RSS_PUBLISHED),
+        title=_line(c, "title", "dc:title", "atom:title", "media:title"),
+        body=_content(c, *_RSS_BODIES),
+        published=_date(c, *_RSS_PUBLISHED) or parse_date(_attribute(item, "lastmod")),
         updated=_date(c, "atom:updated", "updated", "dcterms:modified"),
         image=_image(c),
         base=_xml_base(item, base) if xml_base else None,
@@ -245,15 +259,17 @@ def _rss_item(item: etree._Element, keys: _Keys, base: str | None, xml_base: boo
 
 def _atom_entry(entry: etree._Element, keys: _Keys, base: str | None, xml_base: bool) -> RawItem:
     c = keys.children(entry)
-    body = _markup(c, "content", "summary")
+    body = _content(c, "content", "summary")
     if body is None and c.get("media:group"):  # Media RSS (YouTube): media:description
-        body = _markup(keys.children(c["media:group"][0]), "media:description")
+        body = _content(keys.children(c["media:group"][0]), "media:description")
+    if body is None:  # another module's element only where the entry has none of its own
+        body = _content(c, "itunes:summary", "media:description")
     updated = _date(c, "updated", "modified")
     published = _date(c, "published", "issued", "created", "dc:date", "dcterms:issued")
     return RawItem(
         guid=_plain(_first(c, "id")),
         link=_atom_link(c.get("link")),
-        title=_line(c, "title"),
+        title=_line(c, "title", "media:title"),
         body=body,
         published=published or updated,
         updated=updated,
@@ -277,6 +293,10 @@ def read_feed(
         feed, items, item_reader = root, c.get("entry", []), _atom_entry
         title = _line(c, "title")
         url = _atom_link(c.get("link"))
+    elif kind == "cdf":
+        feed, items, item_reader = root, c.get("item", []), _rss_item
+        title = _line(c, "title", "dc:title")
+        url = _attribute(root, "href") or _plain(_first(c, "link"))
     else:
         channel = _first(c, "channel")
         cc = keys.children(channel) if channel is not None else {}
