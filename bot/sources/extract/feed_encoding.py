@@ -103,6 +103,8 @@ def _detected(body: bytes) -> str:
 
 
 def _is_utf8(body: bytes) -> bool:
+    if body.isascii():  # far cheaper than decoding, and the common case
+        return True
     try:
         body.decode("utf-8")
     except UnicodeDecodeError:

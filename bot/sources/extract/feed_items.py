@@ -10,7 +10,7 @@ from urllib.parse import urljoin
 from bot.model import Entry
 from bot.sources.extract.clean import html_to_texts
 from bot.sources.extract.entries import choose_id, in_order
-from bot.sources.extract.feed_text import Content, plain_paragraphs, repaired, repaired_line
+from bot.sources.extract.feed_text import Content, plain_paragraphs, repaired, visible_fragment
 
 
 class RawItem(NamedTuple):
@@ -52,26 +52,36 @@ def absolute_id(guid: str | None, base: str | None) -> str | None:
     return absolute(guid, base)
 
 
-def entries_of(raws: list[RawItem], *, base: str | None) -> tuple[Entry, ...]:
+def entries_of(raws: list[RawItem], *, base: str | None, garbled: bool = True) -> tuple[Entry, ...]:
+    """The entries of RAWS. GARBLED False says the document holds no text `repaired` would
+    change (a cheap test of its bytes, see `may_be_garbled`)."""
     texts = html_to_texts(
-        [None if raw.body is None or raw.body.plain else raw.body.value for raw in raws]
+        [
+            None if raw.body is None or raw.body.plain else visible_fragment(raw.body.value)
+            for raw in raws
+        ]
     )
     entries = []
     for raw, text in zip(raws, texts, strict=True):
-        if raw.body is not None and raw.body.plain:
-            text = plain_paragraphs(raw.body.value)
+        body, title, guid, link, image = raw.body, raw.title, raw.guid, raw.link, raw.image
+        if body is not None and body.plain:
+            text = plain_paragraphs(body.value)
+        if garbled and not text.isascii():
+            text = repaired(text)
+        if garbled and title is not None and not title.isascii():
+            title = repaired(title)
         item_base = raw.base or base
-        link = absolute(raw.link, item_base)
-        title = repaired_line(raw.title)
-        text = repaired(text)
+        if item_base is not None:
+            link = absolute(link, item_base)
+            guid = absolute_id(guid, item_base)
+            image = absolute(image, item_base)
         entry_id = choose_id(
-            explicit=absolute_id(raw.guid, item_base),
+            explicit=guid,
             url=link,
             title=title,
             published=raw.published,
             text=text,
             use_fragment=False,
         )
-        image = absolute(raw.image, item_base)
         entries.append(Entry(entry_id, title, text, link, raw.published, raw.updated, image))
     return in_order(entries)

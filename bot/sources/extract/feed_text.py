@@ -39,6 +39,9 @@ _BOGUS_DECLARATION = re.compile(r"<!(?!--)")
 # A comment that is never closed would hide the rest of the fragment: it ends at the next ">"
 # instead, as SGML (and feedparser) read "<!-- ... >".
 _UNCLOSED_COMMENT = re.compile(r"<!--[^>]*>?")
+# The start of what `visible_fragment` changes, one pattern with "<" as its literal prefix
+# (searched fast; IGNORECASE or a leading alternation would make it several times slower).
+_HIDING = re.compile(r"<(?:[oO][bB][jJ]|[iI][fF][rR]|!)")
 # Entities HTML5 gave other characters than XML and HTML 4 (the languages feeds are written in).
 _HTML4_ENTITIES = (("&lang;", "\u2329"), ("&rang;", "\u232a"))
 
@@ -74,22 +77,27 @@ def _is_binary(kind: str) -> bool:
 
 def element_content(element: etree._Element) -> Content | None:
     """An element's content by its type (and Atom 0.3's mode); None when it has none."""
+    if not element.attrib:  # the common case: RSS text, HTML unless it says otherwise
+        if len(element):
+            return Content(_inner_markup(element), False)
+        text = element.text
+        return None if text is None else Content(text, False)
     kind = (element.get("type") or "").strip().lower()
     if (element.get("mode") or "").strip().lower() == "base64" or _is_binary(kind):
         # Atom 0.3's default type is text/plain; binary content is shown as the text it holds
         text = _base64_text(element.text or "")
         if kind in _MARKUP_TYPES:
-            return Content(_fragment(text), plain=False)
+            return Content(text, plain=False)
         return Content(text, plain=True)
     if len(element):
         # xhtml, or markup written straight into the element (not escaped): HTML either way
-        return Content(_fragment(_inner_markup(element)), plain=False)
+        return Content(_inner_markup(element), plain=False)
     text = element.text
     if text is None:
         return None
     if kind in _TEXT_TYPES:
         return Content(text, plain=True)
-    return Content(_fragment(text), plain=False)
+    return Content(text, plain=False)
 
 
 def plain_paragraphs(text: str) -> str:
@@ -99,21 +107,26 @@ def plain_paragraphs(text: str) -> str:
     return "\n\n".join(line for line in lines if line)
 
 
-def _fragment(markup: str) -> str:
+def visible_fragment(markup: str) -> str:
     """MARKUP with what an HTML parser would hide from a fragment made visible (see above)."""
-    if "<" in markup:
-        lower = markup.lower()
-        if "<object" in lower or "<iframe" in lower:
-            markup = _FALLBACK_TAG.sub(r"<\1span", markup)
-        if "<!" in markup:
-            opened = markup.find("<!--")
-            if opened >= 0 and markup.find("-->", opened + 4) < 0:
-                markup = _UNCLOSED_COMMENT.sub("", markup)
-            markup = _BOGUS_DECLARATION.sub("&lt;!", markup)
-    if "&" in markup and ("&lang;" in markup or "&rang;" in markup):
+    if "<" not in markup or _HIDING.search(markup) is None:  # the common case, one scan
+        return markup
+    markup = _FALLBACK_TAG.sub(r"<\1span", markup)
+    if "<!" in markup:
+        opened = markup.find("<!--")
+        if opened >= 0 and markup.find("-->", opened + 4) < 0:
+            markup = _UNCLOSED_COMMENT.sub("", markup)
+        markup = _BOGUS_DECLARATION.sub("&lt;!", markup)
+    return markup
+
+
+def visible_line(markup: str) -> str:
+    """A title's markup made visible, and the two entities HTML5 reads differently from XML and
+    HTML 4 read as those do (a title is short: no need to save the scans)."""
+    if "&" in markup:
         for entity, char in _HTML4_ENTITIES:
             markup = markup.replace(entity, char)
-    return markup
+    return visible_fragment(markup)
 
 
 # UTF-8 read as cp1252 (or Latin-1): a lead byte's character followed by continuation bytes'
@@ -126,6 +139,9 @@ _MOJIBAKE = re.compile(
     f"|[\u00e0-\u00ef]{_CONTINUATION}{{2}}"
     f"|[\u00f0-\u00f4]{_CONTINUATION}{{3}}"
 )
+# A lead character and one continuation character: the search gate for `_MOJIBAKE` (a pattern
+# that starts with one character class is searched far faster than the alternation above).
+_MOJIBAKE_START = re.compile(f"[\u00c2-\u00f4]{_CONTINUATION}")
 _C1 = re.compile("[\u0080-\u009f]")
 
 
@@ -149,11 +165,29 @@ def _cp1252_char(match: re.Match[str]) -> str:
         return ""
 
 
+# What garbled text looks like in a document's UTF-8 bytes, each found by a fast literal-prefix
+# search: a C1 code; a mojibake lead character (U+00C2-U+00F4) before the first byte of a
+# continuation character; a character reference to U+0080-U+00FF (also escaped twice).
+_GARBLED_BYTES = (
+    re.compile(rb"\xc2[\x80-\x9f]"),
+    re.compile(rb"\xc3[\x82-\xb4][\xc2\xc5\xc6\xcb\xe2]"),
+)
+_HIGH_REFERENCE = re.compile(rb"#(?:1[2-9][0-9]|2[0-5][0-9]|[xX][89a-fA-F][0-9a-fA-F]);")
+
+
+def may_be_garbled(utf8_body: bytes) -> bool:
+    """Whether a document's text may need `repaired` (a cheap test of the whole document, so
+    that the texts of the others are not searched one by one)."""
+    if b"#" in utf8_body and _HIGH_REFERENCE.search(utf8_body):
+        return True
+    return not utf8_body.isascii() and any(p.search(utf8_body) for p in _GARBLED_BYTES)
+
+
 def repaired(text: str) -> str:
     """TEXT with double-encoded UTF-8 decoded once more and C1 codes read as cp1252."""
     if text.isascii():
         return text
-    if _MOJIBAKE.search(text):
+    if _MOJIBAKE_START.search(text):
         text = _MOJIBAKE.sub(_redecoded, text)
     if _C1.search(text):
         text = _C1.sub(_cp1252_char, text)

@@ -21,7 +21,8 @@ from bot.sources.extract.feed_encoding import feed_utf8
 # looks like a DOCTYPE inside a comment is the comment's, and cutting it there would break the
 # comment and the document with it.
 _PROLOG_DOCTYPE = re.compile(
-    rb"\A((?:\s+|<\?[^>]*\?>|<!--.*?-->)*)<!DOCTYPE[^\[>]*(?:\[.*?\]\s*)?>", re.DOTALL
+    rb"\A((?:\s|<\?[^>]*\?>|<!--.*?-->)*)<!DOCTYPE[^\[>]*(?:\[.*?\]\s*)?>",
+    re.DOTALL | re.IGNORECASE,
 )
 # An internal entity whose value is plain text (no "&", "%" or "<": it can name no other
 # entity, so nothing can grow exponentially). Only these are expanded, by plain replacement.
@@ -67,9 +68,7 @@ def _parse(body: bytes) -> tuple[etree._Element | None, bool]:
 
 def _without_doctype(body: bytes) -> bytes:
     """BODY without the DOCTYPE of its prolog; the plain-text entities it declared expanded."""
-    if b"<!DOCTYPE" not in body[:65536] and b"<!doctype" not in body[:65536]:
-        return body
-    match = _PROLOG_DOCTYPE.match(body)
+    match = _PROLOG_DOCTYPE.match(body)  # fails at the first element: only the prolog is read
     if match is None:
         return body
     body = match.group(1) + body[match.end() :]

@@ -20,7 +20,13 @@ from bot.sources.extract.clean import clean_line
 from bot.sources.extract.dates import parse_date
 from bot.sources.extract.feed_fallback import FallbackFeed, read_with_feedparser
 from bot.sources.extract.feed_items import RawItem, absolute, entries_of, is_web_address
-from bot.sources.extract.feed_text import Content, element_content, repaired_line
+from bot.sources.extract.feed_text import (
+    Content,
+    element_content,
+    may_be_garbled,
+    repaired_line,
+    visible_line,
+)
 from bot.sources.extract.feed_xml import parse_feed_xml
 
 log = logging.getLogger(__name__)
@@ -104,43 +110,49 @@ class _Keys:
 
     def children(self, element: etree._Element) -> dict[str, list[etree._Element]]:
         found: dict[str, list[etree._Element]] = {}
+        cache = self._cache
         for child in element:
-            key = self.key(child.tag)
+            tag = child.tag
+            key = cache.get(tag) if isinstance(tag, str) else ""
+            if key is None:
+                key = self.key(tag)
             if key:
-                found.setdefault(key, []).append(child)
+                elements = found.get(key)
+                if elements is None:
+                    found[key] = [child]
+                else:
+                    elements.append(child)
         return found
 
 
 _Children = dict[str, list[etree._Element]]
 
 
-def _first(children: _Children, *names: str) -> etree._Element | None:
-    for name in names:
-        elements = children.get(name)
-        if elements:
-            return elements[0]
-    return None
-
-
-def _content(children: _Children, *names: str) -> Content | None:
+def _content(children: _Children, names: tuple[str, ...]) -> Content | None:
     """The content of the first of NAMES that has any."""
     for name in names:
-        for element in children.get(name, ()):
+        elements = children.get(name)
+        if elements is None:
+            continue
+        for element in elements:
             content = element_content(element)
             if content is not None and content.value.strip():
                 return content
     return None
 
 
-def _line(children: _Children, *names: str) -> str | None:
+def _line(children: _Children, names: tuple[str, ...]) -> str | None:
     """A title: one line of text, or None."""
-    content = _content(children, *names)
+    content = _content(children, names)
     if content is None:
         return None
-    line = " ".join(content.value.split()) or None if content.plain else clean_line(content.value)
+    if content.plain:
+        line = " ".join(content.value.split()) or None
+    else:
+        line = clean_line(visible_line(content.value))
     if line is not None and _CDATA_OPENER.startswith(line):
         return None
-    return repaired_line(line)
+    return line  # (repaired with the item's text: see entries_of)
 
 
 def _plain(element: etree._Element | None) -> str | None:
@@ -156,7 +168,7 @@ def _plain(element: etree._Element | None) -> str | None:
     return text.strip() or None
 
 
-def _date(children: _Children, *names: str) -> datetime | None:
+def _date(children: _Children, names: tuple[str, ...]) -> datetime | None:
     """The first of NAMES that reads as a date; of repeated elements, the last (as feedparser)."""
     for name in names:
         elements = children.get(name)
@@ -235,54 +247,73 @@ _RSS_PUBLISHED = (
 )
 
 
+_RSS_TITLES = ("title", "dc:title", "atom:title", "media:title")
+_RSS_UPDATED = ("atom:updated", "updated", "dcterms:modified")
+_ATOM_BODIES = ("content", "summary")
+_ATOM_OTHER_BODIES = ("itunes:summary", "media:description")
+_ATOM_PUBLISHED = ("published", "issued", "created", "dc:date", "dcterms:issued")
+_ATOM_UPDATED = ("updated", "modified")
+_ATOM_TITLES = ("title", "media:title")
+
+
+def _one(children: _Children, name: str) -> etree._Element | None:
+    elements = children.get(name)
+    return elements[0] if elements else None
+
+
 def _rss_item(item: etree._Element, keys: _Keys, base: str | None, xml_base: bool) -> RawItem:
     c = keys.children(item)
-    link = _plain(_first(c, "link")) or _atom_link(c.get("atom:link")) or _attribute(item, "href")
-    guid_element = _first(c, "guid")
-    guid = _plain(guid_element) or _plain(_first(c, "atom:id")) or item.get(_RDF_ABOUT)
+    link = _plain(_one(c, "link")) or _atom_link(c.get("atom:link")) or _attribute(item, "href")
+    guid_element = _one(c, "guid")
+    guid = _plain(guid_element) or _plain(_one(c, "atom:id")) or item.get(_RDF_ABOUT)
     if link is None and guid_element is not None and guid is not None:
         # a guid is a permalink unless it says otherwise: then it is the item's address
         permalink = (guid_element.get("isPermaLink") or "true").strip().lower() != "false"
         if permalink and (is_web_address(guid) or guid.startswith("/")):
             link = guid
+    published = _date(c, _RSS_PUBLISHED)
+    if published is None and c.get("pubdate") is None:
+        published = parse_date(_attribute(item, "lastmod"))  # CDF
     return RawItem(
-        guid=guid.strip() if guid else None,
-        link=link,
-        title=_line(c, "title", "dc:title", "atom:title", "media:title"),
-        body=_content(c, *_RSS_BODIES),
-        published=_date(c, *_RSS_PUBLISHED) or parse_date(_attribute(item, "lastmod")),
-        updated=_date(c, "atom:updated", "updated", "dcterms:modified"),
-        image=_image(c),
-        base=_xml_base(item, base) if xml_base else None,
+        guid.strip() if guid else None,
+        link,
+        _line(c, _RSS_TITLES),
+        _content(c, _RSS_BODIES),
+        published,
+        _date(c, _RSS_UPDATED),
+        _image(c),
+        _xml_base(item, base) if xml_base else None,
     )
 
 
 def _atom_entry(entry: etree._Element, keys: _Keys, base: str | None, xml_base: bool) -> RawItem:
     c = keys.children(entry)
-    body = _content(c, "content", "summary")
+    body = _content(c, _ATOM_BODIES)
     if body is None and c.get("media:group"):  # Media RSS (YouTube): media:description
-        body = _content(keys.children(c["media:group"][0]), "media:description")
+        body = _content(keys.children(c["media:group"][0]), ("media:description",))
     if body is None:  # another module's element only where the entry has none of its own
-        body = _content(c, "itunes:summary", "media:description")
-    updated = _date(c, "updated", "modified")
-    published = _date(c, "published", "issued", "created", "dc:date", "dcterms:issued")
+        body = _content(c, _ATOM_OTHER_BODIES)
+    updated = _date(c, _ATOM_UPDATED)
     return RawItem(
-        guid=_plain(_first(c, "id")),
-        link=_atom_link(c.get("link")),
-        title=_line(c, "title", "media:title"),
-        body=body,
-        published=published or updated,
-        updated=updated,
-        image=_image(c),
-        base=_xml_base(entry, base) if xml_base else None,
+        _plain(_one(c, "id")),
+        _atom_link(c.get("link")),
+        _line(c, _ATOM_TITLES),
+        body,
+        _date(c, _ATOM_PUBLISHED) or updated,
+        updated,
+        _image(c),
+        _xml_base(entry, base) if xml_base else None,
     )
 
 
 def read_feed(
-    root: etree._Element, *, fallback_url: str | None = None, xml_base: bool = True
+    root: etree._Element,
+    *,
+    fallback_url: str | None = None,
+    garbled: bool = True,
 ) -> Snapshot:
-    """The snapshot of a parsed RSS or Atom document. XML_BASE False says the document holds
-    no xml:base attribute (a cheap check on its bytes), sparing the walk for each item."""
+    """The snapshot of a parsed RSS or Atom document. GARBLED False says its text needs no
+    repair (see `entries_of`)."""
     kind = root_kind(root)
     if kind is None:
         name = _split(root.tag)[1] or "?"
@@ -291,28 +322,31 @@ def read_feed(
     c = keys.children(root)
     if kind == "atom":
         feed, items, item_reader = root, c.get("entry", []), _atom_entry
-        title = _line(c, "title")
+        title = _line(c, ("title",))
         url = _atom_link(c.get("link"))
     elif kind == "cdf":
         feed, items, item_reader = root, c.get("item", []), _rss_item
-        title = _line(c, "title", "dc:title")
-        url = _attribute(root, "href") or _plain(_first(c, "link"))
+        title = _line(c, ("title", "dc:title"))
+        url = _attribute(root, "href") or _plain(_one(c, "link"))
     else:
-        channel = _first(c, "channel")
+        channel = _one(c, "channel")
         cc = keys.children(channel) if channel is not None else {}
         feed = channel if channel is not None else root
         # RSS 2.0 puts items in the channel; RSS 0.9/1.0 (RDF) beside it
         items, item_reader = cc.get("item", []) + c.get("item", []), _rss_item
-        title = _line(cc, "title", "dc:title")
-        url = _plain(_first(cc, "link")) or _atom_link(cc.get("atom:link"))
+        title = _line(cc, ("title", "dc:title"))
+        url = _plain(_one(cc, "link")) or _atom_link(cc.get("atom:link"))
     # Relative links are relative to the feed's own address; a local file has only its link.
     base = fallback_url if is_web_address(fallback_url) else url
     base = base if is_web_address(base) else None
+    # xml:base is rare: one XPath run in C says whether items need to look up their ancestors
+    xml_base = bool(root.xpath("boolean(//@xml:base)"))
     if xml_base:
         base = _xml_base(feed, base)
     url = absolute(url, base)
     raws = [item_reader(item, keys, base, xml_base) for item in items[:_MAX_ITEMS]]
-    entries = entries_of(raws, base=base)
+    entries = entries_of(raws, base=base, garbled=garbled)
+    title = repaired_line(title) if garbled else title
     return Snapshot(kind=SourceKind.FEED, title=title, url=url or fallback_url, entries=entries)
 
 
@@ -326,7 +360,7 @@ def read_feed_document(
     if tree.root is not None:
         try:
             snapshot = read_feed(
-                tree.root, fallback_url=fallback_url, xml_base=b"xml:base" in tree.body
+                tree.root, fallback_url=fallback_url, garbled=may_be_garbled(tree.body)
             )
         except ExtractError as error:
             refusal = error
