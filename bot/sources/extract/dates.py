@@ -76,9 +76,11 @@ _FEEDPARSER_HANDLERS = (
     _parse_date_asctime,
     _parse_date_iso8601,
 )
-# A full date that our own reading refused is out of range ("2024-13-45"): feedparser's loose
-# handlers would roll it over into another date, so only the language-specific ones may try.
-_FULL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+# A W3C date that our own reading refused is out of range or garbled ("2024-13-45",
+# "2024-xx-05"): feedparser's loose handlers would roll it over into another date or read a
+# part of it, so only the language-specific ones may try. (Google's old "2003-012-31", with a
+# three-digit month, is left to feedparser's ISO 8601 handler, which reads it right.)
+_W3C_START = re.compile(r"^\d{4}-(?!0\d\d-)")
 _ISO_LOOSE = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?)\s*(.*)$")
 
 
@@ -112,7 +114,7 @@ def parse_date(value: object) -> datetime | None:
 
 def _by_feedparser(text: str) -> datetime | None:
     """TEXT read by the first of feedparser's handlers that reads it (they return UTC)."""
-    handlers = _LANGUAGE_HANDLERS if _FULL_DATE.match(text) else _FEEDPARSER_HANDLERS
+    handlers = _LANGUAGE_HANDLERS if _W3C_START.match(text) else _FEEDPARSER_HANDLERS
     for handler in handlers:
         try:
             parsed = handler(text)

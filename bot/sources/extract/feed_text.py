@@ -32,6 +32,7 @@ class Content(NamedTuple):
 # text; likewise what a feed writes inside an <iframe>. `clean` drops both whole (with
 # <embed>, <script>, ...), so they become spans here.
 _FALLBACK_TAG = re.compile(r"<(/?)(?:object|iframe)\b", re.IGNORECASE)
+_EMPTY_FALLBACK = re.compile(r"<(object|iframe)\b[^>]*>\s*</\1\s*>", re.IGNORECASE)
 # "<!" that opens no comment: in a fragment of a feed it is text ("<!DOCTYPE" or "<![CDATA["
 # quoted in a post; HTML has no CDATA sections), which an HTML parser would swallow whole as a
 # bogus comment.
@@ -111,7 +112,8 @@ def visible_fragment(markup: str) -> str:
     """MARKUP with what an HTML parser would hide from a fragment made visible (see above)."""
     if "<" not in markup or _HIDING.search(markup) is None:  # the common case, one scan
         return markup
-    markup = _FALLBACK_TAG.sub(r"<\1span", markup)
+    # an empty one goes whole: `clean` would split the paragraph at an empty inline element
+    markup = _FALLBACK_TAG.sub(r"<\1span", _EMPTY_FALLBACK.sub("", markup))
     if "<!" in markup:
         opened = markup.find("<!--")
         if opened >= 0 and markup.find("-->", opened + 4) < 0:

@@ -353,7 +353,21 @@ def read_feed(
 def read_feed_document(
     body: bytes, *, content_type: str | None = None, fallback_url: str | None = None
 ) -> Snapshot:
-    """Read an RSS or Atom document's bytes. Raises ExtractError (one line) when it holds none."""
+    """Read an RSS or Atom document's bytes. Raises ExtractError (one line) when it holds none,
+    and for any failure of the readers on it (a bug, logged in full: a source's bytes must
+    never take down more than their own poll)."""
+    try:
+        return _read_feed_document(body, content_type, fallback_url)
+    except (ExtractError, MemoryError):
+        raise
+    except Exception as error:
+        log.exception("reading a feed failed")
+        raise ExtractError(f"a feed Bulletin could not read ({type(error).__name__})") from error
+
+
+def _read_feed_document(
+    body: bytes, content_type: str | None, fallback_url: str | None
+) -> Snapshot:
     tree = parse_feed_xml(body, content_type)
     snapshot: Snapshot | None = None
     refusal: ExtractError | None = None
