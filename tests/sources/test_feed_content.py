@@ -46,11 +46,8 @@ def test_content_encoded_is_the_text_over_the_description():
 
 
 def test_xhtml_body_is_the_text():
-    entry = only(
-        rss(
-            f"<body xmlns='{XHTML_NS}'><p>Crews cleared the quay.</p><p>Boats moor again.</p></body>"
-        )
-    )
+    paragraphs = "<p>Crews cleared the quay.</p><p>Boats moor again.</p>"
+    entry = only(rss(f"<body xmlns='{XHTML_NS}'>{paragraphs}</body>"))
     assert entry.text == "Crews cleared the quay.\n\nBoats moor again."
 
 

@@ -16,7 +16,8 @@ def rss_item(item: str) -> bytes:
 
 
 def atom_entry(entry: str, attributes: str = "") -> bytes:
-    return f"<feed xmlns='{ATOM_NS}' {attributes}><title>A</title><entry>{entry}</entry></feed>".encode()
+    feed = f"<feed xmlns='{ATOM_NS}' {attributes}><title>A</title><entry>{entry}</entry></feed>"
+    return feed.encode()
 
 
 def only(body: bytes, url: str | None = None):
