@@ -11,6 +11,7 @@ over as it is: the fast path of ordinary feeds.
 from __future__ import annotations
 
 import codecs
+import functools
 import logging
 import re
 
@@ -58,6 +59,7 @@ def decode(body: bytes, encoding: str) -> str:
     return body.decode(encoding, errors="replace")
 
 
+@functools.lru_cache(maxsize=128)  # feeds name a handful of encodings
 def codec_name(name: str | None) -> str | None:
     """The codec to read a declared NAME with, or None when Python knows no such encoding."""
     if not name:

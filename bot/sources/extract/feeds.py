@@ -9,6 +9,7 @@ description, and `content:encoded` or `xhtml:body` is its full text.
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime
 from typing import ClassVar
 
@@ -85,8 +86,7 @@ class _Keys:
     _caches: ClassVar[dict[tuple[bool, str], dict[str, str]]] = {}  # feeds repeat a handful of tags
 
     def __init__(self, atom: bool, root_namespace: str) -> None:
-        own = _ATOM_NAMESPACES if atom else _RSS_NAMESPACES
-        self._own = own | {"", root_namespace}
+        self._atom, self._root_namespace = atom, root_namespace
         cache = self._caches.setdefault((atom, root_namespace), {})
         if len(cache) > 4096 or len(self._caches) > 64:  # bounded: hostile feeds invent tags
             self._caches.clear()
@@ -99,7 +99,8 @@ class _Keys:
         found = self._cache.get(tag)
         if found is None:
             namespace, local = _split(tag)
-            if namespace in self._own:
+            own = _ATOM_NAMESPACES if self._atom else _RSS_NAMESPACES
+            if namespace in own or namespace in ("", self._root_namespace):
                 found = local
             elif namespace in _PREFIXES:
                 found = f"{_PREFIXES[namespace]}:{local}"
@@ -113,7 +114,7 @@ class _Keys:
         cache = self._cache
         for child in element:
             tag = child.tag
-            key = cache.get(tag) if isinstance(tag, str) else ""
+            key = cache.get(tag)  # (entity references' tag is a function: never cached)
             if key is None:
                 key = self.key(tag)
             if key:
@@ -306,6 +307,18 @@ def _atom_entry(entry: etree._Element, keys: _Keys, base: str | None, xml_base: 
     )
 
 
+_THREAD = threading.local()
+
+
+def _has_xml_base() -> etree.XPath:
+    """The compiled XPath that finds an xml:base attribute, one per thread (lxml's XPath
+    objects are not to be shared between threads)."""
+    xpath = getattr(_THREAD, "has_xml_base", None)
+    if xpath is None:
+        xpath = _THREAD.has_xml_base = etree.XPath("boolean(//@xml:base)")
+    return xpath
+
+
 def read_feed(
     root: etree._Element,
     *,
@@ -340,7 +353,7 @@ def read_feed(
     base = fallback_url if is_web_address(fallback_url) else url
     base = base if is_web_address(base) else None
     # xml:base is rare: one XPath run in C says whether items need to look up their ancestors
-    xml_base = bool(root.xpath("boolean(//@xml:base)"))
+    xml_base = bool(_has_xml_base()(root))
     if xml_base:
         base = _xml_base(feed, base)
     url = absolute(url, base)
