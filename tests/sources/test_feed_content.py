@@ -177,12 +177,17 @@ def test_an_empty_object_hides_nothing_after_it():
 @pytest.mark.parametrize(
     ("quoted", "shown"),
     [
-        ("&lt;!DOCTYPE html&gt; starts every page", "<!DOCTYPE html> starts every page"),
+        ("&lt;!DOCTYPE rss&gt; opened old feeds", "<!DOCTYPE rss> opened old feeds"),
         ("a &lt;![CDATA[ section ]]&gt; is XML only", "a <![CDATA[ section ]]> is XML only"),
     ],
 )
 def test_a_declaration_quoted_in_the_text_is_shown_not_swallowed(quoted, shown):
     assert only(rss(f"<description>{quoted}</description>")).text == shown
+
+
+def test_the_doctype_of_a_whole_page_pasted_into_a_feed_is_not_shown():
+    page = "&lt;!DOCTYPE html&gt;&lt;html&gt;&lt;body&gt;&lt;p&gt;Pier open.&lt;/p&gt;&lt;/body&gt;"
+    assert only(rss(f"<description>{page}</description>")).text == "Pier open."
 
 
 def test_an_unclosed_comment_hides_only_itself():

@@ -33,10 +33,10 @@ class Content(NamedTuple):
 # <embed>, <script>, ...), so they become spans here.
 _FALLBACK_TAG = re.compile(r"<(/?)(?:object|iframe)\b", re.IGNORECASE)
 _EMPTY_FALLBACK = re.compile(r"<(object|iframe)\b[^>]*>\s*</\1\s*>", re.IGNORECASE)
-# "<!" that opens no comment: in a fragment of a feed it is text ("<!DOCTYPE" or "<![CDATA["
-# quoted in a post; HTML has no CDATA sections), which an HTML parser would swallow whole as a
-# bogus comment.
-_BOGUS_DECLARATION = re.compile(r"<!(?!--)")
+# "<!" that opens no comment and no HTML doctype (a whole page pasted into a feed): in a
+# fragment of a feed it is text ("<!DOCTYPE rss" or "<![CDATA[" quoted in a post; HTML has no
+# CDATA sections), which an HTML parser would swallow whole as a bogus comment.
+_BOGUS_DECLARATION = re.compile(r"<!(?!--|[dD][oO][cC][tT][yY][pP][eE]\s+[hH][tT][mM][lL]\b)")
 # A comment that is never closed would hide the rest of the fragment: it ends at the next ">"
 # instead, as SGML (and feedparser) read "<!-- ... >".
 _UNCLOSED_COMMENT = re.compile(r"<!--[^>]*>?")
