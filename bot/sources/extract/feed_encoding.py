@@ -114,8 +114,12 @@ def _is_utf8(body: bytes) -> bool:
     return True
 
 
-def feed_utf8(body: bytes, content_type: str | None) -> bytes:
-    """BODY as UTF-8 bytes for the XML parser (told to read UTF-8 whatever the declaration says)."""
+def feed_utf8(body: bytes, content_type: str | None, *, verify: bool = False) -> bytes:
+    """BODY as UTF-8 bytes for the XML parser (told to read UTF-8 whatever the declaration says).
+
+    Bytes that say UTF-8, or nothing, are handed over unchecked unless VERIFY: the parser
+    reports bytes that are not UTF-8, and `feed_xml` then asks again with VERIFY (sparing
+    ordinary feeds a decoding of their whole body)."""
     rest, bom = strip_bom(body)
     encoding = bom or wide_encoding(rest[:4])
     if encoding is None and rest.startswith(EBCDIC_START):
@@ -126,10 +130,10 @@ def feed_utf8(body: bytes, content_type: str | None) -> bytes:
         if encoding in ("utf-16", "utf-32"):  # declared so, but without a mark or NULs first
             encoding = "utf-8"
     if encoding is None:
-        if _is_utf8(rest):
+        if not verify or _is_utf8(rest):
             return rest
         encoding = _detected(rest)
         log.debug("a feed naming no encoding, read as %s", encoding)
-    elif encoding == "utf-8" and _is_utf8(rest):
+    elif encoding == "utf-8" and (not verify or _is_utf8(rest)):
         return rest
     return decode(rest, encoding).encode("utf-8")

@@ -28,6 +28,10 @@ class RawItem(NamedTuple):
     base: str | None = None  # what the item's relative links are relative to (xml:base)
 
 
+_ABSOLUTE = ("http://", "https://")
+_RELATIVE_PATH = ("/", "./", "../")
+
+
 def is_web_address(value: str | None) -> bool:
     return bool(value) and value.startswith(("http://", "https://"))  # type: ignore[union-attr]
 
@@ -63,25 +67,29 @@ def entries_of(raws: list[RawItem], *, base: str | None, garbled: bool = True) -
     )
     entries = []
     for raw, text in zip(raws, texts, strict=True):
-        body, title, guid, link, image = raw.body, raw.title, raw.guid, raw.link, raw.image
+        guid, link, title, body, published, updated, image, item_base = raw
         if body is not None and body.plain:
             text = plain_paragraphs(body.value)
-        if garbled and not text.isascii():
-            text = repaired(text)
-        if garbled and title is not None and not title.isascii():
-            title = repaired(title)
-        item_base = raw.base or base
-        if item_base is not None:
-            link = absolute(link, item_base)
-            guid = absolute_id(guid, item_base)
-            image = absolute(image, item_base)
+        if garbled:
+            if not text.isascii():
+                text = repaired(text)
+            if title is not None and not title.isascii():
+                title = repaired(title)
+        item_base = item_base or base
+        if item_base is not None:  # (the checks inline: this loop runs for every item)
+            if link is not None and not link.startswith(_ABSOLUTE):
+                link = absolute(link, item_base)
+            if guid is not None and guid.startswith(_RELATIVE_PATH):
+                guid = absolute_id(guid, item_base)
+            if image is not None and not image.startswith(_ABSOLUTE):
+                image = absolute(image, item_base)
         entry_id = choose_id(
             explicit=guid,
             url=link,
             title=title,
-            published=raw.published,
+            published=published,
             text=text,
             use_fragment=False,
         )
-        entries.append(Entry(entry_id, title, text, link, raw.published, raw.updated, image))
+        entries.append(Entry(entry_id, title, text, link, published, updated, image))
     return in_order(entries)

@@ -91,10 +91,18 @@ def _repaired(body: bytes) -> bytes:
 
 def parse_feed_xml(body: bytes, content_type: str | None = None) -> XmlTree:
     """The root element of a feed's bytes, best effort, and whether it was damaged."""
-    body = _without_doctype(feed_utf8(body, content_type))
-    root, errors = _parse(body)
+    utf8 = feed_utf8(body, content_type)
+    document = _without_doctype(utf8)
+    root, errors = _parse(document)
     if not errors:
-        return XmlTree(root, False, body)
+        return XmlTree(root, False, document)
+    checked = feed_utf8(body, content_type, verify=True)
+    if checked != utf8:  # it was not UTF-8 after all: decoded (or detected) now
+        document = _without_doctype(checked)
+        root, errors = _parse(document)
+        if not errors:
+            return XmlTree(root, False, document)
+    body = document
     fixed = _repaired(body)
     if fixed != body:
         again, errors_again = _parse(fixed)

@@ -9,7 +9,7 @@ description, and `content:encoded` or `xhtml:body` is its full text.
 from __future__ import annotations
 
 import logging
-import threading
+import re
 from datetime import datetime
 from typing import ClassVar
 
@@ -60,6 +60,8 @@ _XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 # What an unterminated "<![CDATA[" leaves once the parser has recovered: a prefix of "![CDATA["
 # ("![CD"). Only a prefix counts: titles such as "A", "CAT" or "DATA" are words.
 _CDATA_OPENER = "![CDATA["
+# What html.unescape may read as an entity: "&" before a letter or "#".
+_ENTITY = re.compile(r"&[#A-Za-z]")
 
 
 def _split(tag: object) -> tuple[str, str]:
@@ -147,10 +149,13 @@ def _line(children: _Children, names: tuple[str, ...]) -> str | None:
     content = _content(children, names)
     if content is None:
         return None
-    if content.plain:
-        line = " ".join(content.value.split()) or None
+    value = content.value
+    if content.plain or ("<" not in value and not ("&" in value and _ENTITY.search(value))):
+        # text without markup or entities ("Q&A", "AT&T" included): what clean_line would
+        # make of it, without its machinery (most titles)
+        line = " ".join(value.split()) or None
     else:
-        line = clean_line(visible_line(content.value))
+        line = clean_line(visible_line(value))
     if line is not None and _CDATA_OPENER.startswith(line):
         return None
     return line  # (repaired with the item's text: see entries_of)
@@ -180,14 +185,15 @@ def _date(children: _Children, names: tuple[str, ...]) -> datetime | None:
     return None
 
 
-def _atom_link(links: list[etree._Element] | None) -> str | None:
+def _atom_link(links: list[etree._Element] | None, base: str | None) -> str | None:
     """The alternate link (rel absent or "alternate"): its href, or its text where the feed
-    put the address there."""
+    put the address there; resolved against an xml:base of its own."""
     for link in links or ():
         if (link.get("rel") or "alternate").strip().lower() == "alternate":
             address = (link.get("href") or "").strip() or _plain(link)
             if address:
-                return address
+                own = link.get(_XML_BASE)
+                return absolute(address, _based(link, base)) if own else address
     return None
 
 
@@ -209,14 +215,18 @@ def _attribute(element: etree._Element, name: str) -> str | None:
     return value.strip() or None if value else None
 
 
-def _xml_base(element: etree._Element, base: str | None) -> str | None:
-    """BASE as changed by the xml:base attributes on ELEMENT and its ancestors."""
-    chain = [element, *element.iterancestors()]
-    for node in reversed(chain):
-        declared = node.get(_XML_BASE)
-        if declared:
-            base = absolute(declared.strip(), base) if base else declared.strip()
-    return base
+def _web(address: str | None) -> str | None:
+    return address if is_web_address(address) else None
+
+
+def _based(element: etree._Element, base: str | None) -> str | None:
+    """BASE as changed by ELEMENT's own xml:base attribute (the readers pass each element's
+    base down to its children, so that nested values build on each other)."""
+    declared = element.get(_XML_BASE)
+    if not declared:
+        return base
+    declared = declared.strip()
+    return absolute(declared, base) if base else declared
 
 
 _RSS_BODIES = (
@@ -255,6 +265,7 @@ _ATOM_OTHER_BODIES = ("itunes:summary", "media:description")
 _ATOM_PUBLISHED = ("published", "issued", "created", "dc:date", "dcterms:issued")
 _ATOM_UPDATED = ("updated", "modified")
 _ATOM_TITLES = ("title", "media:title")
+_FEED_TITLES = ("title", "dc:title")
 
 
 def _one(children: _Children, name: str) -> etree._Element | None:
@@ -262,9 +273,11 @@ def _one(children: _Children, name: str) -> etree._Element | None:
     return elements[0] if elements else None
 
 
-def _rss_item(item: etree._Element, keys: _Keys, base: str | None, xml_base: bool) -> RawItem:
+def _rss_item(item: etree._Element, keys: _Keys, base: str | None) -> RawItem:
     c = keys.children(item)
-    link = _plain(_one(c, "link")) or _atom_link(c.get("atom:link")) or _attribute(item, "href")
+    base = _based(item, base)
+    link = _plain(_one(c, "link")) or _atom_link(c.get("atom:link"), base)
+    link = link or _attribute(item, "href")
     guid_element = _one(c, "guid")
     guid = _plain(guid_element) or _plain(_one(c, "atom:id")) or item.get(_RDF_ABOUT)
     if link is None and guid_element is not None and guid is not None:
@@ -283,12 +296,13 @@ def _rss_item(item: etree._Element, keys: _Keys, base: str | None, xml_base: boo
         published,
         _date(c, _RSS_UPDATED),
         _image(c),
-        _xml_base(item, base) if xml_base else None,
+        base,
     )
 
 
-def _atom_entry(entry: etree._Element, keys: _Keys, base: str | None, xml_base: bool) -> RawItem:
+def _atom_entry(entry: etree._Element, keys: _Keys, base: str | None) -> RawItem:
     c = keys.children(entry)
+    base = _based(entry, base)
     body = _content(c, _ATOM_BODIES)
     if body is None and c.get("media:group"):  # Media RSS (YouTube): media:description
         body = _content(keys.children(c["media:group"][0]), ("media:description",))
@@ -297,26 +311,14 @@ def _atom_entry(entry: etree._Element, keys: _Keys, base: str | None, xml_base: 
     updated = _date(c, _ATOM_UPDATED)
     return RawItem(
         _plain(_one(c, "id")),
-        _atom_link(c.get("link")),
+        _atom_link(c.get("link"), base),
         _line(c, _ATOM_TITLES),
         body,
         _date(c, _ATOM_PUBLISHED) or updated,
         updated,
         _image(c),
-        _xml_base(entry, base) if xml_base else None,
+        base,
     )
-
-
-_THREAD = threading.local()
-
-
-def _has_xml_base() -> etree.XPath:
-    """The compiled XPath that finds an xml:base attribute, one per thread (lxml's XPath
-    objects are not to be shared between threads)."""
-    xpath = getattr(_THREAD, "has_xml_base", None)
-    if xpath is None:
-        xpath = _THREAD.has_xml_base = etree.XPath("boolean(//@xml:base)")
-    return xpath
 
 
 def read_feed(
@@ -333,32 +335,31 @@ def read_feed(
         raise ExtractError(f"an XML document whose root is <{name}>, not a feed")
     keys = _Keys(kind == "atom", _split(root.tag)[0])
     c = keys.children(root)
-    if kind == "atom":
-        feed, items, item_reader = root, c.get("entry", []), _atom_entry
-        title = _line(c, ("title",))
-        url = _atom_link(c.get("link"))
-    elif kind == "cdf":
-        feed, items, item_reader = root, c.get("item", []), _rss_item
-        title = _line(c, ("title", "dc:title"))
-        url = _attribute(root, "href") or _plain(_one(c, "link"))
-    else:
+    # Relative links are relative to the feed's own address (else, for a local file, to the
+    # link it states), as changed by xml:base on the way down to each element.
+    base = fallback_url if is_web_address(fallback_url) else None
+    if kind in ("rss", "rdf"):
         channel = _one(c, "channel")
         cc = keys.children(channel) if channel is not None else {}
-        feed = channel if channel is not None else root
+        url = _plain(_one(cc, "link")) or _atom_link(cc.get("atom:link"), None)
+        title, reader = _line(cc, _FEED_TITLES), _rss_item
+        root_base = _based(root, base or _web(url))
+        feed_base = _based(channel, root_base) if channel is not None else root_base
         # RSS 2.0 puts items in the channel; RSS 0.9/1.0 (RDF) beside it
-        items, item_reader = cc.get("item", []) + c.get("item", []), _rss_item
-        title = _line(cc, ("title", "dc:title"))
-        url = _plain(_one(cc, "link")) or _atom_link(cc.get("atom:link"))
-    # Relative links are relative to the feed's own address; a local file has only its link.
-    base = fallback_url if is_web_address(fallback_url) else url
-    base = base if is_web_address(base) else None
-    # xml:base is rare: one XPath run in C says whether items need to look up their ancestors
-    xml_base = bool(_has_xml_base()(root))
-    if xml_base:
-        base = _xml_base(feed, base)
-    url = absolute(url, base)
-    raws = [item_reader(item, keys, base, xml_base) for item in items[:_MAX_ITEMS]]
-    entries = entries_of(raws, base=base, garbled=garbled)
+        placed = [(item, feed_base) for item in cc.get("item", [])]
+        placed += [(item, root_base) for item in c.get("item", [])]
+    else:
+        if kind == "atom":
+            url, title, reader = _atom_link(c.get("link"), None), _line(c, ("title",)), _atom_entry
+            items = c.get("entry", [])
+        else:  # CDF
+            url = _attribute(root, "href") or _plain(_one(c, "link"))
+            title, reader, items = _line(c, _FEED_TITLES), _rss_item, c.get("item", [])
+        feed_base = _based(root, base or _web(url))
+        placed = [(item, feed_base) for item in items]
+    url = absolute(url, feed_base)
+    raws = [reader(item, keys, item_base) for item, item_base in placed[:_MAX_ITEMS]]
+    entries = entries_of(raws, base=feed_base, garbled=garbled)
     title = repaired_line(title) if garbled else title
     return Snapshot(kind=SourceKind.FEED, title=title, url=url or fallback_url, entries=entries)
 
