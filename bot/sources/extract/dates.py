@@ -122,7 +122,8 @@ def _by_feedparser(text: str) -> datetime | None:
             continue
         if parsed is not None and len(parsed) == 9:
             try:
-                return datetime(*parsed[:6], tzinfo=UTC)
+                year, month, day, hour, minute, second = parsed[:6]
+                return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
             except (ValueError, OverflowError):
                 return None
     return None

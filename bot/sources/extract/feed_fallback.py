@@ -38,7 +38,8 @@ def _when(value: object) -> datetime | None:
     if not isinstance(value, time.struct_time):
         return None
     try:
-        return datetime(*value[:6], tzinfo=UTC)
+        year, month, day, hour, minute, second = value[:6]
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except (ValueError, OverflowError):
         return None
 

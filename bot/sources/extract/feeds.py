@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import ClassVar
 
@@ -56,6 +57,8 @@ _PREFIXES = {
     "http://www.itunes.com/DTDs/Podcast-1.0.dtd": "itunes",
 }
 _RDF_ABOUT = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about"
+# An item reader: (item element, the document's keys, the item's base URL) → RawItem.
+_Reader = Callable[[etree._Element, "_Keys", str | None], RawItem]
 _XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 # What an unterminated "<![CDATA[" leaves once the parser has recovered: a prefix of "![CDATA["
 # ("![CD"). Only a prefix counts: titles such as "A", "CAT" or "DATA" are words.
@@ -338,6 +341,7 @@ def read_feed(
     # Relative links are relative to the feed's own address (else, for a local file, to the
     # link it states), as changed by xml:base on the way down to each element.
     base = fallback_url if is_web_address(fallback_url) else None
+    reader: _Reader
     if kind in ("rss", "rdf"):
         channel = _one(c, "channel")
         cc = keys.children(channel) if channel is not None else {}
