@@ -240,7 +240,9 @@ def format_utc(dt: datetime | None) -> str | None:
     """The one textual form of a time Bulletin prints: `YYYY-MM-DDTHH:MM:SSZ`."""
     if dt is None:
         return None
-    return utc(dt).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # not strftime("%Y"): it prints the year 99 as "99", not "0099"
+    d = utc(dt)
+    return f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:{d.minute:02d}:{d.second:02d}Z"
 
 
 def entry_to_json(entry: Entry) -> dict[str, str | None]:

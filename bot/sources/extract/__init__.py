@@ -20,8 +20,14 @@ from dataclasses import replace
 
 from bot.errors import ExtractError
 from bot.model import Entry, KeyPoints, Snapshot, SourceKind
-from bot.sources.extract.detect import charset_of, decode_json, html_for_parser, sniff
-from bot.sources.extract.feeds import parse_xml, read_feed
+from bot.sources.extract.detect import (
+    charset_of,
+    decode_json,
+    html_for_parser,
+    sniff,
+    text_encoding_of_nuls,
+)
+from bot.sources.extract.feeds import read_feed_document
 from bot.sources.extract.guardian import is_guardian_page_data, read_page_data
 from bot.sources.extract.htmlpage import read_html
 from bot.sources.extract.jsonfeed import is_json_feed, read_json_feed
@@ -60,7 +66,7 @@ def extract(
     if not body or not body.strip():
         raise ExtractError("the document is empty")
     head = body[:4096]
-    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if b"\x00" in head and text_encoding_of_nuls(head) is None:
         raise ExtractError("a binary file, not a web page or a feed")
     charset = charset_of(content_type)
     form = sniff(body, content_type)
@@ -71,10 +77,8 @@ def extract(
     if form == "json":
         return _bounded(_coerce(_from_json(body, charset, url), kind))
     if form == "xml" or kind is SourceKind.FEED:
-        root = parse_xml(body, charset)
-        if root is None:
-            raise ExtractError("an XML document that could not be read at all")
-        return _bounded(_coerce(read_feed(root, fallback_url=url), kind))
+        snapshot = read_feed_document(body, content_type=content_type, fallback_url=url)
+        return _bounded(_coerce(snapshot, kind))
     snapshot = read_html(html_for_parser(body, charset), url=url, kind=kind, selectors=selectors)
     return _bounded(snapshot)
 

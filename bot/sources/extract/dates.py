@@ -5,7 +5,21 @@ from __future__ import annotations
 import functools
 import math
 import re
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+
+from feedparser.datetimes import (
+    _parse_date_asctime,
+    _parse_date_greek,
+    _parse_date_hungarian,
+    _parse_date_iso8601,
+    _parse_date_nate,
+    _parse_date_onblog,
+    _parse_date_perforce,
+    _parse_date_rfc822,
+    _parse_date_w3dtf,
+)
 
 _MONTHS = {
     name: number
@@ -29,12 +43,44 @@ _MONTHS = {
     for name in names
 }
 _ZONES = {
-    "z": 0, "ut": 0, "utc": 0, "gmt": 0,
+    "z": 0, "ut": 0, "utc": 0, "gmt": 0, "wet": 0,
     "est": -5, "edt": -4, "cst": -6, "cdt": -5, "mst": -7, "mdt": -6, "pst": -8, "pdt": -7,
-    "bst": 1, "cet": 1, "cest": 2,
+    "et": -5, "ct": -6, "mt": -7, "pt": -8, "at": -4, "ast": -4, "adt": -3,
+    "akst": -9, "akdt": -8, "hst": -10, "nzst": 12, "nzdt": 13, "jst": 9, "kst": 9,
+    "bst": 1, "cet": 1, "cest": 2, "met": 1, "mest": 2, "west": 1, "eet": 2, "eest": 3,
+    "msk": 3, "aest": 10, "aedt": 11,
 }  # fmt: skip
+# RFC 822's military zones, as it defines them: A-I and K-M are -1 to -12 hours, N-Y +1 to +12
+# (RFC 1123 notes the signs were meant the other way round; feeds that use them follow 822).
+_MILITARY = {
+    **{letter: -(number + 1) for number, letter in enumerate("abcdefghiklm")},
+    **{letter: number + 1 for number, letter in enumerate("nopqrstuvwxy")},
+}
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?$")
-_OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
+_OFFSET = re.compile(r"^(?:etc/)?(?:gmt|utc|ut)?([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
+_PARTIAL_ISO = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
+# feedparser's date handlers, for the forms our own code does not read: the language-specific
+# ones first (feedparser's own parse() tries its loose ISO 8601 handler before them, which
+# misreads "2004-július-13" and the Korean forms as other dates), its loose ISO 8601 last.
+_LANGUAGE_HANDLERS: tuple[Callable[[str], time.struct_time | None], ...] = (
+    _parse_date_greek,
+    _parse_date_hungarian,
+    _parse_date_nate,
+    _parse_date_onblog,
+)
+_FEEDPARSER_HANDLERS = (
+    *_LANGUAGE_HANDLERS,
+    _parse_date_perforce,
+    _parse_date_w3dtf,
+    _parse_date_rfc822,
+    _parse_date_asctime,
+    _parse_date_iso8601,
+)
+# A W3C date that our own reading refused is out of range or garbled ("2024-13-45",
+# "2024-xx-05"): feedparser's loose handlers would roll it over into another date or read a
+# part of it, so only the language-specific ones may try. (Google's old "2003-012-31", with a
+# three-digit month, is left to feedparser's ISO 8601 handler, which reads it right.)
+_W3C_START = re.compile(r"^\d{4}-(?!0\d\d-)")
 _ISO_LOOSE = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?)\s*(.*)$")
 
 
@@ -58,13 +104,29 @@ def parse_date(value: object) -> datetime | None:
     if not text or len(text) > 64:
         return None
     try:
-        if text[:4].isdigit():
-            return _parse_iso(text)
-        return _parse_rfc822(text)
+        found = _parse_iso(text) if text[:4].isdigit() else _parse_rfc822(text)
     except OverflowError:
         # a date at the very edge of what datetime holds (year 1 or 9999) whose offset
         # moves it past the edge in UTC: unreadable, like any other nonsense date
         return None
+    return found if found is not None else _by_feedparser(text)
+
+
+def _by_feedparser(text: str) -> datetime | None:
+    """TEXT read by the first of feedparser's handlers that reads it (they return UTC)."""
+    handlers = _LANGUAGE_HANDLERS if _W3C_START.match(text) else _FEEDPARSER_HANDLERS
+    for handler in handlers:
+        try:
+            parsed = handler(text)
+        except Exception:  # noqa: S112 (a library's handler failing on odd text cannot read it)
+            continue
+        if parsed is not None and len(parsed) == 9:
+            try:
+                year, month, day, hour, minute, second = parsed[:6]
+                return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+            except (ValueError, OverflowError):
+                return None
+    return None
 
 
 def _aware(dt: datetime) -> datetime:
@@ -89,10 +151,19 @@ def _parse_iso(text: str) -> datetime | None:
         if offset is None:
             return None
         return (base - offset).replace(tzinfo=UTC)
-    try:  # a bare date
-        return datetime.fromisoformat(text[:10]).replace(tzinfo=UTC)
+    partial = _PARTIAL_ISO.match(text)
+    if partial:  # "2003" or "2003-12": the start of that year or month
+        year, month = partial.groups()
+        try:
+            return datetime(int(year), int(month or 1), 1, tzinfo=UTC)
+        except ValueError:
+            return None
+    try:  # a bare date, perhaps with a trailing "T" or a zone but no time
+        date = datetime.fromisoformat(text[:10]).replace(tzinfo=UTC)
     except ValueError:
         return None
+    rest = text[10:].strip(" T")
+    return date if not rest or _zone_offset(rest) is not None else None
 
 
 @functools.lru_cache(maxsize=256)  # a feed repeats one or two zones in every item
@@ -101,8 +172,12 @@ def _zone_offset(token: str) -> timedelta | None:
     match = _OFFSET.match(token)
     if match:
         sign, hours, minutes = match.groups()
-        delta = timedelta(hours=int(hours), minutes=int(minutes))
+        delta = timedelta(hours=int(hours), minutes=int(minutes or 0))
+        if delta > timedelta(hours=18):  # no zone is that far from UTC
+            return None
         return -delta if sign == "-" else delta
+    if token[:4].lower() == "etc/":
+        token = token[4:]
     hours = _ZONES.get(token.lower())
     return None if hours is None else timedelta(hours=hours)
 
@@ -150,6 +225,9 @@ def _parse_rfc822(text: str) -> datetime | None:
             elif year is None and len(token) == 2:
                 year = 2000 + number if number < 70 else 1900 + number
             continue
+        if clock is not None and len(low) == 1 and low in _MILITARY:
+            offset = timedelta(hours=_MILITARY[low])
+            continue
         time_match = _TIME.match(token)
         if time_match:
             hh, mm, ss = time_match.groups()
@@ -161,7 +239,9 @@ def _parse_rfc822(text: str) -> datetime | None:
         if low[:3] in _MONTHS or low in _MONTHS:
             month = _MONTHS.get(low) or _MONTHS[low[:3]]
             continue
-        zone = _zone_offset(token)
+        # a zone name counts only after the time, where RFC 822 puts it: before it, "at",
+        # "et" or "a" are words ("May 5, 2024 at 10:00"), not zones
+        zone = _zone_offset(token) if clock is not None or not token.isalpha() else None
         if zone is not None:
             offset = zone
         # anything else (day names in any language) is ignored

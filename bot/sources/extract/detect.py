@@ -13,11 +13,16 @@ _FIRST_ELEMENT = re.compile(
 _FEED_ROOTS = frozenset({b"rss", b"feed", b"rdf", b"channel"})
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE)
 _CT_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
+# Byte-order marks, longest first: UTF-32LE's starts with UTF-16LE's.
 _BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+# "<?xm" in the EBCDIC code pages (cp037, cp500, ... all agree on these four bytes)
+EBCDIC_START = b"\x4c\x6f\xa7\x94"
 
 
 def charset_of(content_type: str | None) -> str | None:
@@ -59,13 +64,43 @@ def strip_bom(body: bytes) -> tuple[bytes, str | None]:
     return body, None
 
 
-def sniffable_head(body: bytes) -> bytes:
-    """The first 4 KB of BODY as ASCII-compatible bytes: without a byte-order mark, and UTF-16
-    re-encoded as UTF-8, so that markup and JSON can be recognised whatever the encoding."""
-    head, bom = strip_bom(body[:4096])
-    if bom is not None and bom.startswith("utf-16"):
-        head = head[: len(head) // 2 * 2].decode(bom, errors="replace").encode("utf-8")
-    return head
+def wide_encoding(head: bytes) -> str | None:
+    """UTF-32 or UTF-16 without a byte-order mark, told by where the NULs around the first
+    character sit (it is ASCII: '<', '{' or whitespace); None for ASCII-compatible bytes."""
+    if len(head) < 4 or b"\x00" not in head[:4]:
+        return None
+    b0, b1, b2, b3 = head[:4]
+    if b0 == b1 == b2 == 0 and b3:
+        return "utf-32-be"
+    if b1 == b2 == b3 == 0 and b0:
+        return "utf-32-le"
+    if b0 == 0 and b1 and b2 == 0 and b3:
+        return "utf-16-be"
+    if b0 and b1 == 0 and b2 and b3 == 0:
+        return "utf-16-le"
+    return None
+
+
+def text_encoding_of_nuls(body: bytes) -> str | None:
+    """The UTF-16 or UTF-32 form of a document whose NUL bytes are those of text (a byte-order
+    mark, or NULs where an ASCII first character would have them); None otherwise."""
+    _, bom = strip_bom(body[:4])
+    return bom if bom not in (None, "utf-8") else wide_encoding(body[:4])
+
+
+def sniffable_head(body: bytes, size: int = 4096) -> bytes:
+    """The first SIZE bytes of BODY as ASCII-compatible bytes: without a byte-order mark, and
+    UTF-16, UTF-32 and EBCDIC re-encoded as UTF-8, so that markup and JSON can be recognised
+    whatever the encoding."""
+    head, bom = strip_bom(body[: size + 4])
+    wide = bom if bom not in (None, "utf-8") else wide_encoding(head)
+    if wide is not None:
+        unit = 4 if "32" in wide else 2
+        head = head[: len(head) // unit * unit]
+        return head.decode(wide, errors="replace").encode("utf-8")[:size]
+    if head.startswith(EBCDIC_START):
+        return head.decode("cp037", errors="replace").encode("utf-8")[:size]
+    return head[:size]
 
 
 def sniff(body: bytes, content_type: str | None) -> str:
@@ -106,6 +141,7 @@ def html_for_parser(body: bytes, charset: str | None) -> str | bytes:
 def _decode_html(body: bytes, charset: str | None) -> tuple[str, bytes | None]:
     """(text, the body without its BOM when the text is its strict UTF-8 decoding, else None)."""
     body, bom = strip_bom(body)
+    bom = bom or wide_encoding(body[:4])
     candidates = [bom, charset]
     meta = _META_CHARSET.search(body[:4096])
     if meta:
@@ -124,6 +160,7 @@ def _decode_html(body: bytes, charset: str | None) -> tuple[str, bytes | None]:
 
 def decode_json(body: bytes, charset: str | None) -> str:
     body, bom = strip_bom(body)
+    bom = bom or wide_encoding(body[:4])
     for name in (bom, charset, "utf-8"):
         if not name:
             continue

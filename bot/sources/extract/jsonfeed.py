@@ -6,6 +6,7 @@ from bot.model import Entry, Snapshot, SourceKind
 from bot.sources.extract.clean import clean_line, html_to_text
 from bot.sources.extract.dates import parse_date
 from bot.sources.extract.entries import choose_id, in_order
+from bot.sources.extract.feed_text import repaired, repaired_line
 
 _MAX_ITEMS = 5000
 
@@ -23,11 +24,12 @@ def _str(value: object) -> str | None:
 
 
 def _item(item: dict[str, object]) -> Entry:
-    title = clean_line(_str(item.get("title")))
+    title = repaired_line(clean_line(_str(item.get("title"))))
     html = _str(item.get("content_html"))
     text = html_to_text(html) if html else html_to_text(_plain(item.get("content_text")))
     if not text:
         text = html_to_text(_str(item.get("summary")))
+    text = repaired(text)  # double-encoded UTF-8, cp1252 characters as C1 codes
     url = _str(item.get("url")) or _str(item.get("external_url"))
     published = parse_date(item.get("date_published"))
     updated = parse_date(item.get("date_modified"))
@@ -63,7 +65,7 @@ def read_json_feed(data: dict[str, object], *, fallback_url: str | None = None) 
     ]
     return Snapshot(
         kind=SourceKind.FEED,
-        title=clean_line(_str(data.get("title"))),
+        title=repaired_line(clean_line(_str(data.get("title")))),
         url=_str(data.get("home_page_url")) or fallback_url,
         entries=in_order(entries),
     )
