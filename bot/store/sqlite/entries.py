@@ -11,16 +11,11 @@ from bot.model import KeyPointsKind
 from bot.store.codec import moment_from_us, to_us, to_us_or_none
 from bot.store.interface import DEFAULT_RETENTION, EntriesStore
 from bot.store.records import KeyPointsRecord, StoredEntryRecord
+from bot.store.rules import GUILD_GRACE, TOUCH_EVERY
+from bot.store.rules import us as _us
 from bot.store.sqlite.database import Database
-from bot.store.sqlite.polls import TOUCH_EVERY
 
 log = logging.getLogger(__name__)
-
-GUILD_GRACE = timedelta(days=7)  # a server that removed the bot is deleted after this
-
-
-def _us(delta: timedelta) -> int:
-    return delta // timedelta(microseconds=1)
 
 
 class Entries(Database, EntriesStore):

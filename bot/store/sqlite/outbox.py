@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -39,9 +38,9 @@ from bot.store.records import (
     PostedMessage,
     SubscriptionRecord,
 )
+from bot.store.rules import MAX_EMBEDS
+from bot.store.rules import nonce as _nonce
 from bot.store.sqlite.database import Database
-
-MAX_EMBEDS = 10  # a message shows at most this many updates
 
 # A pending row, with its subscription's story and target (an alert: its server's, or the
 # console's when it has none) and its source's address.
@@ -55,11 +54,6 @@ _PENDING = (
     " LEFT JOIN stories st ON st.id = sub.story_id"
     " LEFT JOIN sources src ON src.id = d.source_id"
 )
-
-
-def _nonce(prefix: str, *parts: object) -> str:
-    raw = ":".join(map(str, parts)).encode("utf-8", "surrogatepass")
-    return prefix + hashlib.sha256(raw).hexdigest()[:24]
 
 
 class Outbox(Database, OutboxStore):

@@ -7,10 +7,9 @@ poll is one statement.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import aiosqlite
 
@@ -28,18 +27,10 @@ from bot.store.records import (
     SourceRecord,
     Subscriber,
 )
+from bot.store.rules import TOUCH_EVERY, outbox_nonce, us
 from bot.store.sqlite.database import Database
 
-# last_seen is refreshed at most this often, so that an unchanged poll writes (almost) nothing;
-# pruning adds it to the retention window so that nothing is pruned early.
-TOUCH_EVERY = timedelta(hours=1)
-_TOUCH_EVERY_US = TOUCH_EVERY // timedelta(microseconds=1)
-
-
-def outbox_nonce(subscription_id: int, source_id: int, kind: str, key: str, now_us: int) -> str:
-    """A deterministic nonce for one delivery (Discord allows 25 characters)."""
-    raw = f"{subscription_id}:{source_id}:{kind}:{key}:{now_us}".encode("utf-8", "surrogatepass")
-    return "b" + hashlib.sha256(raw).hexdigest()[:24]
+_TOUCH_EVERY_US = us(TOUCH_EVERY)
 
 
 class Polls(Database, PollsStore):

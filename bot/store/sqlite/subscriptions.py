@@ -10,8 +10,8 @@ from bot.store.codec import change_to_json, to_us
 from bot.store.errors import StoreError
 from bot.store.interface import SubscriptionsStore
 from bot.store.records import Backfill, DeliveryHealth, StoredEntryRecord, SubscriptionRecord
+from bot.store.rules import outbox_nonce
 from bot.store.sqlite.database import Database
-from bot.store.sqlite.polls import outbox_nonce
 
 
 def _now() -> datetime:
