@@ -1,9 +1,11 @@
 """What Bulletin keeps: stories, sources, entries, key points, subscriptions and the outbox.
 
 `Store` is the interface (`bot.store.interface`); `open_store` opens the backend a database
-target names. The records it hands out and takes in are in `bot.store.records`.
+target names: a `postgresql://` URL is PostgreSQL (`bot.store.postgres`), anything else the
+path of an SQLite file (`bot.store.sqlite`). The records it hands out and takes in are in
+`bot.store.records`.
 
-    store = await open_store("bulletin.db")
+    store = await open_store("bulletin.db")  # or "postgresql://bulletin@127.0.0.1/bulletin"
     ...
     await store.close()
 """
@@ -14,6 +16,7 @@ import os
 
 from bot.store.errors import StalePoll, StoreError
 from bot.store.interface import DEFAULT_RETENTION, Store
+from bot.store.postgres import PostgresStore, is_postgres_url, shown_url
 from bot.store.records import (
     Backfill,
     Delivery,
@@ -37,7 +40,10 @@ from bot.store.sqlite import SQLiteStore
 
 
 async def open_store(target: str | os.PathLike[str]) -> Store:
-    """Open (creating and migrating) the database TARGET names: an SQLite file's path."""
+    """Open (creating and migrating) the database TARGET names: a PostgreSQL URL
+    (`postgresql://USER@HOST:PORT/DBNAME`), else an SQLite file's path."""
+    if is_postgres_url(target):
+        return await PostgresStore.open(os.fspath(target))
     return await SQLiteStore.open(target)
 
 
@@ -53,6 +59,7 @@ __all__ = [
     "PollRecord",
     "PollState",
     "PostedMessage",
+    "PostgresStore",
     "Routed",
     "SQLiteStore",
     "SiblingSource",
@@ -64,5 +71,7 @@ __all__ = [
     "StoryRecord",
     "Subscriber",
     "SubscriptionRecord",
+    "is_postgres_url",
     "open_store",
+    "shown_url",
 ]

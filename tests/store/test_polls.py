@@ -47,14 +47,14 @@ async def test_entry_after_the_baseline_is_new(store, source):
     assert await poll(store, source, snap(entry(1), entry(2)), LATER) == (NewEntry(entry(2)),)
 
 
-async def test_restart_between_polls_loses_nothing(db_path):
-    store = await open_store(db_path)
+async def test_restart_between_polls_loses_nothing(store_target):
+    store = await open_store(store_target)
     story = await store.ensure_story("S")
     source = await store.add_source(story, "https://example.org/r")
     await poll(store, source, snap(entry(1, "before"), key_points=("a",)))
     await store.close()
 
-    store = await open_store(db_path)
+    store = await open_store(store_target)
     try:
         changes = await poll(store, source, snap(entry(1, "after"), entry(2), key_points=("a",)))
         assert changes == (EditedEntry(entry(1, "after"), "Update 1", "before"), NewEntry(entry(2)))

@@ -1,0 +1,37 @@
+"""The PostgreSQL backend of the store: one database that several processes may share.
+
+`PostgresStore` is the store's interface (`bot.store.interface.Store`) made of one part per
+concern, each a `Database` over the same connection pool: stories and sources, polls, entries,
+subscriptions and servers, the outbox. The pool is made where the store is opened (the async
+main), or made there by the caller and handed in (`PostgresStore(pool, url=...)`).
+"""
+
+from __future__ import annotations
+
+from bot.store.interface import Store
+from bot.store.postgres.database import create_pool, is_postgres_url, shown_url
+from bot.store.postgres.entries import Entries
+from bot.store.postgres.migrate import LATEST, migrate
+from bot.store.postgres.outbox import Outbox
+from bot.store.postgres.polls import Polls
+from bot.store.postgres.stories import Stories
+from bot.store.postgres.subscriptions import Subscriptions
+
+
+class PostgresStore(Stories, Polls, Entries, Subscriptions, Outbox, Store):
+    """Everything Bulletin keeps, in one PostgreSQL database."""
+
+    @classmethod
+    async def open(cls, url: str, *, migrate_to: int = LATEST) -> PostgresStore:
+        """Connect to the database URL names, creating and migrating its schema (StoreError,
+        one line naming the host, when it cannot be reached)."""
+        pool = await create_pool(url)
+        try:
+            await migrate(pool, target=migrate_to)
+        except BaseException:
+            await pool.close()
+            raise
+        return cls(pool, url=url)
+
+
+__all__ = ["LATEST", "PostgresStore", "is_postgres_url", "shown_url"]
