@@ -99,7 +99,8 @@ async def main(
     if scheduler_log.level == logging.NOTSET:
         scheduler_log.setLevel(logging.WARNING)
     with _stop_on_signals(stop):
-        store = await open_store(config.database.path)
+        log.info("database: %s", config.database.describe())
+        store = await open_store(config.database.target)
         try:
             session = open_session(config.polling.fetch_limits())
             try:

@@ -3,7 +3,9 @@
 A wrong key or value raises ConfigError naming its path, e.g.
 `polling.interval: must be at least min_interval (15), got 5`. The Discord token never comes from
 the file: it is read from the environment variable `discord.token_env` names and kept in a Secret
-whose repr and str hide it.
+whose repr and str hide it. The database is an SQLite file (`database.path`) unless a PostgreSQL
+URL is given (`database.url`, or the environment variable BULLETIN_DATABASE_URL, which overrides
+both); a password in that URL is never shown.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, masked_url
 from bot.model import SourceKind
 from bot.sources.extract.selectors import Selectors
 from bot.sources.limits import FetchLimits
@@ -26,6 +28,7 @@ from bot.sources.limits import FetchLimits
 log = logging.getLogger(__name__)
 
 DEFAULT_PATH = Path("config.toml")
+DATABASE_URL_ENV = "BULLETIN_DATABASE_URL"  # overrides [database] path and url
 SELECTOR_KEYS = ("entry", "title", "body", "time", "key_points")
 
 
@@ -67,7 +70,20 @@ class DiscordConfig:
 
 @dataclass(frozen=True, slots=True)
 class DatabaseConfig:
-    path: Path = Path("bulletin.db")
+    path: Path = Path("bulletin.db")  # the SQLite file, unless url is set
+    # A PostgreSQL URL (postgresql://USER@HOST:PORT/DBNAME); its password is kept out of repr.
+    url: str | None = field(default=None, repr=False)
+
+    @property
+    def target(self) -> str | Path:
+        """What the store opens: the PostgreSQL URL when there is one, else the SQLite file."""
+        return self.url if self.url is not None else self.path
+
+    def describe(self) -> str:
+        """Where the data is, for the log (a password masked)."""
+        if self.url is None:
+            return f"SQLite file {self.path}"
+        return f"PostgreSQL {masked_url(self.url)}"
 
 
 # The fetcher's limits keep their defaults in one place: bot/sources/limits.py.
@@ -140,7 +156,7 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> 
     if path is None:
         if not DEFAULT_PATH.is_file():
             config = Config()
-            return _with_token(config, env)
+            return _with_token(_with_database_url(config, env), env)
         path = DEFAULT_PATH
     try:
         raw = path.read_bytes()
@@ -155,7 +171,15 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> 
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     config = parse_config(data, path=path)
-    return _with_token(config, env)
+    return _with_token(_with_database_url(config, env), env)
+
+
+def _with_database_url(config: Config, environ: Mapping[str, str]) -> Config:
+    value = environ.get(DATABASE_URL_ENV, "").strip()
+    if not value:
+        return config
+    url = _postgres_url(value, DATABASE_URL_ENV)
+    return replace(config, database=replace(config.database, url=url))
 
 
 def _with_token(config: Config, environ: Mapping[str, str]) -> Config:
@@ -319,11 +343,30 @@ def _parse_discord(table: Mapping[str, Any]) -> DiscordConfig:
 
 
 def _parse_database(table: Mapping[str, Any]) -> DatabaseConfig:
-    _known_keys(table, "database", ("path",))
+    _known_keys(table, "database", ("path", "url"))
     value = table.get("path", "bulletin.db")
     if not isinstance(value, str) or not value.strip():
         raise _fail("database.path", f"must be a file path, got {_show(value)}")
-    return DatabaseConfig(path=Path(value))
+    url = table.get("url")
+    if url is not None:
+        url = _postgres_url(url, "database.url")
+    return DatabaseConfig(path=Path(value), url=url)
+
+
+def _postgres_url(value: object, name: str) -> str:
+    """A PostgreSQL URL (the error shows it with its password masked)."""
+    expected = 'must be a PostgreSQL URL ("postgresql://USER@HOST:PORT/DBNAME")'
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(name, f"{expected}, got {_show(value)}")
+    text = value.strip()
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise _fail(name, f"{expected}, got {masked_url(text)!r}") from None
+    if parts.scheme.lower() not in ("postgresql", "postgres"):
+        raise _fail(name, f"{expected}, got {masked_url(text)!r}")
+    return text
 
 
 MAX_INTERVAL = 24 * 60 * 60  # a day

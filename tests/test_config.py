@@ -353,3 +353,58 @@ def test_a_source_retention_below_a_day_is_refused_naming_the_key():
                 ]
             }
         )
+
+
+# --- the database: an SQLite path, or a PostgreSQL URL ----------------------------------------
+
+PG_URL = "postgresql://bulletin@db.example:5433/news"
+
+
+def test_database_url_selects_postgresql_instead_of_the_path(tmp_path):
+    config = load_config(write(tmp_path, f'[database]\npath = "x.db"\nurl = "{PG_URL}"\n'), {})
+    assert (config.database.target, config.database.path) == (PG_URL, Path("x.db"))
+
+
+def test_without_a_url_the_target_is_the_sqlite_path(tmp_path):
+    config = load_config(write(tmp_path, '[database]\npath = "x.db"\n'), {})
+    assert config.database.target == Path("x.db")
+
+
+@pytest.mark.parametrize(
+    "file_text", ['[database]\npath = "x.db"\n', '[database]\nurl = "postgresql://a@b/c"\n']
+)
+def test_the_environment_url_overrides_path_and_url(tmp_path, file_text):
+    config = load_config(write(tmp_path, file_text), {"BULLETIN_DATABASE_URL": PG_URL})
+    assert config.database.target == PG_URL
+
+
+def test_the_environment_url_applies_without_a_config_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert load_config(None, {"BULLETIN_DATABASE_URL": PG_URL}).database.target == PG_URL
+
+
+@pytest.mark.parametrize(
+    ("url", "where"),
+    [
+        ("mysql://root:hunter2@db/x", "database.url"),
+        ("postgresql://u:hunter2@db:port/x", "database.url"),
+    ],
+)
+def test_a_url_that_is_not_postgresql_is_refused_with_its_password_masked(tmp_path, url, where):
+    with pytest.raises(ConfigError, match=f"^{where}: must be a PostgreSQL URL") as raised:
+        load_config(write(tmp_path, f'[database]\nurl = "{url}"\n'), {})
+    assert "hunter2" not in str(raised.value) and ":***@" in str(raised.value)
+
+
+def test_a_bad_environment_url_names_the_variable(tmp_path):
+    with pytest.raises(ConfigError, match="^BULLETIN_DATABASE_URL: must be a PostgreSQL URL"):
+        load_config(write(tmp_path, ""), {"BULLETIN_DATABASE_URL": "sqlite:///x.db"})
+
+
+def test_the_database_password_never_appears_in_repr_or_description(tmp_path):
+    url = "postgresql://bulletin:hunter2@db.example:5433/news"
+    config = load_config(write(tmp_path, ""), {"BULLETIN_DATABASE_URL": url})
+    assert config.database.url == url
+    for shown in (repr(config), str(config), config.database.describe()):
+        assert "hunter2" not in shown
+    assert config.database.describe() == "PostgreSQL postgresql://bulletin:***@db.example:5433/news"

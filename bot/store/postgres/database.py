@@ -22,11 +22,12 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
-from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 import asyncpg
 from asyncpg import exceptions as pg_errors
 
+from bot.errors import masked_url
 from bot.store.errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -68,15 +69,7 @@ def is_postgres_url(target: object) -> bool:
 
 def shown_url(url: str) -> str:
     """URL with its password masked, fit for a log line or an error message."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "(an unreadable PostgreSQL URL)"
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(SplitResult(parts.scheme, f"{user}:***@{host}", *parts[2:]))
+    return masked_url(url)
 
 
 def where(url: str) -> str:
