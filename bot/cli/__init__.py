@@ -1,4 +1,4 @@
-"""The `bulletin` command line: preview, replay, run, demo.
+"""The `bulletin` command line: preview, replay, run, demo, db.
 
 Each subcommand lives in its own module and exposes `add_arguments(parser)` and
 `run(args) -> int`. Errors meant for a person (`BulletinError`) are printed as one line on
@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "replay": ("bot.cli.replay", "print the changes between successive polls of one source"),
     "run": ("bot.cli.run", "run the bot (console mode when no Discord token is set)"),
     "demo": ("bot.cli.demo", "console demo: a live page served on localhost, followed live"),
+    "db": ("bot.cli.db", "database tools: copy an SQLite database into PostgreSQL"),
 }
 
 
