@@ -397,7 +397,7 @@ def test_a_url_that_is_not_postgresql_is_refused_with_its_password_masked(tmp_pa
 
 
 def test_a_bad_environment_url_names_the_variable(tmp_path):
-    with pytest.raises(ConfigError, match="^BULLETIN_DATABASE_URL: must be a PostgreSQL URL"):
+    with pytest.raises(ConfigError, match=r"^BULLETIN_DATABASE_URL: must be a PostgreSQL URL"):
         load_config(write(tmp_path, ""), {"BULLETIN_DATABASE_URL": "sqlite:///x.db"})
 
 

@@ -21,7 +21,7 @@ import random
 import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import asyncpg
@@ -33,13 +33,23 @@ from bot.store.errors import StoreError
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Connection = asyncpg.Connection  # type: ignore[type-arg]  # the Record type is the default
 Record = asyncpg.Record
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    # every connection the store uses is a pooled one
+    Connection: TypeAlias = PoolConnectionProxy[Record]
+    Pool: TypeAlias = asyncpg.Pool[Record]
+else:
+    Connection = asyncpg.pool.PoolConnectionProxy
+    Pool = asyncpg.Pool
 Work = Callable[[Connection], Awaitable[T]]
 Probe = Callable[[Connection], Awaitable[bool]]
 
 SCHEMES = ("postgresql", "postgres")
-POOL_MIN = 1
+# No floor of idle connections: asyncpg would keep reconnecting one in the background (and
+# log each failure) while PostgreSQL is away; a call makes the connection it needs.
+POOL_MIN = 0
 POOL_MAX = 10
 CONNECT_TIMEOUT = 10.0  # seconds for one connection attempt
 FIRST_DELAY = 0.05  # seconds before the first retry after a lost connection
@@ -60,6 +70,8 @@ CONFLICTS: tuple[type[BaseException], ...] = (
     pg_errors.SerializationError,
     pg_errors.DeadlockDetectedError,
 )
+# What keeps a pool from being made at all (a URL asyncpg cannot read is a ValueError).
+UNREACHABLE: tuple[type[BaseException], ...] = (*LOST, pg_errors.PostgresError, ValueError)
 
 
 def is_postgres_url(target: object) -> bool:
@@ -142,13 +154,13 @@ def cannot_reach(url: str, error: BaseException) -> str:
     )
 
 
-async def _keep(connection: Connection) -> None:
+async def _keep(connection: object) -> None:
     """The pool's reset between two uses of a connection: nothing to undo (the store never
     changes a session's settings, listens or holds session locks), so no round trip is spent
     on one. An open transaction is still rolled back by asyncpg first."""
 
 
-async def create_pool(url: str, *, min_size: int = POOL_MIN, max_size: int = POOL_MAX) -> Any:
+async def create_pool(url: str, *, min_size: int = POOL_MIN, max_size: int = POOL_MAX) -> Pool:
     """A pool of connections to URL (StoreError, one line, when PostgreSQL cannot be used)."""
     try:
         pool = await asyncpg.create_pool(
@@ -160,9 +172,15 @@ async def create_pool(url: str, *, min_size: int = POOL_MIN, max_size: int = POO
             reset=_keep,
             server_settings={"application_name": "bulletin", "jit": "off"},
         )
-    except (*LOST, pg_errors.PostgresError, ValueError) as error:
+        assert pool is not None
+    except UNREACHABLE as error:
         raise StoreError(cannot_reach(url, error)) from None
-    assert pool is not None
+    try:
+        async with pool.acquire() as connection:  # reachable now, or one line saying why not
+            await connection.fetchval("SELECT 1")
+    except UNREACHABLE as error:
+        await pool.close()
+        raise StoreError(cannot_reach(url, error)) from None
     return pool
 
 
@@ -195,7 +213,7 @@ class _Unsure(Exception):
 class Database:
     """The base of every part of the PostgreSQL store: the pool and how to use it."""
 
-    def __init__(self, pool: Any, *, url: str, owns_pool: bool = True) -> None:
+    def __init__(self, pool: Pool, *, url: str, owns_pool: bool = True) -> None:
         self._pool = pool
         self._where = where(url)
         self._owns_pool = owns_pool

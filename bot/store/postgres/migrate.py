@@ -12,10 +12,9 @@ from __future__ import annotations
 import logging
 import re
 from importlib import resources
-from typing import Any
 
 from bot.store.errors import StoreError
-from bot.store.postgres.database import Connection
+from bot.store.postgres.database import Connection, Pool
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +64,7 @@ def _too_new(version: int) -> StoreError:
     )
 
 
-async def migrate(pool: Any, *, target: int = LATEST) -> int:
+async def migrate(pool: Pool, *, target: int = LATEST) -> int:
     """Bring the schema to TARGET, each migration in its own transaction under the advisory
     lock; the version it is at afterwards."""
     async with pool.acquire() as db:
