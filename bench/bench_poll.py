@@ -1,16 +1,22 @@
 """Polling: 1,000 sources on a local SourceServer (the shared fixture pages and feeds, read in
-place), about 20 % changing each round, through the real Poller, Fetcher, extraction and store.
+place), about 20 % changing each round, through the real Poller, Fetcher, extraction and store,
+once on SQLite and once on PostgreSQL, side by side in one run.
 
 Prints sources polled per minute (wall time, with the process's CPU over that wall time),
 CPU ms per unchanged and per changed poll, peak RSS, and p50/p99 from response received to
 change stored. The server runs in a child process so that its CPU is not counted. All sources
 share one host here (127.0.0.1), so the per-host limit is raised to the global one.
+
+PostgreSQL runs as a private cluster of the benchmark's own (initdb, default settings, a free
+port: `tests.postgres.Cluster`), so that every one of its processes works for this benchmark
+alone: their CPU (from /proc) is the server's share, added to Bulletin's for CPU per poll.
 """
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import random
 import resource
 import statistics
@@ -30,6 +36,7 @@ from bot.runtime import Runtime
 from bot.sources.extract import extract
 from bot.sources.fetch import Fetcher, open_session
 from bot.store import PollRecord, open_store
+from tests.postgres import Cluster
 
 SOURCES = 1000
 CHANGING_ROUNDS = 3
@@ -168,15 +175,47 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def _round(poller: Poller, clock: Clock, count: int) -> tuple[float, float]:
-    """Make every source due, poll them all; (wall s, CPU s)."""
+def _no_server() -> float:
+    return 0.0
+
+
+def cluster_cpu(cluster: Cluster) -> Callable[[], float]:
+    """CPU seconds used so far by every process of CLUSTER (the postmaster and its children,
+    living or gone: a process's own time plus what its waited-for children used)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
+
+    def read() -> float:
+        total = 0
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat", encoding="ascii") as stat:
+                    fields = stat.read().rpartition(")")[2].split()
+            except OSError:
+                continue  # gone meanwhile
+            pid, ppid = int(entry.name), int(fields[1])
+            if pid == postmaster:  # its own time and that of its children that ended
+                total += sum(int(value) for value in fields[11:15])
+            elif ppid == postmaster:
+                total += int(fields[11]) + int(fields[12])
+        return total / ticks
+
+    return read
+
+
+async def _round(
+    poller: Poller, clock: Clock, count: int, server: Callable[[], float]
+) -> tuple[float, float, float]:
+    """Make every source due, poll them all; (wall s, CPU s, database server CPU s)."""
     clock.now += timedelta(hours=2)
     target = poller.polls + count
-    wall, cpu = time.perf_counter(), time.process_time()
+    wall, cpu, server_cpu = time.perf_counter(), time.process_time(), server()
     while poller.polls < target:
         await poller.run_once()
         await asyncio.sleep(0.01)
-    return time.perf_counter() - wall, time.process_time() - cpu
+    return time.perf_counter() - wall, time.process_time() - cpu, server() - server_cpu
 
 
 async def _control(session, port: int, mode: str) -> None:
@@ -184,12 +223,14 @@ async def _control(session, port: int, mode: str) -> None:
         await response.read()
 
 
-async def _bench(port: int, directory: Path, rss_before: float) -> None:
+async def _bench(
+    port: int, database: DatabaseConfig, rss_before: float, server: Callable[[], float]
+) -> dict[str, str]:
     polling = PollingConfig(
         concurrency=32, per_host=32, timeout=20.0, allow_private_addresses=(f"127.0.0.1:{port}",)
     )
-    config = Config(polling=polling, database=DatabaseConfig(directory / "bench.db"))
-    store = await open_store(config.database.path)
+    config = Config(polling=polling, database=database)
+    store = await open_store(config.database.target)
     session = open_session(polling.fetch_limits())
     clock = Clock()
     try:
@@ -223,12 +264,12 @@ async def _bench(port: int, directory: Path, rss_before: float) -> None:
         store.record_poll = timed_record  # type: ignore[method-assign]
         poller = Poller(runtime, clock=clock, rng=random.Random(1))
 
-        baseline_wall, baseline_cpu = await _round(poller, clock, SOURCES)
+        baseline_wall, baseline_cpu, baseline_server = await _round(poller, clock, SOURCES, server)
         await _control(session, port, "still")
-        still = [await _round(poller, clock, SOURCES) for _ in range(STILL_ROUNDS)]
+        still = [await _round(poller, clock, SOURCES, server) for _ in range(STILL_ROUNDS)]
         await _control(session, port, "changing")
         latencies.clear()
-        changing = [await _round(poller, clock, SOURCES) for _ in range(CHANGING_ROUNDS)]
+        changing = [await _round(poller, clock, SOURCES, server) for _ in range(CHANGING_ROUNDS)]
 
         # One big feed, changed at every poll.
         story = await store.ensure_story("Big feed", now=clock.now)
@@ -237,9 +278,9 @@ async def _bench(port: int, directory: Path, rss_before: float) -> None:
         big_cpu = []
         for _ in range(BIG_POLLS + 1):
             record = await store.get_source(big)
-            started = time.process_time()
+            started, server_started = time.process_time(), server()
             await poller.poll_source(record)
-            big_cpu.append(time.process_time() - started)
+            big_cpu.append(time.process_time() - started + server() - server_started)
         big_cpu = big_cpu[1:]  # the first poll is the baseline
         failures = await store._query_one("SELECT count(*) FROM sources WHERE failures > 0")
     finally:
@@ -247,39 +288,53 @@ async def _bench(port: int, directory: Path, rss_before: float) -> None:
         await store.close()
 
     polls = SOURCES * CHANGING_ROUNDS
-    wall = sum(w for w, _ in changing)
-    cpu = sum(c for _, c in changing)
-    still_cpu = sum(c for _, c in still) / (SOURCES * STILL_ROUNDS)
+    wall = sum(w for w, _, _ in changing)
+    cpu = sum(c for _, c, _ in changing)
+    server_cpu = sum(c for _, _, c in changing)
+    still_cpu = sum(c + d for _, c, d in still) / (SOURCES * STILL_ROUNDS)
     # CPU of the changed polls alone: the changing rounds' CPU minus their unchanged share.
     changed_share = 0.2
-    changed_cpu = (cpu / polls - (1 - changed_share) * still_cpu) / changed_share
+    changed_cpu = ((cpu + server_cpu) / polls - (1 - changed_share) * still_cpu) / changed_share
     latencies.sort()
-    rows = [
-        ["sources polled per minute (20 % changing)", f"{polls / wall * 60:,.0f}"],
-        ["process CPU over that wall time", f"{cpu / wall:.0%} of one core"],
-        ["CPU per unchanged poll (half 304, half same body)", f"{still_cpu * 1000:.2f} ms"],
-        ["CPU per changed poll (fixture mix, derived)", f"{changed_cpu * 1000:.2f} ms"],
-        ["CPU per changed 250 KB feed (median)", f"{statistics.median(big_cpu) * 1000:.2f} ms"],
-        [
-            "first round (baselines, every body parsed)",
-            f"{baseline_cpu / SOURCES * 1000:.2f} ms CPU/poll",
-        ],
-        ["response received → change stored, p50", f"{_pct(latencies, 50) * 1000:.1f} ms"],
-        ["response received → change stored, p99", f"{_pct(latencies, 99) * 1000:.1f} ms"],
-        ["peak RSS", f"{_rss_mb():.0f} MB ({rss_before:.0f} MB before the sources)"],
-        ["sources with failures", str(failures[0] if failures else "?")],
-    ]
-    print(table(["measure", "value"], rows))
-    print(
-        f"\n{SOURCES:,} sources, {CHANGING_ROUNDS} changing and {STILL_ROUNDS} still rounds; "
-        f"{len(latencies):,} changes timed; baseline round {baseline_wall:.1f} s wall."
-    )
+    return {
+        "sources polled per minute (20 % changing)": f"{polls / wall * 60:,.0f}",
+        "Bulletin's CPU over that wall time": f"{cpu / wall:.0%} of one core",
+        "CPU per poll, 20 % changing: Bulletin": f"{cpu / polls * 1000:.2f} ms",
+        "CPU per poll, 20 % changing: database server": f"{server_cpu / polls * 1000:.2f} ms",
+        "CPU per poll, 20 % changing: both": f"{(cpu + server_cpu) / polls * 1000:.2f} ms",
+        "CPU per unchanged poll (half 304, half same body)": f"{still_cpu * 1000:.2f} ms",
+        "CPU per changed poll (fixture mix, derived)": f"{changed_cpu * 1000:.2f} ms",
+        "CPU per changed 250 KB feed (median)": f"{statistics.median(big_cpu) * 1000:.2f} ms",
+        "first round (baselines, every body parsed)": (
+            f"{(baseline_cpu + baseline_server) / SOURCES * 1000:.2f} ms CPU/poll"
+        ),
+        "response received → change stored, p50": f"{_pct(latencies, 50) * 1000:.1f} ms",
+        "response received → change stored, p99": f"{_pct(latencies, 99) * 1000:.1f} ms",
+        "peak RSS of Bulletin's process": f"{_rss_mb():.0f} MB ({rss_before:.0f} MB before)",
+        "sources with failures": str(failures[0] if failures else "?"),
+        "_changing": f"{(cpu + server_cpu) / polls}",
+        "_baseline_wall": f"{baseline_wall:.1f}",
+        "_timed": f"{len(latencies)}",
+    }
 
 
 def _pct(values: list[float], percent: int) -> float:
     if not values:
         return float("nan")
     return values[min(len(values) - 1, round(percent / 100 * (len(values) - 1)))]
+
+
+def _createdb(cluster: Cluster) -> None:
+    async def make() -> None:
+        import asyncpg
+
+        connection = await asyncpg.connect(cluster.url())
+        try:
+            await connection.execute("CREATE DATABASE bench")
+        finally:
+            await connection.close()
+
+    asyncio.run(make())
 
 
 def run() -> None:
@@ -297,8 +352,31 @@ def run() -> None:
             raise RuntimeError("the benchmark's source server did not start")
         port = parent.recv()
         rss_before = _rss_mb()
+        results: dict[str, dict[str, str]] = {}
         with tempfile.TemporaryDirectory(prefix="bulletin-bench-") as directory:
-            asyncio.run(_bench(port, Path(directory), rss_before))
+            sqlite = DatabaseConfig(Path(directory) / "bench.db")
+            results["SQLite"] = asyncio.run(_bench(port, sqlite, rss_before, _no_server))
+        cluster = Cluster()
+        try:
+            cluster.init()
+            cluster.start(fast=False)
+            _createdb(cluster)
+            postgresql = DatabaseConfig(url=cluster.url("bench"))
+            results["PostgreSQL"] = asyncio.run(
+                _bench(port, postgresql, rss_before, cluster_cpu(cluster))
+            )
+        finally:
+            cluster.remove()
+        measures = [name for name in results["SQLite"] if not name.startswith("_")]
+        rows = [[name, results["SQLite"][name], results["PostgreSQL"][name]] for name in measures]
+        ratio = float(results["PostgreSQL"]["_changing"]) / float(results["SQLite"]["_changing"])
+        rows.append(["CPU per poll (both), PostgreSQL ÷ SQLite", "1", f"{ratio:.2f}"])
+        print(table(["measure", "SQLite", "PostgreSQL"], rows))
+        print(
+            f"\n{SOURCES:,} sources, {CHANGING_ROUNDS} changing and {STILL_ROUNDS} still rounds "
+            "each; one process at a time. PostgreSQL's share is the CPU of every process of a "
+            "private cluster (initdb, default settings) serving only this benchmark."
+        )
     finally:
         server.terminate()
         server.join(5)

@@ -155,11 +155,12 @@ class Cluster:
             "--locale=C", "--no-sync",
         )  # fmt: skip
 
-    def start(self) -> None:
-        options = (
-            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1"
-            " -c fsync=off -c shared_buffers=16MB -c max_connections=40"
-        )
+    def start(self, *, fast: bool = True) -> None:
+        """Start it; FAST: without fsync and with small buffers (tests), else PostgreSQL's
+        defaults (benchmarks)."""
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1"
+        if fast:
+            options += " -c fsync=off -c shared_buffers=16MB -c max_connections=40"
         self._run(
             "pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.folder / "log"),
             "-w", "-t", "30", "start",

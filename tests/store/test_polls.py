@@ -165,3 +165,19 @@ async def test_latest_entries_are_newest_first(store, source):
     story = (await store.stories_for_guild(None))[0].id
     await poll(store, source, snap(entry(1), entry(3), entry(2)))
     assert [r.entry.id for r in await store.latest_entries(story, 2)] == ["e3", "e2"]
+
+
+async def test_an_update_holding_a_nul_is_new_once_and_never_again_even_after_pruning(
+    store, source
+):
+    # PostgreSQL cannot keep U+0000 in text: it keeps U+FFFD, and still knows the update
+    nul = replace(entry(1), id="e\x001", title="A\x00title", text="Te\x00xt")
+    await poll(store, source, snap(entry(0)))
+    assert await poll(store, source, snap(entry(0), nul), LATER) == (NewEntry(nul),)
+    assert await poll(store, source, snap(entry(0), nul), LATER + timedelta(minutes=1)) == ()
+    edited = replace(nul, text="Te\x00xt, corrected")
+    changes = await poll(store, source, snap(edited), LATER + timedelta(minutes=2))
+    assert [type(c) for c in changes] == [EditedEntry]
+    later = LATER + timedelta(days=60)
+    assert await store.prune(later, retention=timedelta(days=30)) == 2
+    assert await poll(store, source, snap(edited), later) == ()

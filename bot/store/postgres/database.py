@@ -309,7 +309,7 @@ class Database:
                         return await applied(connection)
                     if xid is None:
                         return True  # it wrote nothing: there is nothing to lose or repeat
-                    status = await connection.fetchval("SELECT pg_xact_status($1::xid8)", xid)
+                    status = await connection.fetchval("SELECT pg_xact_status($1::text::xid8)", xid)
                     return bool(status == "committed")
             except BaseException as error:
                 if not self._lost(error, None):

@@ -50,7 +50,7 @@ async def test_an_unreachable_server_at_start_is_one_line_naming_host_and_what_t
 async def test_a_missing_database_says_to_create_it():
     await postgres.require_server()
     url = postgres.url_of(postgres.unique_name("absent"))
-    with pytest.raises(StoreError, match="has no database .*: create it"):
+    with pytest.raises(StoreError, match=r"has no database .*: create it"):
         await open_store(url)
 
 
