@@ -16,6 +16,7 @@ id, `pg_xact_status`, or by a probe of what it wrote) before deciding to run it 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import socket
@@ -200,6 +201,15 @@ def clean_or_none(text: str | None) -> str | None:
     return None if text is None else clean(text)
 
 
+def _closed(connection: Connection | None) -> bool:
+    if connection is None:
+        return True
+    try:
+        return connection.is_closed()
+    except pg_errors.InterfaceError:
+        return True  # released already: the pool saw it close
+
+
 class _Unsure(Exception):
     """A COMMIT (or a lone write) whose answer was lost: it may or may not have happened.
     RESULT is what the call returns if it did."""
@@ -251,17 +261,26 @@ class Database:
             connection: Connection | None = None
             try:
                 async with self._pool.acquire() as connection:
-                    if transaction:
-                        result = await self._transaction(connection, work, applied)
-                    elif applied is not None:
-                        try:
+                    try:
+                        if transaction:
+                            result = await self._transaction(connection, work, applied)
+                        elif applied is not None:
+                            try:
+                                result = await work(connection)
+                            except BaseException as error:
+                                if self._lost(error, connection):
+                                    raise _Unsure(None, None) from error
+                                raise
+                        else:
                             result = await work(connection)
-                        except BaseException as error:
-                            if self._lost(error, connection):
-                                raise _Unsure(None, None) from error
-                            raise
-                    else:
-                        result = await work(connection)
+                    except BaseException as error:
+                        cause = error.__cause__ if isinstance(error, _Unsure) else error
+                        if cause is not None and self._lost(cause, connection):
+                            # never back into the pool: a server that said goodbye (57P01)
+                            # may not have closed the socket yet
+                            with contextlib.suppress(pg_errors.InterfaceError):  # gone already
+                                connection.terminate()
+                        raise
             except _Unsure as unsure:
                 failures += 1
                 self._outage(unsure.__cause__ or unsure)
@@ -321,10 +340,12 @@ class Database:
     def _lost(error: BaseException, connection: Connection | None) -> bool:
         if isinstance(error, LOST):
             return True
+        if isinstance(error, pg_errors.InternalClientError):
+            # a connection left mid-operation by an earlier loss: refused before anything
+            # was sent, so running the work again is safe
+            return True
         # "connection is closed": asyncpg's own word for a connection that went away
-        return isinstance(error, pg_errors.InterfaceError) and (
-            connection is None or connection.is_closed()
-        )
+        return isinstance(error, pg_errors.InterfaceError) and _closed(connection)
 
     @staticmethod
     async def _pause(failures: int) -> None:

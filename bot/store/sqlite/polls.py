@@ -33,6 +33,14 @@ from bot.store.sqlite.database import Database
 _TOUCH_EVERY_US = us(TOUCH_EVERY)
 
 
+def _ids(ids: Sequence[str]) -> tuple[str, list[str]]:
+    """IDS as the JSON array `json_each` reads, and those it cannot: json_each cuts a string at
+    U+0000, so an id holding one is looked up on its own (`entry_id = ?` binds it whole)."""
+    odd = [entry_id for entry_id in ids if "\x00" in entry_id]
+    plain = [entry_id for entry_id in ids if "\x00" not in entry_id] if odd else ids
+    return json.dumps(list(plain)), odd
+
+
 class Polls(Database, PollsStore):
     async def due_sources(self, now: datetime, limit: int) -> list[SourceRecord]:
         rows = await self._query_all(
@@ -53,11 +61,18 @@ class Polls(Database, PollsStore):
                 raise StoreError(f"no source with id {source_id}")
             source = SourceRecord.from_row(row)
             ids = list(dict.fromkeys(entry.id for entry in snapshot.entries))
+            plain, odd = _ids(ids)
             rows = await self._fetchall(
                 "SELECT entry_id, content_hash, fingerprint FROM entries"
                 " WHERE source_id = ? AND entry_id IN (SELECT value FROM json_each(?))",
-                (source_id, json.dumps(ids)),
+                (source_id, plain),
             )
+            for entry_id in odd:
+                rows += await self._fetchall(
+                    "SELECT entry_id, content_hash, fingerprint FROM entries"
+                    " WHERE source_id = ? AND entry_id = ?",
+                    (source_id, entry_id),
+                )
             stored = {row[0]: StoredEntry(content_hash=row[1], fingerprint=row[2]) for row in rows}
             forgotten: frozenset[str] = frozenset()
             unknown = [entry_id for entry_id in ids if entry_id not in stored]
@@ -87,11 +102,19 @@ class Polls(Database, PollsStore):
     async def entry_words(
         self, source_id: int, entry_ids: Sequence[str]
     ) -> dict[str, tuple[str | None, str]]:
-        rows = await self._query_all(
-            "SELECT entry_id, title, text FROM entries"
-            " WHERE source_id = ? AND entry_id IN (SELECT value FROM json_each(?))",
-            (source_id, json.dumps(list(entry_ids))),
-        )
+        plain, odd = _ids(entry_ids)
+        async with self._reading():
+            rows = await self._fetchall(
+                "SELECT entry_id, title, text FROM entries"
+                " WHERE source_id = ? AND entry_id IN (SELECT value FROM json_each(?))",
+                (source_id, plain),
+            )
+            for entry_id in odd:
+                rows += await self._fetchall(
+                    "SELECT entry_id, title, text FROM entries"
+                    " WHERE source_id = ? AND entry_id = ?",
+                    (source_id, entry_id),
+                )
         return {row[0]: (row[1], row[2]) for row in rows}
 
     async def subscribers(self, source_id: int) -> list[Subscriber]:
@@ -235,10 +258,16 @@ class Polls(Database, PollsStore):
             # refreshed at most hourly: an unchanged poll writes (almost) nothing. The unary +
             # keeps SQLite on the (source_id, entry_id) key: the index on last_seen would walk
             # the source's whole history.
+            plain, odd = _ids(plan.seen_ids)
             await self._db.execute(
                 "UPDATE entries SET last_seen = ? WHERE source_id = ? AND +last_seen < ?"
                 " AND entry_id IN (SELECT value FROM json_each(?))",
-                (now_us, source_id, now_us - _TOUCH_EVERY_US, json.dumps(plan.seen_ids)),
+                (now_us, source_id, now_us - _TOUCH_EVERY_US, plain),
+            )
+            await self._db.executemany(
+                "UPDATE entries SET last_seen = ? WHERE source_id = ? AND +last_seen < ?"
+                " AND entry_id = ?",
+                [(now_us, source_id, now_us - _TOUCH_EVERY_US, entry_id) for entry_id in odd],
             )
         if plan.key_points is not None:
             kp = plan.key_points
