@@ -2,9 +2,10 @@
 
 One abstract class per concern (stories and sources; polls; entries and key points; servers and
 subscriptions; the outbox), and `Store`, all of them together: each backend implements `Store`
-(`bot.store.sqlite.SQLiteStore`), and the store's conformance suite in tests/store runs against
-every backend. The store keeps and hands out data; it decides nothing: which subscription gets
-which change, filters and a story's status are the callers' pure functions.
+(`bot.store.sqlite.SQLiteStore`, `bot.store.postgres.PostgresStore`), and the store's
+conformance suite in tests/store runs against every backend. The store keeps and hands out
+data; it decides nothing: which subscription gets which change, filters and a story's status
+are the callers' pure functions.
 
 Every method that writes does so in one transaction; times are timezone-aware datetimes.
 """

@@ -49,12 +49,15 @@ _SIBLINGS = (
 
 class Polls(Database, PollsStore):
     async def due_sources(self, now: datetime, limit: int) -> list[SourceRecord]:
+        # The sources are walked in the order of the index (next_check, id), each checked as
+        # it comes, until LIMIT are found: a scalar subquery, which PostgreSQL evaluates row by
+        # row (EXISTS would be planned as a join over every due source, then sorted).
         rows = await self._fetch(
-            "SELECT s.* FROM sources s WHERE s.next_check <= $1 AND EXISTS ("
-            " SELECT 1 FROM story_sources ss JOIN stories st ON st.id = ss.story_id"
+            "SELECT s.* FROM sources s WHERE s.next_check <= $1 AND ("
+            " SELECT true FROM story_sources ss JOIN stories st ON st.id = ss.story_id"
             " LEFT JOIN guilds g ON g.id = st.guild_id"
             # an active story: not paused by a moderator, its server (if any) not left
-            " WHERE ss.source_id = s.id AND st.paused_at IS NULL AND g.left_at IS NULL)"
+            " WHERE ss.source_id = s.id AND st.paused_at IS NULL AND g.left_at IS NULL LIMIT 1)"
             " ORDER BY s.next_check, s.id LIMIT $2",
             to_us(now),
             limit,

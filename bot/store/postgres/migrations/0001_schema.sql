@@ -48,7 +48,7 @@ CREATE TABLE sources (
     version BIGINT NOT NULL DEFAULT 0,   -- moves with every recorded poll
     last_error_code TEXT                 -- the code of the last failure, beside its words
 );
-CREATE INDEX sources_next_check ON sources (next_check);
+CREATE INDEX sources_next_check ON sources (next_check, id);  -- the order due sources are taken in
 
 CREATE TABLE story_sources (
     story_id BIGINT NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
