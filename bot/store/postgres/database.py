@@ -207,7 +207,7 @@ def _closed(connection: Connection | None) -> bool:
     try:
         return connection.is_closed()
     except pg_errors.InterfaceError:
-        return True  # released already: the pool saw it close
+        return False  # released back to the pool: asked too late to tell
 
 
 class _Unsure(Exception):
@@ -259,6 +259,7 @@ class Database:
         result: T
         while True:
             connection: Connection | None = None
+            lost = False  # decided while the connection is held (after, the pool has it)
             try:
                 async with self._pool.acquire() as connection:
                     try:
@@ -275,7 +276,8 @@ class Database:
                             result = await work(connection)
                     except BaseException as error:
                         cause = error.__cause__ if isinstance(error, _Unsure) else error
-                        if cause is not None and self._lost(cause, connection):
+                        lost = cause is not None and self._lost(cause, connection)
+                        if lost:
                             # never back into the pool: a server that said goodbye (57P01)
                             # may not have closed the socket yet
                             with contextlib.suppress(pg_errors.InterfaceError):  # gone already
@@ -292,7 +294,7 @@ class Database:
                 if isinstance(error, CONFLICTS):
                     log.debug("conflict with another writer (%s); running again", error)
                     continue
-                if not self._lost(error, connection):
+                if not (lost or (connection is None and self._lost(error, None))):
                     raise
                 failures += 1
                 self._outage(error)

@@ -27,6 +27,7 @@ from bot.store.postgres.database import (
     clean,
     clean_or_none,
 )
+from bot.store.postgres.statement import GUARD, Statement
 from bot.store.records import (
     PollOutcome,
     PollRecord,
@@ -71,21 +72,26 @@ class Polls(Database, PollsStore):
         wants_key_points = versioned_items(snapshot.key_points) is not None
 
         async def work(db: Connection) -> PollState:
-            # The source first: a poll recorded after this read moves its version, so a plan
-            # made from entries read later is refused (StalePoll), never recorded.
-            row = await db.fetchrow("SELECT * FROM sources WHERE id = $1", source_id)
+            # One statement: the source's row, its stored entries among the snapshot's ids and
+            # its current key points, all as of one moment (a poll recorded after it moves the
+            # version, so a plan made from it is refused: StalePoll).
+            row = await db.fetchrow(
+                "SELECT s.*, ARRAY(SELECT ROW(e.entry_id, e.content_hash, e.fingerprint)"
+                "  FROM entries e WHERE e.source_id = s.id AND e.entry_id = ANY($2::text[]))"
+                " AS stored_entries,"
+                " CASE WHEN $3 THEN (SELECT k.items FROM key_points k WHERE k.source_id = s.id"
+                "  ORDER BY k.id DESC LIMIT 1) END AS current_items"
+                " FROM sources s WHERE s.id = $1",
+                source_id,
+                list(kept),
+                wants_key_points,
+            )
             if row is None:
                 raise StoreError(f"no source with id {source_id}")
             source = SourceRecord.from_row(row)
-            rows = await db.fetch(
-                "SELECT entry_id, content_hash, fingerprint FROM entries"
-                " WHERE source_id = $1 AND entry_id = ANY($2::text[])",
-                source_id,
-                list(kept),
-            )
             stored = {
-                kept.get(row[0], row[0]): StoredEntry(content_hash=row[1], fingerprint=row[2])
-                for row in rows
+                kept.get(entry_id, entry_id): StoredEntry(content_hash=digest, fingerprint=print_)
+                for entry_id, digest, print_ in row["stored_entries"]
             }
             forgotten: frozenset[str] = frozenset()
             unknown = [entry_id for entry_id in ids if entry_id not in stored]
@@ -99,18 +105,12 @@ class Polls(Database, PollsStore):
                     list(keys),
                 )
                 forgotten = frozenset(keys[row[0]] for row in found)
-            current = None
-            if wants_key_points:
-                items = await db.fetchval(
-                    "SELECT items FROM key_points WHERE source_id = $1 ORDER BY id DESC LIMIT 1",
-                    source_id,
-                )
-                current = None if items is None else tuple(json.loads(items))
+            items = row["current_items"]
             state = SourceState(
                 baseline_taken=source.baseline_at is not None,
                 entries=stored,
                 forgotten=forgotten,
-                key_points=current,
+                key_points=None if items is None else tuple(json.loads(items)),
             )
             return PollState(source=source, entries=state)
 
@@ -173,6 +173,19 @@ class Polls(Database, PollsStore):
 
             await self._write_once(update, applied=applied)
             return
+        if record.plan is not None and record.alert is None and record.siblings is None:
+            # the common changed poll: one statement too (see bot.store.postgres.statement)
+            statement = Statement(sql, args)
+            _plan_parts(statement, record, now_us)
+            if record.deliveries:
+                await self._write_outbox(statement, record.source_id, record.deliveries, now_us)
+
+            async def write(db: Connection) -> None:
+                if await db.fetchval(statement.sql, *statement.args) == 0:
+                    raise StalePoll(f"source {record.source_id} was polled meanwhile")
+
+            await self._write_once(write, applied=applied)
+            return
 
         async def work(db: Connection) -> None:
             if affected(await db.execute(sql, *args)) == 0:
@@ -189,10 +202,10 @@ class Polls(Database, PollsStore):
         await self._write(work, applied=applied)
 
     async def _write_outbox(
-        self, db: Connection, source_id: int, routed: Sequence[Routed], now_us: int
+        self, db: Connection | Statement, source_id: int, routed: Sequence[Routed], now_us: int
     ) -> None:
         """One outbox row per routed change, in order; a subscription removed since the poll
-        was planned gets none."""
+        was planned gets none. Written now on DB, or added as a part of a statement."""
         subscriptions, entry_ids, kinds, payloads, nonces = [], [], [], [], []
         for item in routed:
             change: Change = item.change
@@ -206,6 +219,25 @@ class Polls(Database, PollsStore):
             nonces.append(
                 outbox_nonce(item.subscription_id, source_id, kind, entry_id or payload, now_us)
             )
+        if isinstance(db, Statement):
+            p = db.param
+            arrays = (
+                f"{p(subscriptions, '::bigint[]')}, {p(entry_ids, '::text[]')},"
+                f" {p(kinds, '::text[]')}, {p(payloads, '::text[]')}, {p(nonces, '::text[]')}"
+            )
+            source, now = p(source_id), p(now_us)
+            db.add(
+                "outbox",
+                "INSERT INTO deliveries (subscription_id, source_id, entry_id, kind, payload,"  # noqa: S608 - placeholders only
+                " next_attempt, nonce, created_at)"
+                f" SELECT u.subscription_id, {source}, u.entry_id, u.kind, u.payload, {now},"
+                f" u.nonce, {now} FROM unnest({arrays})"
+                " WITH ORDINALITY AS u(subscription_id, entry_id, kind, payload, nonce, n)"
+                f" WHERE {GUARD}"
+                " AND EXISTS (SELECT 1 FROM subscriptions WHERE id = u.subscription_id)"
+                " ORDER BY u.n",
+            )
+            return
         # ids follow the order of the changes (WITH ORDINALITY ... ORDER BY)
         await db.execute(
             "INSERT INTO deliveries (subscription_id, source_id, entry_id, kind, payload,"
@@ -343,6 +375,67 @@ def _columns(writes: Iterable[EntryWrite]) -> list[list[object]]:
         for column, value in zip(columns, values, strict=True):
             column.append(value)
     return columns
+
+
+_TYPES = ("text", "text", "bigint", "text", "text", "text", "text", "bigint", "bigint", "boolean")
+
+
+def _plan_parts(statement: Statement, record: PollRecord, now_us: int) -> None:
+    """What `_write_plan` writes, as parts of one statement."""
+    plan = record.plan
+    assert plan is not None
+    p = statement.param
+    if not (plan.inserts or plan.updates or plan.seen_ids or plan.key_points is not None):
+        return  # every placeholder given must be used
+    source, now = p(record.source_id), p(now_us)
+    if plan.inserts:
+        arrays = ", ".join(
+            p(column, f"::{kind}[]")
+            for column, kind in zip(_columns(plan.inserts), _TYPES, strict=True)
+        )
+        statement.add(
+            "inserted",
+            f"INSERT INTO entries (source_id, {_NAMES}, first_seen, last_seen)"  # noqa: S608
+            f" SELECT {source}, u.*, {now}, {now} FROM unnest({arrays}) AS u WHERE {GUARD}"
+            " ON CONFLICT (source_id, entry_id) DO NOTHING",
+        )
+    if plan.updates:
+        arrays = ", ".join(
+            p(column, f"::{kind}[]")
+            for column, kind in zip(_columns(plan.updates), _TYPES, strict=True)
+        )
+        statement.add(
+            "updated",
+            "UPDATE entries e SET content_hash = u.content_hash, fingerprint = u.fingerprint,"  # noqa: S608
+            " first_title = CASE WHEN u.posted AND e.edited_at IS NULL THEN e.title"
+            "  ELSE e.first_title END,"
+            " first_text = CASE WHEN u.posted AND e.edited_at IS NULL THEN e.text"
+            "  ELSE e.first_text END,"
+            f" edited_at = CASE WHEN u.posted THEN {now} ELSE e.edited_at END,"
+            " title = u.title, text = u.text, url = u.url, image = u.image,"
+            f" published = u.published, updated = u.updated, last_seen = {now}"
+            f" FROM unnest({arrays}) AS u({_NAMES})"
+            f" WHERE e.source_id = {source} AND e.entry_id = u.entry_id AND {GUARD}",
+        )
+    # the updated rows are touched above: one statement may not change a row twice
+    rewritten = {w.entry.id for w in plan.updates}
+    seen = [clean(entry_id) for entry_id in plan.seen_ids if entry_id not in rewritten]
+    if seen:
+        ids, before = p(seen, "::text[]"), p(now_us - _TOUCH_EVERY_US)
+        statement.add(
+            "seen",
+            f"UPDATE entries SET last_seen = {now} WHERE source_id = {source}"  # noqa: S608
+            f" AND entry_id = ANY({ids}) AND last_seen < {before} AND {GUARD}",
+        )
+    if plan.key_points is not None:
+        kp = plan.key_points
+        statement.add(
+            "key_points",
+            "INSERT INTO key_points (source_id, kind, items, added, removed, created_at)"
+            f" SELECT {source}, {p(kp.kind.value)}, {p(json.dumps(kp.items, ensure_ascii=False))},"
+            f" {p(json.dumps(kp.added, ensure_ascii=False))},"
+            f" {p(json.dumps(kp.removed, ensure_ascii=False))}, {now} WHERE {GUARD}",
+        )
 
 
 _ARRAYS = (

@@ -2,8 +2,9 @@
 again, so the call's writes are made exactly once either way.
 
 Between the store and PostgreSQL sits a proxy of the test's own that, once armed, cuts the
-connection at the next COMMIT: after passing it on (the server commits; the answer never
-arrives) or instead of passing it on (the server rolls back)."""
+connection at the next COMMIT (or at the next changed poll's one statement, which commits by
+itself): after passing it on (the server commits; the answer never arrives) or instead of
+passing it on (the server rolls back)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ class CommitCutter:
     def __init__(self, upstream_port: int) -> None:
         self.upstream_port = upstream_port
         self.armed: str | None = None  # "after" or "before" passing the COMMIT on
+        self.statement = False  # cut at a changed poll's statement instead of a COMMIT
         self.cuts = 0
         self._server: asyncio.Server | None = None
         self.port = 0
@@ -75,13 +77,23 @@ class CommitCutter:
             server_out.write(head + await reader.readexactly(length - 8))
             if code != SSL_REQUEST:
                 break
+        marked = False  # the changed poll's statement is on its way: cut at its Sync
         while True:
             kind = await reader.readexactly(1)
             length_bytes = await reader.readexactly(4)
             (length,) = struct.unpack("!i", length_bytes)
             body = await reader.readexactly(length - 4)
             message = kind + length_bytes + body
-            if self.armed and kind == b"Q" and body.rstrip(b"\x00;").upper() == b"COMMIT":
+            if self.armed and self.statement and kind == b"P" and b"WITH src AS" in body:
+                if self.armed == "before":
+                    self.armed = None
+                    self.cuts += 1
+                    client_out.transport.abort()
+                    return
+                marked = True
+            cut_here = kind == b"S" and marked
+            commit = kind == b"Q" and body.rstrip(b"\x00;").upper() == b"COMMIT"
+            if self.armed and (cut_here or (commit and not self.statement)):
                 mode, self.armed = self.armed, None
                 self.cuts += 1
                 muted.append(True)
@@ -146,6 +158,7 @@ async def test_a_poll_whose_commit_answer_is_lost_is_recorded_once(cut, mode):
     store, source = await ready_store(url)
     try:
         version = (await store.get_source(source)).version
+        cutter.statement = True
         cutter.armed = mode
         changes = await poll(store, source, snap(entry(1), entry(2)), T0 + timedelta(minutes=1))
         assert [c.entry.id for c in changes] == ["e2"]

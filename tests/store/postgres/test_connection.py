@@ -156,3 +156,20 @@ async def test_a_restarted_server_mid_run_loses_nothing_and_posts_nothing_twice(
     assert "lost the connection to PostgreSQL at 127.0.0.1" in caplog.text
     assert "answers again" in caplog.text
     assert PASSWORD not in caplog.text
+
+
+async def test_a_mistake_in_a_statement_is_raised_at_once_never_waited_out(cluster):
+    """Only a lost connection is waited for: an error of the statement itself is not."""
+    admin = await asyncpg.connect(cluster.url())
+    name = postgres.unique_name("mistake")
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    store = await open_store(cluster.url(name))
+    try:
+        with pytest.raises(asyncpg.InterfaceError, match="expects 1 argument"):
+            await asyncio.wait_for(store._fetchval("SELECT $1::int", 1, 2), 5)
+        with pytest.raises(asyncpg.UndefinedColumnError):
+            await asyncio.wait_for(store._fetchval("SELECT no_such_column"), 5)
+        assert await store._fetchval("SELECT 1") == 1  # and the pool works on
+    finally:
+        await store.close()
