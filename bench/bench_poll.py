@@ -361,7 +361,10 @@ def run() -> None:
             cluster.init()
             cluster.start(fast=False)
             _createdb(cluster)
-            postgresql = DatabaseConfig(url=cluster.url("bench"))
+            # BULLETIN_BENCH_PG_QUERY: settings for Bulletin's sessions, as the URL's query
+            # (e.g. "?synchronous_commit=off")
+            query = os.environ.get("BULLETIN_BENCH_PG_QUERY", "")
+            postgresql = DatabaseConfig(url=cluster.url("bench") + query)
             results["PostgreSQL"] = asyncio.run(
                 _bench(port, postgresql, rss_before, cluster_cpu(cluster))
             )
