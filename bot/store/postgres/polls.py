@@ -12,7 +12,7 @@ to commit, then finds the version moved and writes nothing (`StalePoll`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from bot.diff import EntryWrite, SourceState, StoredEntry, id_key, versioned_items
@@ -27,7 +27,13 @@ from bot.store.postgres.database import (
     clean,
     clean_or_none,
 )
-from bot.store.postgres.statement import GUARD, Statement
+from bot.store.postgres.statement import (
+    ENTRY_NAMES,
+    GUARD,
+    Statement,
+    entry_columns,
+    plan_parts,
+)
 from bot.store.records import (
     PollOutcome,
     PollRecord,
@@ -176,7 +182,7 @@ class Polls(Database, PollsStore):
         if record.plan is not None and record.alert is None and record.siblings is None:
             # the common changed poll: one statement too (see bot.store.postgres.statement)
             statement = Statement(sql, args)
-            _plan_parts(statement, record, now_us)
+            plan_parts(statement, record, now_us)
             if record.deliveries:
                 await self._write_outbox(statement, record.source_id, record.deliveries, now_us)
 
@@ -354,95 +360,10 @@ async def _write_plan(db: Connection, record: PollRecord, now_us: int) -> None:
         )
 
 
-def _columns(writes: Iterable[EntryWrite]) -> list[list[object]]:
-    """The entries' columns, each a list: id, hash, fingerprint, title, text, url, image,
-    published, updated, posted."""
-    columns: list[list[object]] = [[] for _ in range(10)]
-    for w in writes:
-        entry = w.entry
-        values = (
-            clean(entry.id),
-            w.content_hash,
-            w.fingerprint,
-            clean_or_none(entry.title),
-            clean(entry.text),
-            clean_or_none(entry.url),
-            clean_or_none(entry.image),
-            to_us_or_none(entry.published),
-            to_us_or_none(entry.updated),
-            w.posted,
-        )
-        for column, value in zip(columns, values, strict=True):
-            column.append(value)
-    return columns
-
-
-_TYPES = ("text", "text", "bigint", "text", "text", "text", "text", "bigint", "bigint", "boolean")
-
-
-def _plan_parts(statement: Statement, record: PollRecord, now_us: int) -> None:
-    """What `_write_plan` writes, as parts of one statement."""
-    plan = record.plan
-    assert plan is not None
-    p = statement.param
-    if not (plan.inserts or plan.updates or plan.seen_ids or plan.key_points is not None):
-        return  # every placeholder given must be used
-    source, now = p(record.source_id), p(now_us)
-    if plan.inserts:
-        arrays = ", ".join(
-            p(column, f"::{kind}[]")
-            for column, kind in zip(_columns(plan.inserts), _TYPES, strict=True)
-        )
-        statement.add(
-            "inserted",
-            f"INSERT INTO entries (source_id, {_NAMES}, first_seen, last_seen)"  # noqa: S608
-            f" SELECT {source}, u.*, {now}, {now} FROM unnest({arrays}) AS u WHERE {GUARD}"
-            " ON CONFLICT (source_id, entry_id) DO NOTHING",
-        )
-    if plan.updates:
-        arrays = ", ".join(
-            p(column, f"::{kind}[]")
-            for column, kind in zip(_columns(plan.updates), _TYPES, strict=True)
-        )
-        statement.add(
-            "updated",
-            "UPDATE entries e SET content_hash = u.content_hash, fingerprint = u.fingerprint,"  # noqa: S608
-            " first_title = CASE WHEN u.posted AND e.edited_at IS NULL THEN e.title"
-            "  ELSE e.first_title END,"
-            " first_text = CASE WHEN u.posted AND e.edited_at IS NULL THEN e.text"
-            "  ELSE e.first_text END,"
-            f" edited_at = CASE WHEN u.posted THEN {now} ELSE e.edited_at END,"
-            " title = u.title, text = u.text, url = u.url, image = u.image,"
-            f" published = u.published, updated = u.updated, last_seen = {now}"
-            f" FROM unnest({arrays}) AS u({_NAMES})"
-            f" WHERE e.source_id = {source} AND e.entry_id = u.entry_id AND {GUARD}",
-        )
-    # the updated rows are touched above: one statement may not change a row twice
-    rewritten = {w.entry.id for w in plan.updates}
-    seen = [clean(entry_id) for entry_id in plan.seen_ids if entry_id not in rewritten]
-    if seen:
-        ids, before = p(seen, "::text[]"), p(now_us - _TOUCH_EVERY_US)
-        statement.add(
-            "seen",
-            f"UPDATE entries SET last_seen = {now} WHERE source_id = {source}"  # noqa: S608
-            f" AND entry_id = ANY({ids}) AND last_seen < {before} AND {GUARD}",
-        )
-    if plan.key_points is not None:
-        kp = plan.key_points
-        statement.add(
-            "key_points",
-            "INSERT INTO key_points (source_id, kind, items, added, removed, created_at)"
-            f" SELECT {source}, {p(kp.kind.value)}, {p(json.dumps(kp.items, ensure_ascii=False))},"
-            f" {p(json.dumps(kp.added, ensure_ascii=False))},"
-            f" {p(json.dumps(kp.removed, ensure_ascii=False))}, {now} WHERE {GUARD}",
-        )
-
-
 _ARRAYS = (
     "$3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[],"
     " $10::bigint[], $11::bigint[], $12::boolean[]"
 )
-_NAMES = "entry_id, content_hash, fingerprint, title, text, url, image, published, updated, posted"
 
 
 async def _write_entries(
@@ -455,12 +376,12 @@ async def _write_entries(
     if inserts:
         # an id that was pruned and comes back is stored again, silently
         await db.execute(
-            f"INSERT INTO entries (source_id, {_NAMES}, first_seen, last_seen)"  # noqa: S608
+            f"INSERT INTO entries (source_id, {ENTRY_NAMES}, first_seen, last_seen)"  # noqa: S608
             f" SELECT $1, u.*, $2, $2 FROM unnest({_ARRAYS}) AS u"
             " ON CONFLICT (source_id, entry_id) DO NOTHING",
             source_id,
             now_us,
-            *_columns(inserts),
+            *entry_columns(inserts),
         )
     if updates:
         # On the first edit the words as first posted move to first_title/first_text (the
@@ -474,11 +395,11 @@ async def _write_entries(
             " edited_at = CASE WHEN u.posted THEN $2 ELSE e.edited_at END,"
             " title = u.title, text = u.text, url = u.url, image = u.image,"
             " published = u.published, updated = u.updated, last_seen = $2"
-            f" FROM unnest({_ARRAYS}) AS u({_NAMES})"
+            f" FROM unnest({_ARRAYS}) AS u({ENTRY_NAMES})"
             " WHERE e.source_id = $1 AND e.entry_id = u.entry_id",
             source_id,
             now_us,
-            *_columns(updates),
+            *entry_columns(updates),
         )
 
 
