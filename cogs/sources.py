@@ -8,9 +8,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.replies import guild_id_of, reply_lines, runtime_of, story_autocomplete
 from bot.services import sources
 from bot.services.common import plural
+from cogs._replies import guild_id_of, reply_lines, runtime_of, story_autocomplete
 
 
 class Sources(commands.Cog):

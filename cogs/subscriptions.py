@@ -8,7 +8,6 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.replies import guild_id_of, reply_lines, runtime_of, story_autocomplete
 from bot.model import DEFAULT_DIGEST_PERIOD, DigestPeriod, Mode
 from bot.permissions import (
     MANAGE_CHANNELS,
@@ -19,6 +18,7 @@ from bot.permissions import (
 )
 from bot.services import subscriptions
 from bot.services.common import Refusal, plural
+from cogs._replies import guild_id_of, reply_lines, runtime_of, story_autocomplete
 
 # The choices members see come from the vocabulary of bot.model, declared there once.
 MODE_CHOICES = [app_commands.Choice(name=mode.value, value=mode.value) for mode in Mode]

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.delivery.sanitize import clip
-from bot.discord.replies import chunks
 from bot.model import StoryStatus
 from bot.permissions import bot_needs, missing, missing_text
 from bot.services.common import Refusal, when
@@ -17,6 +16,7 @@ from bot.services.sources import check_url
 from bot.services.stories import story_status
 from bot.services.subscriptions import digest_every, parse_keywords
 from bot.store import SourceRecord, StoryRecord
+from cogs._replies import chunks
 
 NOW = datetime(2026, 11, 25, 5, 0, tzinfo=UTC)
 
