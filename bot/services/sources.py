@@ -9,6 +9,7 @@ from datetime import datetime
 
 import yarl
 
+from bot import limits
 from bot.delivery.sanitize import clip
 from bot.errors import ExtractError, FetchError
 from bot.model import KeyPointsKind, PauseReason, Snapshot, SourceKind
@@ -238,7 +239,7 @@ async def source_choices(
         return []
     typed = current.strip().casefold()
     urls = [s.url for s in await store.sources_of_story(story.id) if typed in s.url.casefold()]
-    return [u for u in urls if len(u) <= 100][:25]
+    return [u for u in urls if len(u) <= limits.CHOICE_NAME][: limits.AUTOCOMPLETE_CHOICES]
 
 
 async def list_sources(store: Store, guild_id: int) -> list[tuple[StoryRecord, list[SourceRecord]]]:
