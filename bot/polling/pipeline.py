@@ -148,7 +148,7 @@ async def record_snapshot(
 ) -> PollReport:
     """Diff SNAPSHOT against what the store holds of the source, and record it."""
     for attempt in range(REPLANS):
-        state = await store.poll_state(source_id, snapshot)
+        state = await store.poll_state(source_id, snapshot, now=now)
         source = state.source
         poll = plan(state.entries, snapshot)
         changes = poll.changes
@@ -177,6 +177,7 @@ async def record_snapshot(
             title=snapshot.title,
             coverage_end=snapshot.coverage_end,
             plan=poll,
+            touch=tuple(i for i in poll.seen_ids if i in state.touch_due),
             last_update_at=last_update,
             alert=AlertKind.SOURCE_RESUMED if source.auto_paused else None,
         )

@@ -119,10 +119,12 @@ class PollsStore(ABC):
         uses, the longest due first."""
 
     @abstractmethod
-    async def poll_state(self, source_id: int, snapshot: Snapshot) -> PollState:
+    async def poll_state(self, source_id: int, snapshot: Snapshot, *, now: datetime) -> PollState:
         """The stored state of a source that the diff of SNAPSHOT needs: the source itself
         (with its version), the stored entries among the snapshot's ids, those pruned since
-        (tombstones), and the current key-point version when the snapshot has key points."""
+        (tombstones), the current key-point version when the snapshot has key points, and
+        which stored entries' last-seen mark is due a refresh as of NOW (refreshed hourly, so
+        that an unchanged poll writes almost nothing)."""
 
     @abstractmethod
     async def entry_words(

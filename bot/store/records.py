@@ -347,6 +347,7 @@ class PollState:
 
     source: SourceRecord
     entries: SourceState
+    touch_due: frozenset[str] = frozenset()  # stored ids whose last-seen mark is due a refresh
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,6 +402,7 @@ class PollRecord:
     title: str | None = None
     coverage_end: datetime | None = None
     plan: PollPlan | None = None
+    touch: tuple[str, ...] = ()  # stored entries seen again whose last-seen mark to refresh
     last_update_at: datetime | None = None  # None: as it was
     # a failure (FAILED): its kind and words, and the failures in a row counting it
     error_code: FailureReason | None = None

@@ -42,6 +42,11 @@ def outbox_nonce(subscription_id: int, source_id: int, kind: str, key: str, now_
     return "b" + hashlib.sha256(raw).hexdigest()[:24]
 
 
+def _writes_nothing_but_the_source(record: PollRecord) -> bool:
+    plan = record.plan
+    return plan is None or not (plan.inserts or plan.updates or plan.key_points or record.touch)
+
+
 class Polls(Database, PollsStore):
     async def due_sources(self, now: datetime, limit: int) -> list[SourceRecord]:
         rows = await self._query_all(
@@ -55,7 +60,8 @@ class Polls(Database, PollsStore):
         )
         return [SourceRecord.from_row(row) for row in rows]
 
-    async def poll_state(self, source_id: int, snapshot: Snapshot) -> PollState:
+    async def poll_state(self, source_id: int, snapshot: Snapshot, *, now: datetime) -> PollState:
+        touch_before = to_us(now) - _TOUCH_EVERY_US
         async with self._reading():
             row = await self._fetchone("SELECT * FROM sources WHERE id = ?", (source_id,))
             if row is None:
@@ -63,11 +69,13 @@ class Polls(Database, PollsStore):
             source = SourceRecord.from_row(row)
             ids = list(dict.fromkeys(entry.id for entry in snapshot.entries))
             rows = await self._fetchall(
-                "SELECT entry_id, content_hash, fingerprint FROM entries"
+                "SELECT entry_id, content_hash, fingerprint, last_seen FROM entries"
                 " WHERE source_id = ? AND entry_id IN (SELECT value FROM json_each(?))",
                 (source_id, json.dumps(ids)),
             )
             stored = {row[0]: StoredEntry(content_hash=row[1], fingerprint=row[2]) for row in rows}
+            # last_seen is refreshed at most hourly, so an unchanged poll writes (almost) nothing
+            touch_due = frozenset(row[0] for row in rows if row[3] < touch_before)
             forgotten: frozenset[str] = frozenset()
             unknown = [entry_id for entry_id in ids if entry_id not in stored]
             if unknown and source.baseline_at is not None:
@@ -91,7 +99,7 @@ class Polls(Database, PollsStore):
             forgotten=forgotten,
             key_points=current,
         )
-        return PollState(source=source, entries=state)
+        return PollState(source=source, entries=state, touch_due=touch_due)
 
     async def entry_words(
         self, source_id: int, entry_ids: Sequence[str]
@@ -132,7 +140,7 @@ class Polls(Database, PollsStore):
         now_us = to_us(record.now)
         update = self._source_update(record, now_us)
         if (
-            record.plan is None
+            _writes_nothing_but_the_source(record)
             and not record.deliveries
             and record.alert is None
             and record.siblings is None
@@ -240,14 +248,11 @@ class Polls(Database, PollsStore):
         assert plan is not None
         source_id = record.source_id
         await self._write_entries(source_id, plan.inserts, plan.updates, now_us)
-        if plan.seen_ids:
-            # refreshed at most hourly: an unchanged poll writes (almost) nothing. The unary +
-            # keeps SQLite on the (source_id, entry_id) key: the index on last_seen would walk
-            # the source's whole history.
+        if record.touch:
             await self._db.execute(
-                "UPDATE entries SET last_seen = ? WHERE source_id = ? AND +last_seen < ?"
-                " AND entry_id IN (SELECT value FROM json_each(?))",
-                (now_us, source_id, now_us - _TOUCH_EVERY_US, json.dumps(plan.seen_ids)),
+                "UPDATE entries SET last_seen = ?"
+                " WHERE source_id = ? AND entry_id IN (SELECT value FROM json_each(?))",
+                (now_us, source_id, json.dumps(record.touch)),
             )
         if plan.key_points is not None:
             kp = plan.key_points
