@@ -35,7 +35,7 @@ from itertools import product
 #   that leave foreign content or enter an integration point change the rules; a raw-text
 #   element or such a tag inside stops the fast path.
 # Elements the parser ignores (a second <body>, a <tr> outside a table) only lower the depth.
-# tests/sources/test_nesting.py checks the bound against lexbor's own trees.
+# tests/sources/extract/test_nesting.py checks the bound against lexbor's own trees.
 _SLACK = 4
 _WS = r"\t\n\f\r "
 _ATTR_LIST = (
