@@ -22,7 +22,7 @@ from bot.store.sqlite.migrate import LATEST, migrate
 log = logging.getLogger(__name__)
 
 
-def _open_hint(error: sqlite3.DatabaseError) -> str:
+def _open_hint(error: sqlite3.Error) -> str:
     """What an operator can do about an error met while opening the database."""
     text = str(error).lower()
     if "readonly" in text or "read-only" in text or "unable to open" in text:
