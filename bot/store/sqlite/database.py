@@ -32,11 +32,6 @@ def _open_hint(error: sqlite3.Error) -> str:
     return ""
 
 
-def _cannot_open(where: str, error: sqlite3.Error) -> str:
-    hint = _open_hint(error) if isinstance(error, sqlite3.DatabaseError) else ""
-    return f"cannot open the database {where!r}: {error}{hint}"
-
-
 def _check_openable(path: str) -> None:
     """Refuse, with what to do, a path SQLite cannot open. Checked with plain sqlite3 first:
     when aiosqlite's very first open fails, its worker thread outlives the event loop and
