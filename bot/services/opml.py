@@ -24,6 +24,7 @@ from bot.delivery.sanitize import clip
 from bot.model import SourceKind, utc
 from bot.services.common import Refusal
 from bot.services.sources import MAX_STORY_NAME, check_url
+from bot.store import Store
 
 MAX_OPML_BYTES = 1_000_000  # "1 MB": a file larger than this is refused before it is read
 OPML_SPEC = "http://opml.org/spec2.opml"
@@ -240,3 +241,28 @@ def export_opml(
     ElementTree.indent(root)
     xml: bytes = ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
     return xml + b"\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    data: bytes
+    stories: int
+    sources: int
+
+
+async def guild_export(store: Store, guild_id: int, *, title: str, now: datetime) -> Export:
+    """This server's own stories and sources as OPML 2.0 (the config file's stories are the
+    config's to keep, so they are left out). Refused when the server follows none."""
+    groups: list[tuple[str, list[ExportedSource]]] = []
+    for story in await store.stories_for_guild(guild_id):
+        if story.guild_id is None:
+            continue
+        sources = [
+            ExportedSource(s.url, s.title, s.kind) for s in await store.sources_of_story(story.id)
+        ]
+        if sources:
+            groups.append((story.name, sources))
+    if not groups:
+        raise Refusal("This server follows no sources to export yet. Add one with /source add.")
+    data = export_opml(groups, title=title, now=now)
+    return Export(data, len(groups), sum(len(sources) for _, sources in groups))

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from .components import component_errors
 from .model import snowflake
@@ -138,7 +138,7 @@ async def read_body(request: web.Request) -> tuple[dict[str, Any], dict[int, Fil
     files: dict[int, FilePart] = {}
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
-        if not isinstance(part, web.BodyPartReader):
+        if not isinstance(part, BodyPartReader):
             raise web.HTTPBadRequest(text="nested multipart is not accepted")
         name = part.name or ""
         data = await part.read()
