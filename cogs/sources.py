@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import io
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import discord
@@ -198,7 +199,8 @@ class Sources(commands.Cog):
         Bulletin restarted since): say so, and take the dead buttons away."""
         if interaction.type is not discord.InteractionType.component:
             return
-        token = token_of(str((interaction.data or {}).get("custom_id", "")))
+        data: Mapping[str, object] = interaction.data or {}
+        token = token_of(str(data.get("custom_id", "")))
         if token is None:
             return
         view = self.imports.get(token)

@@ -132,8 +132,8 @@ async def read_body(request: web.Request) -> tuple[dict[str, Any], dict[int, Fil
     if not request.content_type.startswith("multipart/"):
         if not request.can_read_body:
             return {}, {}
-        body = await request.json()
-        return (body if isinstance(body, dict) else {"_not_an_object": body}), {}
+        sent = await request.json()
+        return (sent if isinstance(sent, dict) else {"_not_an_object": sent}), {}
     body: dict[str, Any] = {}
     files: dict[int, FilePart] = {}
     reader = await request.multipart()
