@@ -14,9 +14,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.files import SpecFile, read_attachment
 from bot.services import opml, sources
 from bot.services.common import MAX_SOURCES_PER_GUILD, Refusal, plural
+from cogs._files import SpecFile, read_attachment
 from cogs._imports import CONFIRM_SECONDS, EXPIRED_TEXT, ImportConfirmation, plan_text, token_of
 from cogs._replies import guild_id_of, reply_lines, runtime_of, story_autocomplete
 

@@ -11,7 +11,7 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.files import SpecFile
+from cogs._files import SpecFile
 from tests.fakes.discord import InvocationError
 from tests.fakes.discord.components import component_errors
 from tests.fakes.discord.files import FilePart, request_errors
