@@ -308,3 +308,19 @@ async def test_export_is_an_opml_file_by_story_that_imports_back(harness):
     other = await harness.second_guild()
     await confirm(harness, await run_import(harness, exported, guild=other))
     assert await story_sources(harness, other) == await story_sources(harness)
+
+
+async def test_a_long_import_shows_its_progress_before_the_summary(harness, monkeypatch):
+    monkeypatch.setattr("cogs._imports.PROGRESS_EVERY", 0.0)
+    urls = serve_feeds(harness, "a", "b", "c")
+    inv = await run_import(harness, opml(*(feed_outline(k, u) for k, u in urls.items())))
+    before = harness.server.count("PATCH", "/webhooks/*/messages/@original")
+    press = await harness.server.press(inv.original, go_button(inv))
+    seen: list[str] = []
+    await press.wait_for(
+        lambda p: seen.append(p.original["content"]) or p.original["content"].startswith("**"),
+        timeout=10,
+    )
+    assert any(t.startswith("Importing: ") and "of 3 feeds done" in t for t in seen), seen
+    # the progress after the first and second feed, then the summary
+    assert harness.server.count("PATCH", "/webhooks/*/messages/@original") - before == 3
