@@ -24,6 +24,8 @@ MANAGE_SERVER = (
     ("/source list", "the stories and their sources"),
     ("/source status [story]", "polling health: last poll, errors, next check"),
     ("/source pause story · /source resume story", "stop or restart checking a story"),
+    ("/source import file", "follow the feeds of an OPML file (confirmed first)"),
+    ("/source export", "this server's sources as an OPML file"),
     ("/settings alerts channel", "where Bulletin reports failing sources and deliveries"),
 )
 

@@ -26,6 +26,10 @@ MAX_STORY_NAME = 100
 MAX_URL = 2000
 
 
+class OverQuota(Refusal):
+    """The server follows as many sources as Bulletin allows."""
+
+
 def check_url(url: str) -> str:
     """The URL, trimmed, if it is an absolute http(s) URL."""
     url = url.strip().strip("<>")
@@ -138,7 +142,7 @@ async def add_source(
     url = check_url(url)
     seconds = _interval(runtime, interval)
     if await store.count_guild_sources(guild_id) >= MAX_SOURCES_PER_GUILD:
-        raise Refusal(
+        raise OverQuota(
             f"This server follows {MAX_SOURCES_PER_GUILD} sources already, the most Bulletin "
             "allows; remove one with /source remove first."
         )

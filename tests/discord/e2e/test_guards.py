@@ -111,7 +111,7 @@ async def test_run_discord_reports_a_refused_token_without_showing_it(
 
 
 # The commands as the issue names them: (option, type, required, extra) per command, in order.
-# Types are Discord's: 3 string, 4 integer, 5 boolean, 7 channel, 8 role.
+# Types are Discord's: 3 string, 4 integer, 5 boolean, 7 channel, 8 role, 11 attachment.
 STORY = ("story", 3, True, {"autocomplete": True})
 SPEC: dict[str, tuple[int | None, list[tuple]]] = {
     "help": (None, []),
@@ -142,6 +142,8 @@ SPEC: dict[str, tuple[int | None, list[tuple]]] = {
     "source status": (Perm.MANAGE_GUILD, [("story", 3, False, {"autocomplete": True})]),
     "source pause": (Perm.MANAGE_GUILD, [STORY]),
     "source resume": (Perm.MANAGE_GUILD, [STORY]),
+    "source import": (Perm.MANAGE_GUILD, [("file", 11, True, {})]),  # 11: attachment
+    "source export": (Perm.MANAGE_GUILD, []),
     "settings alerts": (Perm.MANAGE_GUILD, [("channel", 7, True, {})]),
 }
 

@@ -21,11 +21,14 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from .components import find_button
+from .files import Files, read_body, request_errors
 from .interactions import (
     CommandRefused,
     Invocation,
     InvocationError,
     build_options,
+    component_payload,
     may_use,
 )
 from .limits import RateLimits, validate_message
@@ -133,6 +136,7 @@ class FakeDiscord:
         self.faults: list[Fault] = []
         self.sessions: dict[str, Session] = {}
         self.invocations: dict[str, Invocation] = {}
+        self.files = Files()  # the CDN: attachments given to commands, files the bot uploads
         self.clock_offset = 0.0  # added to time.monotonic() for the nonce window
         self._nonces: dict[tuple[int, str], tuple[float, int]] = {}
         self._cursors: dict[int, int] = {}
@@ -164,6 +168,7 @@ class FakeDiscord:
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.files.base_url = self.base_url
 
     async def close(self) -> None:
         for ws in list(self._sockets):
@@ -568,6 +573,7 @@ class FakeDiscord:
     def _routes(self, app: web.Application) -> None:
         r = app.router
         r.add_get("/gateway", self._gateway)
+        self.files.route(app)
         a = API
         r.add_get(a + "/gateway", self._get_gateway)
         r.add_get(a + "/gateway/bot", self._get_gateway)
@@ -782,6 +788,36 @@ class FakeDiscord:
         self.invocations[token] = inv
         return inv
 
+    async def press(
+        self,
+        message: dict[str, Any],
+        custom_id: str,
+        member: Member | None = None,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 (a test helper: the timeout is the point)
+    ) -> Invocation:
+        """Press the button CUSTOM_ID of a message as MEMBER (by default whoever ran the command
+        that made it) and wait for the bot's answer; a component interaction (type 3)."""
+        channel = self.channels[int(message["channel_id"])]
+        guild = self.guild_of(channel)
+        button = find_button(message, custom_id)
+        if button is None or button.get("disabled"):
+            raise InvocationError(f"the message has no enabled button {custom_id!r}")
+        runner = int((message.get("interaction_metadata") or {}).get("user", {}).get("id", 0))
+        member = member or guild.members[runner]
+        if message["flags"] & 64 and member.id != runner:
+            raise InvocationError("an ephemeral message is seen only by who ran the command")
+        interaction_id, token = snowflake(), secrets.token_urlsafe(24)
+        payload = component_payload(
+            guild, member, channel, message, button, self.bot_member(guild), self.application_id
+        )
+        payload |= {"id": str(interaction_id), "token": token}
+        inv = Invocation(interaction_id, token, guild, member, channel, payload, message=message)
+        self.invocations[token] = inv
+        await self.dispatch("INTERACTION_CREATE", payload)
+        await inv.wait_answer(timeout if timeout is not None else self.interaction_deadline + 1.0)
+        return inv
+
     async def _callback(self, request: web.Request) -> web.Response:
         inv = self.invocations.get(request.match_info["token"])
         if inv is None or str(inv.id) != request.match_info["interaction_id"]:
@@ -790,13 +826,24 @@ class FakeDiscord:
             return error(400, 40060, "Interaction has already been acknowledged.")
         if time.monotonic() - inv.sent_at > self.interaction_deadline:
             return error(404, 10062, "Unknown interaction")
-        body = await request.json()
+        body, files = await read_body(request)
         kind = int(body.get("type", 0))
         data = body.get("data") or {}
-        if kind in (4, 7):
+        if kind in (4, 5, 7) and (problem := request_errors(data, files)):
+            return error(400, 50035, "Invalid Form Body", {"data": problem})
+        if kind in (6, 7) and inv.message is None:
+            return error(400, 50035, f"Response type {kind} answers only a component interaction")
+        if kind == 4:
             problem = validate_message(data)
             if problem:
                 return error(400, 50035, "Invalid Form Body", {"data": problem})
+        elif kind == 7 and inv.message is not None:
+            updated = self._apply_edit(inv.message, data)
+            if isinstance(updated, web.Response):
+                return updated
+            updated["attachments"] = self.files.kept(
+                inv.channel.id, updated["attachments"], data, files
+            )
         elif kind == 8 and len(data.get("choices", [])) > 25:
             return error(400, 50035, "Invalid Form Body", {"data": {"choices": "at most 25"}})
         elif kind not in (5, 6, 8):
@@ -810,11 +857,16 @@ class FakeDiscord:
             message = self._new_message(
                 inv.channel, self.bot_user, data, kind=20, flags=flags, inv=inv
             )
+            message["attachments"] = self.files.attach(inv.channel.id, data, files)
             inv.original = message
             # Ephemeral replies are seen only by the member; a deferred ("thinking") reply is
             # recorded when its first edit fills it in.
             if not flags & (64 | 128):
                 self._record("create", message, data)
+        elif kind in (6, 7) and inv.message is not None:
+            message = inv.original = inv.message  # @original is the message pressed
+            if kind == 7 and not message["flags"] & 64:
+                self._record("edit", message, data)
         inv._touch()
         answer: dict[str, Any] = {
             "interaction": {
@@ -825,7 +877,7 @@ class FakeDiscord:
                 "response_message_ephemeral": bool(message and message["flags"] & 64),
             }
         }
-        if message is not None:
+        if message is not None and kind != 6:
             answer["resource"] = {"type": kind, "message": message}
         return web.json_response(answer)
 
@@ -841,12 +893,13 @@ class FakeDiscord:
             return error(404, 10015, "Unknown Webhook")
         if not inv.callbacks:
             return error(400, 40060, "The interaction has not been acknowledged.")
-        body = await request.json()
-        problem = validate_message(body)
+        body, files = await read_body(request)
+        problem = request_errors(body, files) or validate_message(body)
         if problem:
             return error(400, 50035, "Invalid Form Body", problem)
         flags = int(body.get("flags", 0) or 0)
         message = self._new_message(inv.channel, self.bot_user, body, kind=0, flags=flags, inv=inv)
+        message["attachments"] = self.files.attach(inv.channel.id, body, files)
         inv.followups.append(message)
         if not flags & 64:
             self._record("create", message, body)
@@ -877,10 +930,13 @@ class FakeDiscord:
         inv, message = self._webhook_message(request)
         if inv is None or message is None:
             return error(404, 10008, "Unknown Message")
-        body = await request.json()
+        body, files = await read_body(request)
+        if problem := request_errors(body, files):
+            return error(400, 50035, "Invalid Form Body", problem)
         edited = self._apply_edit(message, body)
         if isinstance(edited, web.Response):
             return edited
+        edited["attachments"] = self.files.kept(inv.channel.id, edited["attachments"], body, files)
         if request.match_info["message_id"] == "@original":
             inv.original = edited
         if not edited["flags"] & 64:
