@@ -193,6 +193,8 @@ class BulletinBot(commands.AutoShardedBot):
         assert self.shard_count is not None  # set before any shard connects
         now = datetime.now(UTC)
         # The bot is in these servers, whatever they did while it was away: keep their data.
+        # (After a shard IDENTIFYs again mid-run, discord.py keeps the servers it had cached for
+        # it: one that removed the bot in that gap counts as left only at the next start.)
         present = {  # unavailable ones too: still members
             guild.id for guild in self.guilds if shard_of(guild.id, self.shard_count) == shard_id
         }
