@@ -87,11 +87,13 @@ async def main(
     stop: asyncio.Event | None = None,
     out: TextIO | None = None,
     on_ready: Callable[[Runtime], None] | None = None,
+    shard_ids: tuple[int, ...] | None = None,
 ) -> int:
     """Run Bulletin with CONFIG until STOP is set (or SIGINT/SIGTERM); the exit status.
 
     OUT is where console mode prints (default stdout). ON_READY is called with the runtime
-    once everything runs (tests and the demo use it).
+    once everything runs (tests and the demo use it). SHARD_IDS are the gateway shards the
+    Discord bot holds (`bot.discord.shards.Shards`): None for every one, () for none.
     """
     stop = stop or asyncio.Event()
     # a line per tick of the poll job is noise; its warnings and errors still show
@@ -111,7 +113,7 @@ async def main(
                 )
                 story_ids = await sync_stories(store, config)
                 if config.discord.token is not None:
-                    await _discord_mode(runtime, stop, on_ready)
+                    await _discord_mode(runtime, stop, on_ready, shard_ids)
                 else:
                     await run_console(runtime, story_ids, stop, ConsoleSink(out), on_ready)
             finally:
@@ -124,7 +126,10 @@ async def main(
 
 
 async def _discord_mode(
-    runtime: Runtime, stop: asyncio.Event, on_ready: Callable[[Runtime], None] | None
+    runtime: Runtime,
+    stop: asyncio.Event,
+    on_ready: Callable[[Runtime], None] | None,
+    shard_ids: tuple[int, ...] | None,
 ) -> None:
     # imported here: console mode never loads discord.py (it costs memory and start-up time)
     from bot.discord.client import run_discord
@@ -134,4 +139,4 @@ async def _discord_mode(
     async with polling(runtime):
         if on_ready is not None:
             on_ready(runtime)
-        await run_discord(runtime, token.reveal(), stop=stop)
+        await run_discord(runtime, token.reveal(), stop=stop, shard_ids=shard_ids)

@@ -61,6 +61,8 @@ class DiscordConfig:
     # Slash commands one member may run in one server per minute (a burst of this many, then
     # one more every 60/N seconds); 0 turns the limit off.
     commands_per_minute: int = 10
+    # Gateway shards of the whole fleet (every process the same); None: Discord's recommendation.
+    shard_count: int | None = None
     # Read from the environment at load time; None means console mode.
     token: Secret | None = field(default=None, repr=False, compare=False)
 
@@ -282,7 +284,7 @@ def _parse_discord(table: Mapping[str, Any]) -> DiscordConfig:
     _known_keys(
         table,
         "discord",
-        ("token_env", "api_base", "gateway_url", "dev_guild", "commands_per_minute"),
+        ("token_env", "api_base", "gateway_url", "dev_guild", "commands_per_minute", "shard_count"),
     )
     token_env = table.get("token_env", "DISCORD_TOKEN")
     if not isinstance(token_env, str) or not token_env.strip() or "=" in token_env:
@@ -315,6 +317,11 @@ def _parse_discord(table: Mapping[str, Any]) -> DiscordConfig:
             0,
             MAX_COMMANDS_PER_MINUTE,
         ),
+        shard_count=(
+            _int(table, "discord", "shard_count", 1, 1, MAX_SHARD_COUNT)
+            if "shard_count" in table
+            else None
+        ),
     )
 
 
@@ -336,6 +343,7 @@ MAX_RETENTION_DAYS = 3650
 MAX_COMMANDS_PER_MINUTE = 1000
 MAX_RATE = 1000.0
 MAX_SNOWFLAKE = 2**63 - 1
+MAX_SHARD_COUNT = 2**16  # well past the largest bots' (Discord wants a shard per ~1,000 servers)
 
 _POLLING_KEYS = (
     "interval",

@@ -76,6 +76,7 @@ def test_defaults_are_those_the_issue_states():
     assert config.discord.token_env == "DISCORD_TOKEN"
     assert (config.discord.api_base, config.discord.gateway_url) == (None, None)
     assert config.discord.dev_guild is None
+    assert config.discord.shard_count is None  # Discord's recommended count
     assert config.database.path == Path("bulletin.db")
     polling = config.polling
     assert (polling.interval, polling.min_interval, polling.timeout) == (60, 15, 20)
@@ -227,6 +228,13 @@ BAD = [
     ),
     ({"delivery": {"rate": 1e9}}, "delivery.rate: must be at most 1000"),
     ({"discord": {"dev_guild": 2**64}}, "discord.dev_guild: must be a server id"),
+    ({"discord": {"shard_count": 0}}, "discord.shard_count: must be at least 1, got 0"),
+    ({"discord": {"shard_count": -2}}, "discord.shard_count: must be at least 1, got -2"),
+    ({"discord": {"shard_count": 2.0}}, "discord.shard_count: must be a whole number, got 2.0"),
+    ({"discord": {"shard_count": "4"}}, "discord.shard_count: must be a whole number, got '4'"),
+    ({"discord": {"shard_count": True}}, "discord.shard_count: must be a whole number, got true"),
+    ({"discord": {"shard_count": 2**16 + 1}}, "discord.shard_count: must be at most 65536"),
+    ({"discord": {"shard_cont": 2}}, "discord.shard_cont: unknown key (did you mean shard_count?)"),
     (
         {"stories": [{"name": "x", "interval": 10**9, "sources": ["https://a.example/"]}]},
         "stories[0].interval: must be at most 86400",
@@ -323,6 +331,11 @@ def test_bad_value_names_its_key(data, message):
         parse_config(data)
     assert str(caught.value).startswith(message)
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("count", [1, 2, 65536])
+def test_shard_count_is_a_positive_whole_number(count):
+    assert parse_config({"discord": {"shard_count": count}}).discord.shard_count == count
 
 
 def test_default_interval_below_a_raised_min_interval_says_to_set_it():

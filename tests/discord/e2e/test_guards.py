@@ -21,13 +21,13 @@ EXPECTED = {"help", "stories", "latest", "keypoints", "subscribe", "unsubscribe"
 @pytest.fixture
 async def loaded(discord_server, tmp_path):
     runtime = await make_runtime(tmp_path, dev_guild=1234, server=discord_server)
-    bot = BulletinBot(runtime)
-    for name in cog_extensions():
-        await bot.load_extension(name)
     try:
-        yield bot
+        # entered as run_discord enters it: an AutoShardedBot is set up there, or cannot close
+        async with BulletinBot(runtime) as bot:
+            for name in cog_extensions():
+                await bot.load_extension(name)
+            yield bot
     finally:
-        await bot.close()
         await close_runtime(runtime)
 
 

@@ -44,6 +44,7 @@ from .model import (
     iso_now,
     snowflake,
 )
+from .shards import ShardSpec, guild_of_event
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ class Session:
     intents: int = 0
     identified: int = 0  # how many IDENTIFYs led to this session
     resumes: int = 0
+    shard: ShardSpec = field(default_factory=ShardSpec)  # whose guilds it is sent
 
 
 class FakeDiscord:
@@ -117,8 +119,10 @@ class FakeDiscord:
         nonce_window: float = 300.0,
         interaction_deadline: float = 3.0,
         limits: RateLimits | None = None,
+        shards: int = 1,
     ) -> None:
         self.token = token
+        self.recommended_shards = shards  # what GET /gateway/bot answers
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.nonce_window = nonce_window
         self.interaction_deadline = interaction_deadline
@@ -135,6 +139,7 @@ class FakeDiscord:
         self.commands: dict[int | None, dict[str, dict[str, Any]]] = {}
         self.faults: list[Fault] = []
         self.sessions: dict[str, Session] = {}
+        self.gateway_connections = 0  # websockets opened, whether they IDENTIFY or not
         self.invocations: dict[str, Invocation] = {}
         self.files = Files()  # the CDN: attachments given to commands, files the bot uploads
         self.clock_offset = 0.0  # added to time.monotonic() for the nonce window
@@ -190,10 +195,11 @@ class FakeDiscord:
         owner: User | None = None,
         everyone: int = Perm.DEFAULT_EVERYONE,
         bot_permissions: int = 0,
+        guild_id: int | None = None,  # e.g. on a given shard: shards.snowflake_on_shard
     ) -> Guild:
         """A server the bot is in: @everyone, a #general text channel, the bot's member and role."""
         owner = owner or self.owner
-        guild = Guild(snowflake(), name, owner.id)
+        guild = Guild(guild_id or snowflake(), name, owner.id)
         guild.roles[guild.id] = Role(guild.id, "@everyone", everyone)
         self.guilds[guild.id] = guild
         guild.members[owner.id] = Member(owner)
@@ -387,7 +393,9 @@ class FakeDiscord:
         await self._send(event, data)
 
     async def _send(self, event: str, data: dict[str, Any], only: Session | None = None) -> None:
-        for session in [only] if only else list(self.sessions.values()):
+        guild_id = guild_of_event(event, data)  # only the sessions of its shard hear of a guild
+        sessions = [s for s in self.sessions.values() if s.shard.carries(guild_id)]
+        for session in [only] if only else sessions:
             session.seq += 1
             frame = {"op": 0, "t": event, "s": session.seq, "d": data}
             session.backlog.append(frame)
@@ -405,6 +413,7 @@ class FakeDiscord:
             await ws.close(code=4002, message=b"only json encoding")
             return ws
         self._sockets.add(ws)
+        self.gateway_connections += 1
         session: Session | None = None
         try:
             await ws.send_json({"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval_ms}})
@@ -430,12 +439,22 @@ class FakeDiscord:
         if data.get("token") != self.token:
             await ws.close(code=4004, message=b"Authentication failed.")
             return None
-        session = Session(secrets.token_hex(16), ws, intents=int(data.get("intents", 0)))
+        shard = ShardSpec.from_identify(data.get("shard"))
+        if shard is None:
+            await ws.close(code=4010, message=b"Invalid shard.")
+            return None
+        # Changes queued before go to the sessions there were; READY and GUILD_CREATE below
+        # carry the whole state to this one.
+        await self.flush()
+        session = Session(
+            secrets.token_hex(16), ws, intents=int(data.get("intents", 0)), shard=shard
+        )
         session.identified += 1
         self.sessions[session.id] = session
-        guilds = [g for g in self.guilds.values() if self.bot_user.id in g.members]
+        guilds = [
+            g for g in self.guilds.values() if self.bot_user.id in g.members and shard.carries(g.id)
+        ]
         user = self.bot_user.payload() | {"verified": True, "mfa_enabled": False, "flags": 0}
-        self._pending.clear()  # READY and GUILD_CREATE below carry the whole state
         await self._send(
             "READY",
             {
@@ -445,7 +464,7 @@ class FakeDiscord:
                 "session_id": session.id,
                 "resume_gateway_url": self.gateway_url,
                 "application": {"id": str(self.application_id), "flags": 0},
-                "shard": [0, 1],
+                "shard": shard.payload(),
             },
             only=session,
         )
@@ -477,6 +496,11 @@ class FakeDiscord:
     @property
     def identifies(self) -> int:
         return sum(s.identified for s in self.sessions.values())
+
+    @property
+    def identified_shards(self) -> list[tuple[int, int]]:
+        """(shard id, shard count) of every session IDENTIFYed, in order."""
+        return [(s.shard.id, s.shard.count) for s in self.sessions.values()]
 
     async def wait_connected(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
         """Wait until the bot has a live gateway session."""
@@ -615,7 +639,11 @@ class FakeDiscord:
     async def _get_gateway(self, request: web.Request) -> web.Response:
         limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
         return web.json_response(
-            {"url": self.gateway_url, "shards": 1, "session_start_limit": limit}
+            {
+                "url": self.gateway_url,
+                "shards": self.recommended_shards,
+                "session_start_limit": limit,
+            }
         )
 
     async def _get_me(self, request: web.Request) -> web.Response:
