@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.delivery.routing import matches_keywords
+from bot.delivery.routing import passes
 from bot.delivery.sanitize import clip
 from bot.model import DEFAULT_DIGEST_PERIOD, DigestPeriod, Mode, PauseReason
 from bot.runtime import Runtime
@@ -143,16 +143,18 @@ async def subscribe(
 async def queue_backfill(
     store: Store, subscription_id: int, count: int, *, now: datetime
 ) -> Backfill:
-    """Queue the story's COUNT newest updates (those matching the subscription's keywords)
+    """Queue the story's COUNT newest updates (those that pass the subscription's filters)
     for one subscription, oldest first, leaving out those it posted or queued already."""
     if count <= 0:
         return Backfill(0)
     sub = await store.get_subscription(subscription_id)
     if sub is None:
         raise Refusal("That subscription no longer exists; /subscribe again.")
-    # with keywords, the newest matching updates among the latest BACKFILL_SCAN
-    newest = await store.latest_entries(sub.story_id, BACKFILL_SCAN if sub.keywords else count)
-    matching = [r for r in newest if matches_keywords(sub.keywords, r.entry)][:count]
+    # with filters, the newest updates that pass them among the latest BACKFILL_SCAN
+    filters = sub.filters
+    filtered = bool(filters.keywords or filters.exclusions or filters.pattern)
+    newest = await store.latest_entries(sub.story_id, BACKFILL_SCAN if filtered else count)
+    matching = [r for r in newest if passes(filters, r.entry)][:count]
     return await store.queue_backfill(subscription_id, matching[::-1], now=now)
 
 
