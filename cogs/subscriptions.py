@@ -36,8 +36,11 @@ def _target(
     return target
 
 
-def _check_member(interaction: discord.Interaction, channel: discord.abc.GuildChannel) -> None:
-    """The run-time check: Manage Channels in the channel the subscription posts to."""
+def _check_member(
+    interaction: discord.Interaction, channel: discord.abc.GuildChannel
+) -> discord.Member:
+    """The run-time check: Manage Channels in the channel the subscription posts to; the
+    member who asked."""
     member = interaction.user
     if not isinstance(member, discord.Member):
         raise Refusal("Bulletin's commands work in a server, not in direct messages.")
@@ -46,6 +49,7 @@ def _check_member(interaction: discord.Interaction, channel: discord.abc.GuildCh
             f"You need the Manage Channels permission in {channel.mention} to change what "
             "it follows; ask a moderator."
         )
+    return member
 
 
 class Subscriptions(commands.Cog):
@@ -87,7 +91,7 @@ class Subscriptions(commands.Cog):
         """Follow a story in a channel; subscribing again changes the subscription."""
         guild_id = guild_id_of(interaction)
         target = _target(interaction, channel)
-        _check_member(interaction, target)
+        member = _check_member(interaction, target)
         assert interaction.guild is not None
         bot_perms = target.permissions_for(interaction.guild.me)
         lacking = missing(bot_perms, bot_needs(thread=thread))
@@ -101,7 +105,7 @@ class Subscriptions(commands.Cog):
                 mention.name,
                 is_everyone=mention.is_default(),
                 mentionable=mention.mentionable,
-                member=target.permissions_for(interaction.user),  # type: ignore[arg-type]
+                member=target.permissions_for(member),
                 bot=bot_perms,
             )
             if refusal:

@@ -71,7 +71,7 @@ class DemoServer:
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         server = site._server  # aiohttp exposes the bound port only here
-        assert server is not None and server.sockets
+        assert isinstance(server, asyncio.Server) and server.sockets
         self.port = server.sockets[0].getsockname()[1]
         self.start = datetime.now(UTC)
         return self

@@ -46,11 +46,11 @@ def period_end(every: int, since: datetime, now: datetime) -> datetime | None:
     """The end of the period that began at SINCE, if it has ended by NOW: the latest boundary
     after SINCE and not after NOW (a bot away for several periods closes them as one)."""
     trigger = digest_trigger(every)
-    end = trigger.get_next_fire_time(None, since + _MICROSECOND)
+    end: datetime | None = trigger.get_next_fire_time(None, since + _MICROSECOND)
     if end is None or end > now:
         return None
     while True:
-        following = trigger.get_next_fire_time(end, end + _MICROSECOND)
+        following: datetime | None = trigger.get_next_fire_time(end, end + _MICROSECOND)
         if following is None or following > now:
             return end
         end = following

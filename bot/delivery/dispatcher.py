@@ -164,7 +164,7 @@ class Dispatcher:
                 delivered += len(unit.rows)
             if isinstance(outcome, Paused) or (isinstance(outcome, Retry) and outcome.holds):
                 break  # later rows wait: order is kept
-            if sub is not None and getattr(outcome, "effects", ()):
+            if sub is not None and isinstance(outcome, Sent | Retry) and outcome.effects:
                 sub = await self._store.get_subscription(sub.id) or sub
         return delivered, True
 

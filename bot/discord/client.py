@@ -11,6 +11,7 @@ import contextlib
 import logging
 import pkgutil
 from datetime import UTC, datetime
+from typing import Any
 
 import discord
 from discord.ext import commands
@@ -48,7 +49,7 @@ def intents() -> discord.Intents:
 class BulletinBot(commands.Bot):
     """Bulletin on Discord. Resources come in with `runtime`; nothing is made here."""
 
-    def __init__(self, runtime: Runtime, **options: object) -> None:
+    def __init__(self, runtime: Runtime, **options: Any) -> None:  # commands.Bot's options
         options.setdefault("guild_ready_timeout", 0.5)
         self.runtime = runtime  # before the tree is made: it reads the command rate from it
         pacer = ChannelPacer()  # fed by the rate-limit headers of discord.py's own requests
@@ -62,7 +63,7 @@ class BulletinBot(commands.Bot):
             help_command=None,
             tree_cls=BulletinTree,
             allowed_mentions=discord.AllowedMentions.none(),
-            **options,  # type: ignore[arg-type]
+            **options,
         )
         self.delivery = DiscordSink(
             self, runtime.store, limiter=RateLimiter(runtime.config.delivery.rate), pacer=pacer

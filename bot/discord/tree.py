@@ -8,6 +8,7 @@ else is logged with its guild and the member gets an apology, never a traceback.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -55,8 +56,8 @@ class BulletinTree(app_commands.CommandTree):
     """The tree with the error handler above and a per-member command rate (checked before any
     command runs; autocomplete is free)."""
 
-    def __init__(self, client: discord.Client, **options: object) -> None:
-        super().__init__(client, **options)  # type: ignore[arg-type]
+    def __init__(self, client: discord.Client, **options: Any) -> None:  # CommandTree's options
+        super().__init__(client, **options)
         runtime = getattr(client, "runtime", None)
         per_minute = runtime.config.discord.commands_per_minute if runtime is not None else 0
         self.rate = CommandRate(per_minute)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import sqlite3
@@ -154,7 +155,7 @@ class Poller:
                 self._host_of[source.id] = host
                 self._per_host[host] += 1
                 self._idle.clear()
-                task.add_done_callback(lambda _t, sid=source.id: self._finished(sid))
+                task.add_done_callback(functools.partial(self._finished, source.id))
                 started += 1
             return started
 
@@ -179,7 +180,7 @@ class Poller:
             fresh.append((source, host))
         return fresh, skipped
 
-    def _finished(self, source_id: int) -> None:
+    def _finished(self, source_id: int, _task: asyncio.Task[None]) -> None:
         self._in_flight.pop(source_id, None)
         host = self._host_of.pop(source_id, None)
         if host is not None:
@@ -205,7 +206,7 @@ class Poller:
     async def stop(self) -> None:
         """Stop picking and cancel the polls in flight; returns when they are gone."""
         self._stopped = True
-        tasks = list(self._in_flight.values())
+        tasks: list[asyncio.Task[object]] = list(self._in_flight.values())
         if self._refill is not None:
             tasks.append(self._refill)
         for task in tasks:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 import discord
@@ -69,7 +69,7 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
-THREAD_ARCHIVE_MINUTES = 10080
+THREAD_ARCHIVE_MINUTES: Final = 10080  # one of the durations Discord accepts (a week)
 
 
 def _now() -> datetime:

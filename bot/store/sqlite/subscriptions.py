@@ -138,7 +138,7 @@ class Subscriptions(Database, SubscriptionsStore):
     ) -> int:
         if mode not in tuple(Mode):
             raise StoreError(f"unknown mode {mode!r}; use one of {', '.join(Mode)}")
-        if mode is Mode.DIGEST or mode == Mode.DIGEST.value:
+        if mode == Mode.DIGEST:  # a StrEnum: a plain "digest" is equal too
             every = every or DEFAULT_DIGEST_PERIOD
         target = target or ("console" if channel_id is None else "discord")
         now_us = to_us(now or _now())
