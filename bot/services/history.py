@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.delivery.digest import digest_trigger, period_end
-from bot.delivery.sanitize import clip
+from bot.delivery.sanitize import clean_markdown, clip
 from bot.diff import id_key
 from bot.model import (
     DEFAULT_DIGEST_PERIOD,
@@ -66,7 +66,12 @@ def _label(record: StoredEntryRecord) -> str:
 
 
 def _quoted(title: str | None) -> str:
-    return f"“{clip(' '.join(title.split()), TITLE)}”" if title else "an untitled update"
+    """A source's title in a reply: one line, its Markdown and mention syntax neutralised."""
+    return (
+        f"“{clip(clean_markdown(title, one_line=True, limit=TITLE), TITLE)}”"
+        if title
+        else "an untitled update"
+    )
 
 
 def _channel(channel_id: int | None) -> str:

@@ -199,3 +199,9 @@ def attempt(outcome, **fields) -> DeliveryAttempt:
 )
 def test_each_attempt_says_what_where_and_how_it_went(made, said):
     assert history.attempt_text(made) == f"<t:{ts(T0)}:f> · {said}"
+
+
+def test_a_sources_title_is_shown_without_its_markdown_or_mentions():
+    line = history.attempt_text(attempt(DeliveryOutcome.SENT, title="**@everyone** <@&42> " * 9))
+    assert "@everyone" not in line and "<@&42>" not in line and "**" not in line
+    assert len(line.split(" → ")[0]) < 120  # cut
