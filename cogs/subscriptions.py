@@ -66,8 +66,10 @@ class Subscriptions(commands.Cog):
         mode="updates: every update; key-points: changed key points; digest: a summary",
         every="How often a digest is posted (digest mode only; default "
         f"{DEFAULT_DIGEST_PERIOD.label})",
-        mention="A role to ping on key-point changes and keyword matches",
+        mention="A role to ping on key-point changes and on updates its keywords or pattern pick",
         keywords="Only updates with one of these comma-separated words or phrases",
+        exclude="No update with any of these comma-separated words or phrases",
+        pattern="Only updates matching this RE2 regular expression (any case, 200 characters)",
         thread="Post in a thread of the channel, one per story",
         backfill="Also post this many of the latest updates now (0-10)",
     )
@@ -81,6 +83,8 @@ class Subscriptions(commands.Cog):
         every: str | None = None,
         mention: discord.Role | None = None,
         keywords: app_commands.Range[str, 1, 500] | None = None,
+        exclude: app_commands.Range[str, 1, 500] | None = None,
+        pattern: app_commands.Range[str, 1, 200] | None = None,
         thread: bool = False,
         backfill: app_commands.Range[int, 0, 10] = 0,
     ) -> None:
@@ -115,6 +119,8 @@ class Subscriptions(commands.Cog):
             every=every,
             mention_role_id=mention.id if mention else None,
             keywords=keywords,
+            exclude=exclude,
+            pattern=pattern,
             thread=thread,
             backfill=backfill,
             now=datetime.now(UTC),
@@ -123,8 +129,7 @@ class Subscriptions(commands.Cog):
         details = [mode]
         if done.every:
             details.append(subscriptions.describe_every(done.every))
-        if done.keywords:
-            details.append(f"keywords: {done.keywords}")
+        details += subscriptions.describe_filters(done.keywords, done.exclusions, done.pattern)
         if mention:
             details.append(f"mentioning {mention.mention}")
         if thread:
@@ -140,8 +145,8 @@ class Subscriptions(commands.Cog):
                 text += f" The latest {plural(done.backfilled, 'update')} will be posted shortly."
             elif done.backfill_shown_already:
                 text += " The latest updates were posted here already."
-            elif done.keywords:
-                text += " No recent update matches its keywords, so there is nothing to backfill."
+            elif done.filtered:
+                text += " No recent update passes its filters, so there is nothing to backfill."
             else:
                 text += " There are no updates to backfill yet."
         await interaction.response.send_message(text, ephemeral=True)

@@ -34,6 +34,7 @@ from bot.store.records import (
     SubscriptionRecord,
 )
 from bot.store.sqlite import SQLiteStore
+from bot.store.trail import DigestShown, LeftOut, OutboxRow, RoutingDecision
 
 
 async def open_store(target: str | os.PathLike[str]) -> Store:
@@ -47,13 +48,17 @@ __all__ = [
     "Delivery",
     "DeliveryAttempt",
     "DeliveryHealth",
+    "DigestShown",
     "KeyPointsRecord",
+    "LeftOut",
     "MessageEntry",
+    "OutboxRow",
     "PollOutcome",
     "PollRecord",
     "PollState",
     "PostedMessage",
     "Routed",
+    "RoutingDecision",
     "SQLiteStore",
     "SiblingSource",
     "SourceRecord",

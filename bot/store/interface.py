@@ -1,10 +1,11 @@
 """The store's interface: what Bulletin keeps, whatever keeps it.
 
 One abstract class per concern (stories and sources; polls; entries and key points; servers and
-subscriptions; the outbox), and `Store`, all of them together: each backend implements `Store`
-(`bot.store.sqlite.SQLiteStore`), and the store's conformance suite in tests/store runs against
-every backend. The store keeps and hands out data; it decides nothing: which subscription gets
-which change, filters and a story's status are the callers' pure functions.
+subscriptions; the outbox; what happened to an update), and `Store`, all of them together: each
+backend implements `Store` (`bot.store.sqlite.SQLiteStore`), and the store's conformance suite
+in tests/store runs against every backend. The store keeps and hands out data; it decides
+nothing: which subscription gets which change, filters and a story's status are the callers'
+pure functions.
 
 Every method that writes does so in one transaction; times are timezone-aware datetimes.
 """
@@ -34,6 +35,7 @@ from bot.store.records import (
     Subscriber,
     SubscriptionRecord,
 )
+from bot.store.trail import DigestShown, OutboxRow, RoutingDecision
 
 DEFAULT_RETENTION = timedelta(days=30)
 
@@ -148,7 +150,8 @@ class PollsStore(ABC):
     async def record_poll(self, record: PollRecord) -> None:
         """Record one poll, whatever its outcome, in one transaction: the source's fetch
         state, status and next check, the entries, key-point version and outbox rows of
-        its changes, and the alert it calls for. Raises `StalePoll`, writing nothing,
+        its changes, why subscriptions were left without its updates and edits (`left_out`),
+        and the alert it calls for. Raises `StalePoll`, writing nothing,
         when the source (or, with `siblings`, another source of its stories) was
         recorded since the poll was planned."""
 
@@ -187,8 +190,9 @@ class EntriesStore(ABC):
         """Forget entries not seen for the retention window (a source's own, else `retention`),
         keeping a tombstone (a 63-bit key of the id) so that they never come back as new.
         Tombstones are kept for good: about 30 bytes each, probed only for unknown ids. Also
-        drops delivered outbox rows (and the record of what their messages showed) older than
-        the window, and servers gone for 7 days.
+        drops delivered outbox rows (and the record of what their messages showed), the
+        delivery history and the routing decisions older than the window, and servers gone
+        for 7 days.
         Returns the number of entries pruned.
         """
 
@@ -244,9 +248,12 @@ class SubscriptionsStore(ABC):
         thread: bool = False,
         target: str | None = None,
         now: datetime | None = None,
+        exclusions: str | None = None,
+        pattern: str | None = None,
     ) -> int:
         """Subscribe a channel (or the console: channel_id None) to a story. Subscribing again
-        changes the subscription and resumes it if it was paused.
+        changes the subscription (all its options, filters included) and resumes it if it was
+        paused.
         """
 
     @abstractmethod
@@ -309,9 +316,15 @@ class OutboxStore(ABC):
 
     @abstractmethod
     async def delivery_history(
-        self, guild_id: int, *, story_id: int | None = None, limit: int = 20
+        self,
+        guild_id: int,
+        *,
+        story_id: int | None = None,
+        limit: int = 20,
+        subscription_ids: Sequence[int] | None = None,
     ) -> list[DeliveryAttempt]:
-        """A server's newest delivery attempts (of one story), newest first."""
+        """A server's newest delivery attempts (of one story; of those subscriptions), newest
+        first."""
 
     @abstractmethod
     async def posted_message(
@@ -343,7 +356,37 @@ class OutboxStore(ABC):
         outbox row. False, writing nothing, when that period was closed already."""
 
 
-class Store(StoriesStore, PollsStore, EntriesStore, SubscriptionsStore, OutboxStore):
+class HistoryStore(ABC):
+    """What happened to an update, for each subscription (/why): why it was left out when it
+    was routed, the outbox rows about it as they stand, the digests that showed it."""
+
+    @abstractmethod
+    async def routing_decisions(
+        self, source_id: int, entry_id: str, *, subscription_ids: Sequence[int]
+    ) -> list[RoutingDecision]:
+        """Why those subscriptions were left without this entry's update or edits, as each poll
+        that routed them recorded it, oldest first."""
+
+    @abstractmethod
+    async def entry_outbox(
+        self, source_id: int, entry_id: str, *, subscription_ids: Sequence[int]
+    ) -> list[OutboxRow]:
+        """The outbox rows about this entry (its update, a backfill of it, its edits) of those
+        subscriptions as they stand, each with its newest attempt's note, oldest first."""
+
+    @abstractmethod
+    async def entry_digests(
+        self, source_id: int, entry_id: str, *, subscription_ids: Sequence[int]
+    ) -> list[DigestShown]:
+        """The digest messages that showed this entry to those subscriptions, oldest first."""
+
+    @abstractmethod
+    async def digest_row(self, subscription_id: int, *, after: datetime) -> OutboxRow | None:
+        """The subscription's first digest row whose period ends at or after AFTER (the digest
+        an update first seen then goes in, if its period had anything), or None."""
+
+
+class Store(StoriesStore, PollsStore, EntriesStore, SubscriptionsStore, OutboxStore, HistoryStore):
     """Everything Bulletin keeps."""
 
     @abstractmethod

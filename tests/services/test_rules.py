@@ -156,9 +156,9 @@ def test_chunks_stay_under_the_message_limit():
 @pytest.mark.parametrize(
     ("channels", "guild", "shown", "hidden"),
     [
-        (False, False, ["/latest"], ["/subscribe", "/source add"]),
-        (True, False, ["/subscribe"], ["/source add"]),
-        (True, True, ["/subscribe", "/source add", "/settings alerts"], []),
+        (False, False, ["/latest"], ["/subscribe", "/source add", "/deliveries", "/why"]),
+        (True, False, ["/subscribe", "/deliveries story", "/why story update"], ["/source add"]),
+        (True, True, ["/subscribe", "/why", "/source add", "/settings alerts"], []),
     ],
 )
 def test_help_shows_what_the_member_may_use(channels, guild, shown, hidden):

@@ -15,7 +15,16 @@ from datetime import datetime, timedelta
 import aiosqlite
 
 from bot.diff import EntryWrite, SourceState, StoredEntry, id_key, versioned_items
-from bot.model import AlertContent, AlertKind, Change, EditedEntry, NewEntry, Snapshot, StoryStatus
+from bot.model import (
+    AlertContent,
+    AlertKind,
+    Change,
+    EditedEntry,
+    Mode,
+    NewEntry,
+    Snapshot,
+    StoryStatus,
+)
 from bot.store.codec import alert_to_json, change_kind, change_to_json, to_us, to_us_or_none
 from bot.store.errors import StalePoll, StoreError
 from bot.store.interface import PollsStore
@@ -29,6 +38,7 @@ from bot.store.records import (
     Subscriber,
 )
 from bot.store.sqlite.database import Database
+from bot.store.trail import LeftOut
 
 # last_seen is refreshed at most this often, so that an unchanged poll writes (almost) nothing;
 # pruning adds it to the retention window so that nothing is pruned early.
@@ -115,7 +125,8 @@ class Polls(Database, PollsStore):
         # A subscription paused by a delivery fault (Discord's 403/404) still gets its rows:
         # they wait, unsent, until `/subscribe` there again resumes it ("nothing is lost").
         rows = await self._query_all(
-            "SELECT sub.id, sub.story_id, sub.mode, sub.keywords FROM subscriptions sub"
+            "SELECT sub.id, sub.story_id, sub.mode, sub.keywords, sub.exclusions, sub.pattern"
+            " FROM subscriptions sub"
             " JOIN stories st ON st.id = sub.story_id"
             " JOIN story_sources ss ON ss.story_id = st.id"
             " LEFT JOIN guilds g ON g.id = sub.guild_id"  # the subscriber's server (config
@@ -124,7 +135,7 @@ class Polls(Database, PollsStore):
             " ORDER BY sub.id",
             (source_id,),
         )
-        return [Subscriber(row[0], row[1], row[2], row[3]) for row in rows]
+        return [Subscriber(row[0], row[1], Mode(row[2]), row[3], row[4], row[5]) for row in rows]
 
     async def sibling_sources(self, source_id: int) -> list[SiblingSource]:
         rows = await self._query_all(
@@ -142,6 +153,7 @@ class Polls(Database, PollsStore):
         if (
             _writes_nothing_but_the_source(record)
             and not record.deliveries
+            and not record.left_out
             and record.alert is None
             and record.siblings is None
         ):
@@ -161,6 +173,8 @@ class Polls(Database, PollsStore):
                 await self._write_plan(record, now_us)
             if record.deliveries:
                 await self._write_outbox(record.source_id, record.deliveries, now_us)
+            if record.left_out:
+                await self._write_left_out(record.source_id, record.left_out, now_us)
             if record.alert is not None:
                 await self._write_alerts(
                     record.source_id, record.alert, record.error, now_us, database=db
@@ -365,6 +379,30 @@ class Polls(Database, PollsStore):
             " SELECT ?, ?, ?, ?, ?, ?, ?, ?"
             " WHERE EXISTS (SELECT 1 FROM subscriptions WHERE id = ?)",
             rows,
+        )
+
+    async def _write_left_out(
+        self, source_id: int, left_out: Sequence[LeftOut], now_us: int
+    ) -> None:
+        """One routing decision per update or edit a subscription was left without; a
+        subscription removed since the poll was planned gets none."""
+        await self._db.executemany(
+            "INSERT INTO routing_decisions (subscription_id, source_id, entry_id, kind, reason,"
+            " value, at) SELECT ?, ?, ?, ?, ?, ?, ?"
+            " WHERE EXISTS (SELECT 1 FROM subscriptions WHERE id = ?)",
+            [
+                (
+                    item.subscription_id,
+                    source_id,
+                    item.change.entry.id,
+                    change_kind(item.change),
+                    item.reason.value,
+                    item.value,
+                    now_us,
+                    item.subscription_id,
+                )
+                for item in left_out
+            ],
         )
 
     async def _write_alerts(

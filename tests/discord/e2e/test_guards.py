@@ -15,7 +15,7 @@ from tests.discord.e2e.harness import close_runtime, eventually, make_runtime, s
 from tests.fakes.discord import Perm
 
 EXPECTED = {"help", "stories", "latest", "keypoints", "subscribe", "unsubscribe",
-            "subscriptions", "source", "settings"}  # fmt: skip
+            "subscriptions", "deliveries", "why", "source", "settings"}  # fmt: skip
 
 
 @pytest.fixture
@@ -35,6 +35,7 @@ def test_every_cog_module_is_an_extension():
     assert cog_extensions() == [
         "cogs.admin",
         "cogs.help",
+        "cogs.history",
         "cogs.settings",
         "cogs.sources",
         "cogs.stories",
@@ -126,13 +127,20 @@ SPEC: dict[str, tuple[int | None, list[tuple]]] = {
             ("mode", 3, False, {"choices": ["updates", "key-points", "digest"]}),
             ("every", 3, False, {"choices": ["1h", "3h", "6h", "12h", "24h"]}),
             ("mention", 8, False, {}),
-            ("keywords", 3, False, {}),
+            ("keywords", 3, False, {"min_length": 1, "max_length": 500}),
+            ("exclude", 3, False, {"min_length": 1, "max_length": 500}),
+            ("pattern", 3, False, {"min_length": 1, "max_length": 200}),
             ("thread", 5, False, {}),
             ("backfill", 4, False, {"min_value": 0, "max_value": 10}),
         ],
     ),
     "unsubscribe": (Perm.MANAGE_CHANNELS, [STORY, ("channel", 7, False, {})]),
     "subscriptions": (Perm.MANAGE_CHANNELS, []),
+    "deliveries": (Perm.MANAGE_CHANNELS, [STORY, ("channel", 7, False, {})]),
+    "why": (
+        Perm.MANAGE_CHANNELS,
+        [STORY, ("update", 3, True, {"autocomplete": True, "min_length": 1, "max_length": 100})],
+    ),
     "source add": (
         Perm.MANAGE_GUILD,
         [("url", 3, True, {}), ("story", 3, False, {}), ("interval", 4, False, {})],
@@ -179,7 +187,7 @@ async def test_registered_commands_and_options_are_exactly_the_issues(harness):
             if "choices" in extra:
                 assert [c["value"] for c in option["choices"]] == extra["choices"], where
                 assert all(c["name"] for c in option["choices"]), where
-            for bound in ("min_value", "max_value"):
+            for bound in ("min_value", "max_value", "min_length", "max_length"):
                 if bound in extra:
                     assert option.get(bound) == extra[bound], where
 
