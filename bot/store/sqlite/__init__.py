@@ -2,7 +2,7 @@
 
 `SQLiteStore` is the store's interface (`bot.store.interface.Store`) made of one part per
 concern, each a `Database` over the same connection: stories and sources, polls, entries,
-subscriptions and servers, the outbox.
+subscriptions and servers, the outbox, what the web window reads.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from bot.store.sqlite.entries import Entries
 from bot.store.sqlite.migrate import LATEST
 from bot.store.sqlite.outbox import Outbox
 from bot.store.sqlite.polls import Polls
+from bot.store.sqlite.status import Status
 from bot.store.sqlite.stories import Stories
 from bot.store.sqlite.subscriptions import Subscriptions
 
 
-class SQLiteStore(Stories, Polls, Entries, Subscriptions, Outbox, Store):
+class SQLiteStore(Stories, Polls, Entries, Subscriptions, Outbox, Status, Store):
     """Everything Bulletin keeps, in one SQLite file."""
 
     @classmethod
