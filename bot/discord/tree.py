@@ -102,8 +102,9 @@ class BulletinTree(app_commands.CommandTree):
 
 def _data_name(interaction: discord.Interaction) -> str:
     """The command's name as the interaction gives it (a command this tree does not know)."""
-    data = interaction.data or {}
-    return str(data.get("name", "unknown"))
+    data = interaction.data
+    name = data.get("name") if data is not None else None
+    return str(name) if name else "unknown"
 
 
 async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:

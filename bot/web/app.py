@@ -23,6 +23,7 @@ from importlib import resources
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from bot.errors import BulletinError
@@ -107,8 +108,10 @@ class WebWindow:
         self._templates = environment()
         self._style = resources.files("bot.web").joinpath("templates/style.css").read_bytes()
         token = runtime.config.web.token
-        middlewares = [token_guard(token.reveal())] if token is not None else []
-        self.app = web.Application(middlewares=[_security_headers, *middlewares])
+        middlewares: list[Middleware] = [_security_headers]
+        if token is not None:
+            middlewares.append(token_guard(token.reveal()))
+        self.app = web.Application(middlewares=middlewares)
         self.app.router.add_get("/healthz", self.healthz)
         self.app.router.add_get("/readyz", self.readyz)
         self.app.router.add_get("/metrics", self.metrics)
@@ -133,8 +136,9 @@ class WebWindow:
                 f"web.listen: cannot listen on {self._runtime.config.web.listen}: "
                 f"{error.strerror or error}"
             ) from None
-        server = site._server  # aiohttp tells the port it bound (port 0) only here
-        port = server.sockets[0].getsockname()[1] if server and server.sockets else self._port
+        # aiohttp tells the port it bound (port 0) only through its asyncio server
+        sockets = getattr(site._server, "sockets", None) or ()
+        port = int(sockets[0].getsockname()[1]) if sockets else self._port
         host = f"[{self._host}]" if ":" in self._host else self._host
         self.url = f"http://{host}:{port}"
         return self.url
