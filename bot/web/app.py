@@ -9,7 +9,8 @@
 
 With a token (`[web] token_env`), every request needs it (`bot.web.auth`). There is no access
 log (a `?token=` must never reach one). Pages are drawn in a worker thread, so that a large
-page never holds up polling on the event loop; every page forbids scripts outright (CSP).
+page never holds up polling on the event loop, and the front page at most once every 5 s
+whoever asks; every page forbids scripts outright (CSP).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from importlib import resources
@@ -25,6 +27,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from bot.errors import BulletinError
 from bot.runtime import Runtime
@@ -37,6 +40,7 @@ from bot.web.views import index_page, kind_label, story_page
 log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 30
+PAGE_SECONDS = 5.0  # the front page is drawn again at most this often
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self'; "
@@ -53,7 +57,8 @@ def when(moment: datetime | None) -> str:
     """A time as the page prints it: "2024-03-01 12:00:05 UTC"."""
     if moment is None:
         return "never"
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    d = moment.astimezone(UTC)  # formatted by hand: strftime costs thrice as much
+    return f"{d.year:04d}-{d.month:02d}-{d.day:02d} {d.hour:02d}:{d.minute:02d}:{d.second:02d} UTC"
 
 
 def ago(moment: datetime | None, now: datetime) -> str:
@@ -71,6 +76,22 @@ def ago(moment: datetime | None, now: datetime) -> str:
     else:
         text = f"{span / 86400:.0f} days"
     return f"{text} ago" if seconds >= 0 else f"in {text}"
+
+
+def stamp(moment: datetime | None, now: datetime) -> Markup:
+    """A time on the page: machine-readable, in UTC, and how long ago."""
+    if moment is None:
+        return Markup('<span class="muted">never</span>')
+    text = (
+        f'<time datetime="{moment.isoformat()}">{when(moment)}</time>'
+        f' <span class="muted">({ago(moment, now)})</span>'
+    )
+    return Markup(text)  # noqa: S704 - only our own formatting of a datetime
+
+
+def badge(state: str) -> Markup:
+    """A state as a coloured badge (live, quiet, ended, paused, failing; sent, retry, ...)."""
+    return Markup(f'<span class="badge state-{escape(state)}">{escape(state)}</span>')  # noqa: S704
 
 
 def clip(text: str | None, limit: int) -> str:
@@ -91,6 +112,8 @@ def environment() -> Environment:
     env.filters["clip"] = clip
     env.filters["kind_label"] = kind_label
     env.globals["ago"] = ago
+    env.globals["stamp"] = stamp
+    env.globals["badge"] = badge
     env.globals["refresh"] = REFRESH_SECONDS
     return env
 
@@ -119,6 +142,8 @@ class WebWindow:
         self.app.router.add_get(r"/stories/{story_id:\d+}", self.story)
         self.app.router.add_get("/style.css", self.style)
         self._runner: web.AppRunner | None = None
+        self._drawing = asyncio.Lock()
+        self._front: tuple[float, str] = (0.0, "")  # the front page: when drawn, and its HTML
         self.url = ""
 
     async def start(self) -> str:
@@ -171,13 +196,21 @@ class WebWindow:
     # --- the page ----------------------------------------------------------------------------
 
     async def index(self, request: web.Request) -> web.Response:
-        page = await index_page(
-            self._runtime.store,
-            self._runtime.gateway,
-            self._metrics,
-            discord=self._health.discord,
-        )
-        return await self._html("index.html", page=page)
+        # Drawn at most once every PAGE_SECONDS, whoever asks: several open tabs (or a page
+        # of thousands of stories) cost polling no more than one.
+        async with self._drawing:
+            drawn, text = self._front
+            now = time.monotonic()
+            if not text or now - drawn >= PAGE_SECONDS:
+                page = await index_page(
+                    self._runtime.store,
+                    self._runtime.gateway,
+                    self._metrics,
+                    discord=self._health.discord,
+                )
+                text = await self._draw("index.html", page=page)
+                self._front = (now, text)
+        return web.Response(text=text, content_type="text/html", charset="utf-8")
 
     async def story(self, request: web.Request) -> web.Response:
         try:
@@ -195,9 +228,13 @@ class WebWindow:
         return web.Response(body=self._style, content_type="text/css", charset="utf-8")
 
     async def _html(self, name: str, **context: Any) -> web.Response:
-        template = self._templates.get_template(name)
-        text = await asyncio.to_thread(template.render, **context)
+        text = await self._draw(name, **context)
         return web.Response(text=text, content_type="text/html", charset="utf-8")
+
+    async def _draw(self, name: str, **context: Any) -> str:
+        """The template drawn in a worker thread: the event loop keeps polling meanwhile."""
+        template = self._templates.get_template(name)
+        return await asyncio.to_thread(template.render, **context)
 
 
 @web.middleware
