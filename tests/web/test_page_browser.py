@@ -114,6 +114,8 @@ async def test_the_front_page_shows_stories_statuses_key_points_and_errors(brows
     assert "HTTP 500 from https://down.example/live" in error
     paused = page.locator("article.story", has_text="Old election")
     assert "paused" in await paused.locator("td[data-label=Status]").inner_text()
+    refresh = page.locator("meta[http-equiv=refresh]")
+    assert await refresh.get_attribute("content") == "30"  # it refreshes itself
     assert await page.locator("h1").count() == 1
     assert await page.locator("table th[scope=col]").count() > 0
     ARTIFACTS.mkdir(exist_ok=True)

@@ -74,6 +74,8 @@ sources = ["{sources.url("/harbour")}"]
                     "mod",
                     roles=[discord.add_role(guild, "mods", Perm.MANAGE_CHANNELS)],
                 )
+                # Discord says 429 once (discord.py waits and asks again): counted too
+                discord.inject("POST", "/channels/*/messages", status=429, retry_after=0.1)
                 # the last two updates are posted at once: deliveries to count
                 await discord.invoke(guild, moderator, "subscribe", {"story": STORY, "backfill": 2})
 
@@ -91,6 +93,7 @@ sources = ["{sources.url("/harbour")}"]
 
                 text = await eventually(worked, within=30)
                 assert sample(text, "bulletin_discord_requests_total", status="200") > 0
+                assert sample(text, "bulletin_discord_requests_total", status="429") == 1
                 assert sample(text, "bulletin_rate_limiter_wait_seconds_count") >= 1
 
                 await discord.gateway_outage()
