@@ -8,8 +8,6 @@ whose repr and str hide it.
 
 from __future__ import annotations
 
-import difflib
-import ipaddress
 import logging
 import os
 import tomllib
@@ -19,6 +17,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.config_values import Secret
+from bot.config_values import fail as _fail
+from bot.config_values import join_key as _join
+from bot.config_values import known_keys as _known_keys
+from bot.config_values import show as _show
+from bot.config_web import WebConfig, parse_listen, parse_web, refuse_unprotected
 from bot.errors import ConfigError
 from bot.model import SourceKind
 from bot.sources.extract.selectors import Selectors
@@ -28,29 +32,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PATH = Path("config.toml")
 SELECTOR_KEYS = ("entry", "title", "body", "time", "key_points")
-
-
-class Secret:
-    """A value that must never reach a log: repr and str show stars, `reveal()` gives it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,40 +81,6 @@ class DeliveryConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class WebConfig:
-    """The web window (health, metrics, status page): off unless `listen` is set."""
-
-    listen: str | None = None  # "host:port" (IPv6 as "[::1]:8080"); None: off
-    token_env: str = "BULLETIN_WEB_TOKEN"  # noqa: S105 - a variable's name, not a secret
-    # Read from the environment at load time; required to bind anything but loopback.
-    token: Secret | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def address(self) -> tuple[str, int] | None:
-        """(host, port) to bind, the brackets of an IPv6 host removed; None when off."""
-        if self.listen is None:
-            return None
-        host, _, port = self.listen.rpartition(":")
-        return host.strip("[]"), int(port)
-
-    @property
-    def loopback(self) -> bool:
-        """Whether `listen` is a loopback address (127.0.0.0/8, ::1 or localhost)."""
-        address = self.address
-        return address is not None and is_loopback(address[0])
-
-
-def is_loopback(host: str) -> bool:
-    """Is HOST (an address or a name) loopback? Only "localhost" among names is."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-@dataclass(frozen=True, slots=True)
 class SourceConfig:
     url: str
     kind: SourceKind | None = None  # None: detected from what the source serves
@@ -154,7 +101,7 @@ class Config:
     database: DatabaseConfig = DatabaseConfig()
     polling: PollingConfig = PollingConfig()
     delivery: DeliveryConfig = DeliveryConfig()
-    web: WebConfig = WebConfig()
+    web: WebConfig = field(default_factory=WebConfig)
     stories: tuple[StoryConfig, ...] = ()
     # The file these settings came from; None when they are the built-in defaults.
     path: Path | None = field(default=None, compare=False)
@@ -204,19 +151,12 @@ def _with_token(config: Config, environ: Mapping[str, str]) -> Config:
 
 def with_web_listen(config: Config, listen: str) -> Config:
     """CONFIG with `[web] listen` replaced (`bulletin run --web-listen`); "" turns it off."""
-    web = replace(config.web, listen=_parse_listen(listen, "--web-listen"))
-    return replace(config, web=web)
+    return replace(config, web=replace(config.web, listen=parse_listen(listen, "--web-listen")))
 
 
 def check_web(config: Config) -> None:
-    """Refuse to start a web window that would listen beyond loopback without a token: the
-    ConfigError's one line names the variable to set."""
-    web = config.web
-    if web.listen is not None and not web.loopback and web.token is None:
-        raise ConfigError(
-            f"web.listen: {web.listen} is not a loopback address, so the web window needs a "
-            f"token: set the environment variable {web.token_env}"
-        )
+    """Refuse a web window beyond loopback without its token (one line naming the variable)."""
+    refuse_unprotected(config.web)
 
 
 # --- validation ------------------------------------------------------------------------------
@@ -229,7 +169,7 @@ def parse_config(data: Mapping[str, Any], path: Path | None = None) -> Config:
     database = _parse_database(_table(data, "database"))
     polling = _parse_polling(_table(data, "polling"))
     delivery = _parse_delivery(_table(data, "delivery"))
-    web = _parse_web(_table(data, "web"))
+    web = parse_web(_table(data, "web"))
     stories = _parse_stories(data.get("stories", []), polling)
     return Config(
         discord=discord,
@@ -240,35 +180,6 @@ def parse_config(data: Mapping[str, Any], path: Path | None = None) -> Config:
         stories=stories,
         path=path,
     )
-
-
-def _fail(key: str, message: str) -> ConfigError:
-    return ConfigError(f"{key}: {message}")
-
-
-def _show(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "a list"
-    return str(value)
-
-
-def _join(prefix: str, key: str) -> str:
-    return f"{prefix}.{key}" if prefix else key
-
-
-def _known_keys(table: Mapping[str, Any], prefix: str, known: tuple[str, ...]) -> None:
-    for key in table:
-        if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            expected = ", ".join(known)
-            raise _fail(_join(prefix, key), f"unknown key{hint}; expected one of: {expected}")
 
 
 def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
@@ -468,52 +379,6 @@ def _host_port(entry: object, name: str) -> str:
 def _parse_delivery(table: Mapping[str, Any]) -> DeliveryConfig:
     _known_keys(table, "delivery", ("rate",))
     return DeliveryConfig(rate=_number(table, "delivery", "rate", DeliveryConfig().rate, MAX_RATE))
-
-
-def _parse_web(table: Mapping[str, Any]) -> WebConfig:
-    if "token" in table:
-        raise _fail(
-            "web.token",
-            "the token is read from the environment variable named by web.token_env, "
-            "never from the file: remove it from the file",
-        )
-    _known_keys(table, "web", ("listen", "token_env"))
-    token_env = table.get("token_env", WebConfig().token_env)
-    if not isinstance(token_env, str) or not token_env.strip() or "=" in token_env:
-        raise _fail(
-            "web.token_env", f"must be an environment variable name, got {_show(token_env)}"
-        )
-    listen = _parse_listen(table.get("listen", ""), "web.listen")
-    return WebConfig(listen=listen, token_env=token_env.strip())
-
-
-def _parse_listen(value: object, name: str) -> str | None:
-    """ "host:port" to listen on, or None for "" (off)."""
-    if not isinstance(value, str):
-        raise _fail(name, f'must be "host:port" (e.g. "127.0.0.1:8080"), got {_show(value)}')
-    if not value.strip():
-        return None
-    text = value.strip()
-    problem = f'must be "host:port" (e.g. "127.0.0.1:8080", "[::1]:8080"), got {_show(value)}'
-    host, sep, port_text = text.rpartition(":")
-    if not sep or not host or not port_text.isascii() or not port_text.isdigit():
-        raise _fail(name, problem)
-    port = int(port_text)
-    if not 0 <= port <= 65535:
-        raise _fail(name, f"port must be 0-65535, got {port}")
-    bracketed = host.startswith("[") and host.endswith("]")
-    if (":" in host and not bracketed) or any(c.isspace() or c in "/[]" for c in host.strip("[]")):
-        raise _fail(name, problem)
-    if bracketed or _looks_like_address(host):
-        try:
-            ipaddress.ip_address(host.strip("[]"))
-        except ValueError:
-            raise _fail(name, f"not an IP address: {host}") from None
-    return f"{host.lower()}:{port}"
-
-
-def _looks_like_address(host: str) -> bool:
-    return all(part.isdigit() for part in host.split("."))
 
 
 def _parse_stories(value: object, polling: PollingConfig) -> tuple[StoryConfig, ...]:
