@@ -15,7 +15,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from playwright.async_api import Browser, async_playwright
 
 from bot.config import Config, WebConfig
-from bot.model import PauseReason
+from bot.model import FailureReason, PauseReason
+from bot.outcome import Retry, Sent
 from bot.runtime import Runtime
 from bot.store import PollOutcome, Store, open_store
 from bot.web import Metrics, WebWindow
@@ -65,6 +66,16 @@ async def newsroom(store: Store) -> dict[str, int]:
     changed = snap(entry(1), entry(2, title="Ferries run again"), key_points=("Ferries run",))
     await poll(store, source, changed, later)
     ids["harbour"] = harbour
+    first, second, *_ = await store.pending_deliveries(later + timedelta(minutes=1))
+    await store.record_delivery([first], Sent(900, 70), now=later)
+    retry = Retry(FailureReason.DISCORD_ERROR, "Discord answered 503", at=later)
+    await store.record_delivery([second], retry, now=later)
+    mars = await store.ensure_story("Mars landing", guild_id=7, now=NOW)
+    await store.add_source(mars, "https://news.example/mars", now=NOW)
+    sub = await store.subscribe(mars, guild_id=7, channel_id=71, now=NOW)
+    await store.pause_subscription(
+        sub, reason=PauseReason.NO_PERMISSION, detail="Discord said 403 50013", now=later
+    )
     broken = await store.ensure_story("Power cut", now=NOW)
     down = await store.add_source(broken, "https://down.example/live", now=NOW)
     await fail(store, down, now=NOW, error="HTTP 500 from https://down.example/live")
@@ -114,6 +125,12 @@ async def test_the_front_page_shows_stories_statuses_key_points_and_errors(brows
     assert "HTTP 500 from https://down.example/live" in error
     paused = page.locator("article.story", has_text="Old election")
     assert "paused" in await paused.locator("td[data-label=Status]").inner_text()
+    backlog = await page.locator("#backlog + table").inner_text()
+    assert "Mars landing in channel 71: Bulletin may no longer post there" in backlog
+    deliveries = page.locator("#deliveries + table")
+    outcomes = await deliveries.locator("td[data-label=Outcome]").all_inner_texts()
+    assert outcomes == ["retry", "sent"]  # newest first
+    assert "Discord answered 503" in await deliveries.inner_text()
     refresh = page.locator("meta[http-equiv=refresh]")
     assert await refresh.get_attribute("content") == "30"  # it refreshes itself
     assert await page.locator("h1").count() == 1
@@ -126,7 +143,7 @@ async def test_a_storys_name_leads_to_its_page_with_its_embeds_drawn(browser, se
     url, _ = served
     page = await browser.new_page(viewport={"width": 1280, "height": 900})
     await page.goto(f"{url}/")
-    await page.get_by_role("link", name="Harbour festival").click()
+    await page.locator("article.story h3").get_by_role("link", name="Harbour festival").click()
     await page.wait_for_url("**/stories/*")
     assert (await page.locator("h1").inner_text()).startswith("Harbour festival")
     versions = await page.locator("ol.versions").inner_text()

@@ -96,6 +96,8 @@ sources = ["{sources.url("/harbour")}"]
                 assert sample(text, "bulletin_discord_requests_total", status="429") == 1
                 assert sample(text, "bulletin_rate_limiter_wait_seconds_count") >= 1
 
+                _, page = await get_text(http, f"{url}/")
+                assert "Harbour town" in page  # the server's name, from the gateway
                 await discord.gateway_outage()
                 body = await eventually(lambda: readiness(503), within=15)
                 assert body["checks"]["gateway"] == "shard 0 not connected"
