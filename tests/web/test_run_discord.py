@@ -93,7 +93,7 @@ sources = ["{sources.url("/harbour")}"]
 
                 text = await eventually(worked, within=30)
                 assert sample(text, "bulletin_discord_requests_total", status="200") > 0
-                assert sample(text, "bulletin_discord_requests_total", status="429") == 1
+                assert sample(text, "bulletin_discord_requests_total", status="429") >= 1
                 assert sample(text, "bulletin_rate_limiter_wait_seconds_count") >= 1
 
                 _, page = await get_text(http, f"{url}/")
