@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
@@ -39,8 +40,13 @@ async def test_demo_serves_its_status_page_at_the_loopback_address_it_prints(tmp
     async with Bulletin("demo", "--step-seconds", "1", cwd=tmp_path) as bulletin:
         await bulletin.wait_for_output(lambda out: "Status page: http://127.0.0.1:" in out)
         url = re.search(r"Status page: (http://127\.0\.0\.1:\d+)/", bulletin.out).group(1)
-        async with aiohttp.ClientSession() as http, http.get(f"{url}/readyz") as response:
-            assert response.status in (200, 503)  # it answers; ready once the first tick ran
+        async with aiohttp.ClientSession() as http:
+            async with asyncio.timeout(15):
+                while True:  # ready once polling has started
+                    async with http.get(f"{url}/readyz") as response:
+                        if response.status == 200:
+                            break
+                    await asyncio.sleep(0.1)
         async with aiohttp.ClientSession() as http, http.get(f"{url}/") as response:
             assert response.status == 200
             assert "Kestrel-4 launch (demo)" in await response.text()

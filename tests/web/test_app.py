@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC
 
@@ -14,6 +16,7 @@ from bot.errors import BulletinError
 from bot.runtime import Runtime
 from bot.store import open_store
 from bot.web import Metrics, WebWindow
+from tests.cli.process import ROOT
 
 
 @pytest.fixture
@@ -77,3 +80,16 @@ async def test_a_port_in_use_is_one_clear_error(runtime, url):
     )
     with pytest.raises(BulletinError, match=f"web.listen: cannot listen on 127.0.0.1:{port}"):
         await WebWindow(taken, Metrics()).start()
+
+
+def test_the_web_window_loads_no_discord_py_in_console_mode():
+    code = "import sys, bot.app, bot.web; print('discord' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.strip() == "False"
