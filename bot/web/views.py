@@ -225,7 +225,8 @@ async def index_page(
     for record in await store.newest_entries(UPDATES_SHOWN):
         entries[record.source_id].append(record)
     views = []
-    states = dict.fromkeys(SourceState, 0)
+    states = dict.fromkeys(SourceState, 0)  # each source once, however many stories use it
+    counted: set[int] = set()
     for story in stories:
         sources = by_story.get(story.id, [])
         status, detail = story_status(story, sources)
@@ -233,7 +234,9 @@ async def index_page(
         for source in sources:
             source_view = _source_view(source, story, metrics)
             view.sources.append(source_view)
-            states[source_view.state] += 1
+            if source.id not in counted:
+                counted.add(source.id)
+                states[source_view.state] += 1
             if source.id in key_points and key_points[source.id].items:
                 view.key_points.append(key_points[source.id])
         view.updates = _newest(
