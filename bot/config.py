@@ -8,7 +8,6 @@ whose repr and str hide it.
 
 from __future__ import annotations
 
-import difflib
 import logging
 import os
 import tomllib
@@ -18,6 +17,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.config_values import Secret
+from bot.config_values import fail as _fail
+from bot.config_values import join_key as _join
+from bot.config_values import known_keys as _known_keys
+from bot.config_values import show as _show
+from bot.config_web import WebConfig as WebConfig  # re-exported: [web] is a table of Config
+from bot.config_web import parse_listen, parse_web, refuse_unprotected
 from bot.errors import ConfigError
 from bot.model import SourceKind
 from bot.sources.extract.selectors import Selectors
@@ -27,29 +33,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PATH = Path("config.toml")
 SELECTOR_KEYS = ("entry", "title", "body", "time", "key_points")
-
-
-class Secret:
-    """A value that must never reach a log: repr and str show stars, `reveal()` gives it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +104,7 @@ class Config:
     database: DatabaseConfig = DatabaseConfig()
     polling: PollingConfig = PollingConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    web: WebConfig = field(default_factory=WebConfig)
     stories: tuple[StoryConfig, ...] = ()
     # The file these settings came from; None when they are the built-in defaults.
     path: Path | None = field(default=None, compare=False)
@@ -163,7 +147,19 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> 
 def _with_token(config: Config, environ: Mapping[str, str]) -> Config:
     value = environ.get(config.discord.token_env, "").strip()
     token = Secret(value) if value else None
-    return replace(config, discord=replace(config.discord, token=token))
+    web_value = environ.get(config.web.token_env, "").strip()
+    web = replace(config.web, token=Secret(web_value) if web_value else None)
+    return replace(config, discord=replace(config.discord, token=token), web=web)
+
+
+def with_web_listen(config: Config, listen: str) -> Config:
+    """CONFIG with `[web] listen` replaced (`bulletin run --web-listen`); "" turns it off."""
+    return replace(config, web=replace(config.web, listen=parse_listen(listen, "--web-listen")))
+
+
+def check_web(config: Config) -> None:
+    """Refuse a web window beyond loopback without its token (one line naming the variable)."""
+    refuse_unprotected(config.web)
 
 
 # --- validation ------------------------------------------------------------------------------
@@ -171,49 +167,22 @@ def _with_token(config: Config, environ: Mapping[str, str]) -> Config:
 
 def parse_config(data: Mapping[str, Any], path: Path | None = None) -> Config:
     """Build a Config from parsed TOML, raising ConfigError naming the first bad key."""
-    _known_keys(data, "", ("discord", "database", "polling", "delivery", "stories"))
+    _known_keys(data, "", ("discord", "database", "polling", "delivery", "web", "stories"))
     discord = _parse_discord(_table(data, "discord"))
     database = _parse_database(_table(data, "database"))
     polling = _parse_polling(_table(data, "polling"))
     delivery = _parse_delivery(_table(data, "delivery"))
+    web = parse_web(_table(data, "web"))
     stories = _parse_stories(data.get("stories", []), polling)
     return Config(
         discord=discord,
         database=database,
         polling=polling,
         delivery=delivery,
+        web=web,
         stories=stories,
         path=path,
     )
-
-
-def _fail(key: str, message: str) -> ConfigError:
-    return ConfigError(f"{key}: {message}")
-
-
-def _show(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "a list"
-    return str(value)
-
-
-def _join(prefix: str, key: str) -> str:
-    return f"{prefix}.{key}" if prefix else key
-
-
-def _known_keys(table: Mapping[str, Any], prefix: str, known: tuple[str, ...]) -> None:
-    for key in table:
-        if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            expected = ", ".join(known)
-            raise _fail(_join(prefix, key), f"unknown key{hint}; expected one of: {expected}")
 
 
 def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:

@@ -14,8 +14,11 @@ from bot.config import (
     Secret,
     SourceConfig,
     StoryConfig,
+    WebConfig,
+    check_web,
     load_config,
     parse_config,
+    with_web_listen,
 )
 from bot.errors import ConfigError
 from bot.model import SourceKind
@@ -62,6 +65,7 @@ def _documented_keys() -> dict[str, set[str]]:
         ("database", DatabaseConfig),
         ("polling", PollingConfig),
         ("delivery", DeliveryConfig),
+        ("web", WebConfig),
         ("stories", StoryConfig),
     ],
 )
@@ -325,6 +329,21 @@ BAD = [
 ]
 
 
+BAD += [
+    (
+        {"web": {"listen": 8080}},
+        'web.listen: must be "host:port" (e.g. "127.0.0.1:8080"), got 8080',
+    ),
+    ({"web": {"listen": "localhost"}}, 'web.listen: must be "host:port"'),
+    ({"web": {"listen": "::1:8080"}}, 'web.listen: must be "host:port"'),
+    ({"web": {"listen": "127.0.0.1:70000"}}, "web.listen: port must be 0-65535, got 70000"),
+    ({"web": {"listen": "300.1.1.1:80"}}, "web.listen: not an IP address: 300.1.1.1"),
+    ({"web": {"token": "x"}}, "web.token: the token is read from the environment variable"),
+    ({"web": {"token_env": ""}}, "web.token_env: must be an environment variable name"),
+    ({"web": {"port": 1}}, "web.port: unknown key; expected one of: listen, token_env"),
+]
+
+
 @pytest.mark.parametrize(("data", "message"), BAD, ids=[message for _, message in BAD])
 def test_bad_value_names_its_key(data, message):
     with pytest.raises(ConfigError) as caught:
@@ -366,3 +385,42 @@ def test_a_source_retention_below_a_day_is_refused_naming_the_key():
                 ]
             }
         )
+
+
+@pytest.mark.parametrize(
+    ("listen", "loopback"),
+    [
+        ("127.0.0.1:8080", True),
+        ("127.8.9.1:0", True),
+        ("[::1]:80", True),
+        ("localhost:9", True),
+        ("0.0.0.0:8080", False),
+        ("[::]:80", False),
+        ("192.0.2.1:80", False),
+        ("bulletin:80", False),
+    ],
+)
+def test_web_listen_is_loopback_only_for_loopback_addresses(listen, loopback):
+    assert parse_config({"web": {"listen": listen}}).web.loopback is loopback
+
+
+def test_web_is_off_by_default_and_with_an_empty_listen():
+    assert Config().web.address is None
+    assert parse_config({"web": {"listen": " "}}).web.listen is None
+
+
+def test_web_token_comes_from_the_named_variable_and_is_kept_secret(tmp_path):
+    path = write(tmp_path, '[web]\nlisten = "0.0.0.0:80"\ntoken_env = "MY_WEB"\n')
+    config = load_config(path, environ={"MY_WEB": "s3cret"})
+    assert config.web.token is not None and config.web.token.reveal() == "s3cret"
+    assert "s3cret" not in repr(config) and "s3cret" not in str(config.web)
+    check_web(config)  # a token: allowed beyond loopback
+
+
+def test_web_beyond_loopback_without_its_token_is_refused_naming_the_variable(tmp_path):
+    config = load_config(write(tmp_path, '[web]\nlisten = "[::]:80"\n'), environ={})
+    with pytest.raises(ConfigError) as caught:
+        check_web(config)
+    assert str(caught.value).endswith("set the environment variable BULLETIN_WEB_TOKEN")
+    check_web(with_web_listen(config, "127.0.0.1:80"))  # loopback needs none
+    assert with_web_listen(config, "").web.listen is None

@@ -14,10 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import pkgutil
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
+import aiohttp
 import discord
 from discord.ext import commands
 
@@ -32,6 +35,7 @@ from bot.discord.endpoints import point_discord_at
 from bot.discord.shards import Shards, left_while_away, shard_of
 from bot.discord.tree import BulletinTree
 from bot.errors import BulletinError
+from bot.observe import Shard
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -74,7 +78,9 @@ class BulletinBot(commands.AutoShardedBot):
         options.setdefault("guild_ready_timeout", 0.5)
         self.runtime = runtime  # before the tree is made: it reads the command rate from it
         pacer = ChannelPacer()  # fed by the rate-limit headers of discord.py's own requests
-        options.setdefault("http_trace", pacer.trace_config())
+        trace = pacer.trace_config()
+        trace.on_request_end.append(self._count_request)  # every answer Discord gives, counted
+        options.setdefault("http_trace", trace)
         # Bulletin never joins voice: discord.py's warnings about voice libraries are noise.
         discord.VoiceClient.warn_nacl = False
         discord.VoiceClient.warn_dave = False
@@ -86,19 +92,60 @@ class BulletinBot(commands.AutoShardedBot):
             allowed_mentions=discord.AllowedMentions.none(),
             **options,
         )
-        self.delivery = DiscordSink(
-            self, runtime.store, limiter=RateLimiter(runtime.config.delivery.rate), pacer=pacer
+        limiter = RateLimiter(
+            runtime.config.delivery.rate, on_wait=runtime.observer.rate_limiter_waited
         )
+        self.delivery = DiscordSink(self, runtime.store, limiter=limiter, pacer=pacer)
         self.dispatcher = Dispatcher(
             runtime.store,
             # the config's stories' alerts (no server) go to the log: no terminal reads them
             {"discord": self.delivery, "console": LogSink()},
             wakeup=runtime.delivery_wakeup,
+            observer=runtime.observer,
         )
         self.digests = Digests(runtime.store, wakeup=runtime.delivery_wakeup)
         self._delivery_stop = asyncio.Event()
         self._delivery_task: asyncio.Task[None] | None = None
         self._closed_event = asyncio.Event()  # ends `serve` without a gateway
+        runtime.gateway = self  # readiness, metrics and the status page ask it (`Gateway`)
+
+    # --- what the connection says of itself (bot.observe.Gateway) ----------------------------
+
+    def holds_gateway(self) -> bool:
+        return self.shard_plan.gateway
+
+    def gateway_shards(self) -> list[Shard]:
+        """The shards held here: connected or not, and their heartbeat latency."""
+        if not self.shard_plan.gateway:
+            return []  # REST only (`--shard-ids none`): no gateway to be connected to
+        held = getattr(self, "shards", None)  # an AutoShardedBot's ShardInfo, by id
+        if isinstance(held, dict) and held:
+            return [
+                Shard(shard_id, not info.is_closed(), _finite(info.latency))
+                for shard_id, info in sorted(held.items())
+            ]
+        ws = self.ws
+        connected = ws is not None and ws.open and self.is_ready() and not self.is_closed()
+        latency = _finite(ws.latency) if connected else None
+        return [Shard(self.shard_id or 0, connected, latency)]
+
+    def guild_name(self, guild_id: int) -> str | None:
+        guild = self.get_guild(guild_id)
+        return None if guild is None else guild.name
+
+    def channel_name(self, channel_id: int) -> str | None:
+        channel = self.get_channel(channel_id)
+        return getattr(channel, "name", None)
+
+    async def _count_request(
+        self,
+        _session: aiohttp.ClientSession,
+        _context: SimpleNamespace,
+        params: aiohttp.TraceRequestEndParams,
+    ) -> None:
+        status = params.response.status
+        if status != 101:  # the gateway's upgrade is no REST answer
+            self.runtime.observer.discord_answered(status)
 
     @property
     def dev_guild(self) -> int | None:
@@ -237,6 +284,11 @@ class BulletinBot(commands.AutoShardedBot):
         # The store deletes the server's data 7 days from now unless the bot comes back.
         await self.runtime.store.guild_left(guild.id, now=datetime.now(UTC))
         log.info("left guild %s; its data goes in 7 days unless the bot returns", guild.id)
+
+
+def _finite(value: float) -> float | None:
+    """A latency, or None before the first heartbeat was answered (discord.py says inf/nan)."""
+    return value if math.isfinite(value) else None
 
 
 async def run_discord(

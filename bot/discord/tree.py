@@ -65,6 +65,11 @@ class BulletinTree(app_commands.CommandTree):
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.type is not discord.InteractionType.application_command:
             return True
+        runtime = getattr(self.client, "runtime", None)
+        if runtime is not None:
+            command = interaction.command
+            name = command.qualified_name if command is not None else _data_name(interaction)
+            runtime.observer.command_invoked(name)
         wait = self.rate.take(interaction.guild_id, interaction.user.id)
         if wait <= 0:
             return True
@@ -94,6 +99,13 @@ class BulletinTree(app_commands.CommandTree):
                 "happening, tell whoever runs the bot."
             )
         await send_ephemeral(interaction, message)
+
+
+def _data_name(interaction: discord.Interaction) -> str:
+    """The command's name as the interaction gives it (a command this tree does not know)."""
+    data = interaction.data
+    name = data.get("name") if data is not None else None
+    return str(name) if name else "unknown"
 
 
 async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:

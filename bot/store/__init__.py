@@ -14,6 +14,7 @@ import os
 
 from bot.store.errors import StalePoll, StoreError
 from bot.store.interface import DEFAULT_RETENTION, Store
+from bot.store.overview import Backlog, KeyPointsVersion, SourceStates
 from bot.store.records import (
     Backfill,
     Delivery,
@@ -45,11 +46,13 @@ async def open_store(target: str | os.PathLike[str]) -> Store:
 __all__ = [
     "DEFAULT_RETENTION",
     "Backfill",
+    "Backlog",
     "Delivery",
     "DeliveryAttempt",
     "DeliveryHealth",
     "DigestShown",
     "KeyPointsRecord",
+    "KeyPointsVersion",
     "LeftOut",
     "MessageEntry",
     "OutboxRow",
@@ -62,6 +65,7 @@ __all__ = [
     "SQLiteStore",
     "SiblingSource",
     "SourceRecord",
+    "SourceStates",
     "StalePoll",
     "Store",
     "StoreError",

@@ -123,6 +123,7 @@ class FakeDiscord:
     ) -> None:
         self.token = token
         self.recommended_shards = shards  # what GET /gateway/bot answers
+        self.gateway_refused = False  # an outage: gateway connections answered 503
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.nonce_window = nonce_window
         self.interaction_deadline = interaction_deadline
@@ -307,6 +308,14 @@ class FakeDiscord:
         self.faults.append(fault)
         return fault
 
+    async def gateway_outage(self) -> None:
+        """Drop every gateway connection and refuse new ones (503) until `gateway_back()`."""
+        self.gateway_refused = True
+        await self.drop_gateway()
+
+    def gateway_back(self) -> None:
+        self.gateway_refused = False
+
     async def drop_gateway(self, code: int = 4000) -> None:
         """Close every gateway connection as Discord does on a hiccup; the client should RESUME."""
         for ws in list(self._sockets):
@@ -406,7 +415,9 @@ class FakeDiscord:
                 except ConnectionError:
                     session.ws = None
 
-    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+    async def _gateway(self, request: web.Request) -> web.StreamResponse:
+        if self.gateway_refused:
+            return web.Response(status=503, text="gateway unavailable")
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         if request.query.get("encoding", "json") != "json":
