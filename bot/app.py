@@ -3,8 +3,10 @@ around as a `Runtime`, and runs Bulletin until told to stop.
 
 With a Discord token the Discord bot runs (`bot.discord.client.run_discord`); without one,
 console mode (`bot.console`): every configured story is followed and its changes are printed.
-SIGINT and SIGTERM stop it cleanly: polls in flight are cancelled (the store's transactions
-roll back, so nothing is half-written), then the session and the database are closed.
+With `[web] listen` set, the web window (`bot.web`: health, metrics, the status page) serves
+from the same process for as long as it runs. SIGINT and SIGTERM stop it cleanly: polls in
+flight are cancelled (the store's transactions roll back, so nothing is half-written), then
+the session and the database are closed.
 """
 
 from __future__ import annotations
@@ -13,13 +15,13 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC
 from typing import TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.config import Config
+from bot.config import Config, check_web
 from bot.console import run_console
 from bot.delivery.sinks import ConsoleSink
 from bot.model import PauseReason
@@ -87,13 +89,16 @@ async def main(
     stop: asyncio.Event | None = None,
     out: TextIO | None = None,
     on_ready: Callable[[Runtime], None] | None = None,
+    shard_ids: tuple[int, ...] | None = None,
 ) -> int:
     """Run Bulletin with CONFIG until STOP is set (or SIGINT/SIGTERM); the exit status.
 
     OUT is where console mode prints (default stdout). ON_READY is called with the runtime
-    once everything runs (tests and the demo use it).
+    once everything runs (tests and the demo use it). SHARD_IDS are the gateway shards the
+    Discord bot holds (`bot.discord.shards.Shards`): None for every one, () for none.
     """
     stop = stop or asyncio.Event()
+    check_web(config)  # a web window beyond loopback without its token: refused, one line
     # a line per tick of the poll job is noise; its warnings and errors still show
     scheduler_log = logging.getLogger("apscheduler")
     if scheduler_log.level == logging.NOTSET:
@@ -110,11 +115,12 @@ async def main(
                     fetcher=Fetcher(session, config.polling.fetch_limits()),
                     scheduler=AsyncIOScheduler(timezone=UTC),
                 )
-                story_ids = await sync_stories(store, config)
-                if config.discord.token is not None:
-                    await _discord_mode(runtime, stop, on_ready)
-                else:
-                    await run_console(runtime, story_ids, stop, ConsoleSink(out), on_ready)
+                async with _web_window(runtime):
+                    story_ids = await sync_stories(store, config)
+                    if config.discord.token is not None:
+                        await _discord_mode(runtime, stop, on_ready, shard_ids)
+                    else:
+                        await run_console(runtime, story_ids, stop, ConsoleSink(out), on_ready)
             finally:
                 runtime.extractor.shutdown(wait=False, cancel_futures=True)
                 await session.close()
@@ -124,8 +130,28 @@ async def main(
     return 0
 
 
+@contextlib.asynccontextmanager
+async def _web_window(runtime: Runtime) -> AsyncIterator[None]:
+    """Serve health, metrics and the status page while the block runs, when `[web] listen`
+    is set: its metrics become the runtime's observer, and its address `runtime.web_url`."""
+    if runtime.config.web.listen is None:
+        yield
+        return
+    # imported here: without a web window, neither prometheus_client nor Jinja2 is loaded
+    from bot.web import Metrics, serving
+
+    metrics = Metrics()
+    runtime.observer = metrics
+    async with serving(runtime, metrics) as window:
+        runtime.web_url = window.url
+        yield
+
+
 async def _discord_mode(
-    runtime: Runtime, stop: asyncio.Event, on_ready: Callable[[Runtime], None] | None
+    runtime: Runtime,
+    stop: asyncio.Event,
+    on_ready: Callable[[Runtime], None] | None,
+    shard_ids: tuple[int, ...] | None,
 ) -> None:
     # imported here: console mode never loads discord.py (it costs memory and start-up time)
     from bot.discord.client import run_discord
@@ -135,4 +161,4 @@ async def _discord_mode(
     async with polling(runtime):
         if on_ready is not None:
             on_ready(runtime)
-        await run_discord(runtime, token.reveal(), stop=stop)
+        await run_discord(runtime, token.reveal(), stop=stop, shard_ids=shard_ids)

@@ -10,7 +10,6 @@ both); a password in that URL is never shown.
 
 from __future__ import annotations
 
-import difflib
 import logging
 import os
 import tomllib
@@ -20,6 +19,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.config_values import Secret
+from bot.config_values import fail as _fail
+from bot.config_values import join_key as _join
+from bot.config_values import known_keys as _known_keys
+from bot.config_values import show as _show
+from bot.config_web import WebConfig as WebConfig  # re-exported: [web] is a table of Config
+from bot.config_web import parse_listen, parse_web, refuse_unprotected
 from bot.errors import ConfigError, masked_url
 from bot.model import SourceKind
 from bot.sources.extract.selectors import Selectors
@@ -32,29 +38,6 @@ DATABASE_URL_ENV = "BULLETIN_DATABASE_URL"  # overrides [database] path and url
 SELECTOR_KEYS = ("entry", "title", "body", "time", "key_points")
 
 
-class Secret:
-    """A value that must never reach a log: repr and str show stars, `reveal()` gives it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-
 @dataclass(frozen=True, slots=True)
 class DiscordConfig:
     token_env: str = "DISCORD_TOKEN"  # noqa: S105 - a variable's name, not a secret
@@ -64,6 +47,8 @@ class DiscordConfig:
     # Slash commands one member may run in one server per minute (a burst of this many, then
     # one more every 60/N seconds); 0 turns the limit off.
     commands_per_minute: int = 10
+    # Gateway shards of the whole fleet (every process the same); None: Discord's recommendation.
+    shard_count: int | None = None
     # Read from the environment at load time; None means console mode.
     token: Secret | None = field(default=None, repr=False, compare=False)
 
@@ -135,6 +120,7 @@ class Config:
     database: DatabaseConfig = DatabaseConfig()
     polling: PollingConfig = PollingConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    web: WebConfig = field(default_factory=WebConfig)
     stories: tuple[StoryConfig, ...] = ()
     # The file these settings came from; None when they are the built-in defaults.
     path: Path | None = field(default=None, compare=False)
@@ -185,7 +171,19 @@ def _with_database_url(config: Config, environ: Mapping[str, str]) -> Config:
 def _with_token(config: Config, environ: Mapping[str, str]) -> Config:
     value = environ.get(config.discord.token_env, "").strip()
     token = Secret(value) if value else None
-    return replace(config, discord=replace(config.discord, token=token))
+    web_value = environ.get(config.web.token_env, "").strip()
+    web = replace(config.web, token=Secret(web_value) if web_value else None)
+    return replace(config, discord=replace(config.discord, token=token), web=web)
+
+
+def with_web_listen(config: Config, listen: str) -> Config:
+    """CONFIG with `[web] listen` replaced (`bulletin run --web-listen`); "" turns it off."""
+    return replace(config, web=replace(config.web, listen=parse_listen(listen, "--web-listen")))
+
+
+def check_web(config: Config) -> None:
+    """Refuse a web window beyond loopback without its token (one line naming the variable)."""
+    refuse_unprotected(config.web)
 
 
 # --- validation ------------------------------------------------------------------------------
@@ -193,49 +191,22 @@ def _with_token(config: Config, environ: Mapping[str, str]) -> Config:
 
 def parse_config(data: Mapping[str, Any], path: Path | None = None) -> Config:
     """Build a Config from parsed TOML, raising ConfigError naming the first bad key."""
-    _known_keys(data, "", ("discord", "database", "polling", "delivery", "stories"))
+    _known_keys(data, "", ("discord", "database", "polling", "delivery", "web", "stories"))
     discord = _parse_discord(_table(data, "discord"))
     database = _parse_database(_table(data, "database"))
     polling = _parse_polling(_table(data, "polling"))
     delivery = _parse_delivery(_table(data, "delivery"))
+    web = parse_web(_table(data, "web"))
     stories = _parse_stories(data.get("stories", []), polling)
     return Config(
         discord=discord,
         database=database,
         polling=polling,
         delivery=delivery,
+        web=web,
         stories=stories,
         path=path,
     )
-
-
-def _fail(key: str, message: str) -> ConfigError:
-    return ConfigError(f"{key}: {message}")
-
-
-def _show(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "a list"
-    return str(value)
-
-
-def _join(prefix: str, key: str) -> str:
-    return f"{prefix}.{key}" if prefix else key
-
-
-def _known_keys(table: Mapping[str, Any], prefix: str, known: tuple[str, ...]) -> None:
-    for key in table:
-        if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            expected = ", ".join(known)
-            raise _fail(_join(prefix, key), f"unknown key{hint}; expected one of: {expected}")
 
 
 def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
@@ -306,7 +277,7 @@ def _parse_discord(table: Mapping[str, Any]) -> DiscordConfig:
     _known_keys(
         table,
         "discord",
-        ("token_env", "api_base", "gateway_url", "dev_guild", "commands_per_minute"),
+        ("token_env", "api_base", "gateway_url", "dev_guild", "commands_per_minute", "shard_count"),
     )
     token_env = table.get("token_env", "DISCORD_TOKEN")
     if not isinstance(token_env, str) or not token_env.strip() or "=" in token_env:
@@ -338,6 +309,11 @@ def _parse_discord(table: Mapping[str, Any]) -> DiscordConfig:
             DiscordConfig().commands_per_minute,
             0,
             MAX_COMMANDS_PER_MINUTE,
+        ),
+        shard_count=(
+            _int(table, "discord", "shard_count", 1, 1, MAX_SHARD_COUNT)
+            if "shard_count" in table
+            else None
         ),
     )
 
@@ -379,6 +355,7 @@ MAX_RETENTION_DAYS = 3650
 MAX_COMMANDS_PER_MINUTE = 1000
 MAX_RATE = 1000.0
 MAX_SNOWFLAKE = 2**63 - 1
+MAX_SHARD_COUNT = 2**16  # well past the largest bots' (Discord wants a shard per ~1,000 servers)
 
 _POLLING_KEYS = (
     "interval",

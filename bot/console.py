@@ -53,7 +53,9 @@ async def run_console(
             await _show_key_points(store, sink, story_id, name, announced=False)
             await _say_if_ended(store, sink, story_id, name)
 
-    dispatcher = Dispatcher(store, {"console": sink}, wakeup=runtime.delivery_wakeup)
+    dispatcher = Dispatcher(
+        store, {"console": sink}, wakeup=runtime.delivery_wakeup, observer=runtime.observer
+    )
     tasks = [asyncio.create_task(dispatcher.run(stop), name="dispatcher")]
     grace = runtime.config.polling.timeout + FIRST_POLL_GRACE
     for name, story_id in story_ids.items():

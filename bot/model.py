@@ -126,6 +126,24 @@ class DeliveryOutcome(StrEnum):
     GIVEN_UP = "given_up"
 
 
+class LeftOutReason(StrEnum):
+    """Why an update (or its edit) was not sent to a subscription, recorded when the change was
+    routed to it, with the value that decided it then (stored as this code)."""
+
+    MODE = "mode"  # not a kind of change the subscription's mode receives (value: the mode)
+    KEYWORDS = "keywords"  # none of its keywords is in the update
+    EXCLUSIONS = "exclusions"  # one of its exclusions is in the update
+    PATTERN = "pattern"  # its pattern does not match the update
+
+
+class OutboxState(StrEnum):
+    """Where an outbox row stands."""
+
+    PENDING = "pending"  # not sent yet: due, waiting for a retry, or its subscription paused
+    SENT = "sent"
+    GIVEN_UP = "given_up"
+
+
 class StoryStatus(StrEnum):
     """How lively a story is; decides how often its sources are polled."""
 
@@ -145,6 +163,17 @@ class Entry:
     published: datetime | None = None
     updated: datetime | None = None
     image: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Which updates a subscription takes, as its moderator gave them (None: not set): one of
+    the keywords (comma-separated phrases, whole words, any case), none of the exclusions
+    (phrases too), and a match of the pattern (RE2, any case)."""
+
+    keywords: str | None = None
+    exclusions: str | None = None
+    pattern: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

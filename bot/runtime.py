@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import Config
+from bot.observe import Gateway, Observer
 from bot.sources.fetch import Fetcher
 from bot.store import Store
 
@@ -31,3 +32,10 @@ class Runtime:
     extractor: Executor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract")
     )
+    # Who hears what polling and delivery do (the web window's metrics); by default, no one.
+    observer: Observer = field(default_factory=Observer)
+    # The Discord connection's view of itself, once the Discord bot runs (None: console mode,
+    # or not connected yet).
+    gateway: Gateway | None = None
+    # Where the web window serves (e.g. "http://127.0.0.1:8080"), when it is on.
+    web_url: str | None = None

@@ -6,7 +6,7 @@ what members and moderators read is made here, in one place.
 
 from __future__ import annotations
 
-from bot.model import FailureReason, PauseReason
+from bot.model import DeliveryKind, FailureReason, LeftOutReason, PauseReason
 
 _PAUSES = {
     PauseReason.MODERATOR: "paused by a moderator",
@@ -36,6 +36,43 @@ _FAILURES = {
     FailureReason.TOO_MANY_ATTEMPTS: "it kept failing",
     FailureReason.INTERNAL: "an internal error",
 }
+
+
+_KINDS = {
+    DeliveryKind.NEW: "update",
+    DeliveryKind.EDITED: "edit",
+    DeliveryKind.KEY_POINTS: "key points",
+    DeliveryKind.STATUS: "story status",
+    DeliveryKind.DIGEST: "digest",
+    DeliveryKind.ALERT: "alert",
+    DeliveryKind.STARTER: "thread starter",
+}
+
+
+def code_span(text: str) -> str:
+    """TEXT shown as inline code, as written (backticks inside it too), on one line."""
+    text = " ".join(text.splitlines())
+    fence = "``" if "`" in text else "`"
+    pad = " " if fence == "``" or text.startswith(" ") or text.endswith(" ") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def left_out_text(reason: LeftOutReason, value: str | None) -> str:
+    """Why a subscription was left without an update, with the value that decided it then."""
+    match reason:
+        case LeftOutReason.KEYWORDS:
+            return f"left out by its keywords (“{value}”: none of them is in it)"
+        case LeftOutReason.EXCLUSIONS:
+            return f"left out by its exclusions (“{value}”: one of them is in it)"
+        case LeftOutReason.PATTERN:
+            return f"left out by its pattern {code_span(value or '')} (no match)"
+        case _:
+            return f"not in this mode ({value} posts no updates)"
+
+
+def kind_text(kind: DeliveryKind) -> str:
+    """What an outbox row posts, in a word or two ("key points", "digest")."""
+    return _KINDS[kind]
 
 
 def pause_text(reason: PauseReason | None, detail: str | None = None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -19,6 +20,7 @@ class Admin(commands.Cog):
 
     def __init__(self, bot: commands.Bot) -> None:
         self.bot = bot
+        # attr-defined: the bot is a BulletinBot, which cogs cannot import (see runtime_of)
         self.dev_guild: int | None = bot.runtime.config.discord.dev_guild  # type: ignore[attr-defined]
 
         @app_commands.command(
@@ -29,7 +31,7 @@ class Admin(commands.Cog):
         async def sync(interaction: discord.Interaction, everywhere: bool = False) -> None:
             await self.sync(interaction, everywhere)
 
-        self.sync_command = sync
+        self.sync_command: app_commands.Command[Any, ..., None] = sync
 
     async def cog_load(self) -> None:
         if self.dev_guild is not None:

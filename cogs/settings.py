@@ -6,9 +6,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.replies import guild_id_of, runtime_of
 from bot.permissions import BOT_FOR_ALERTS, missing, missing_text
 from bot.services.common import Refusal
+from cogs._replies import guild_id_of, runtime_of
 
 
 class Settings(commands.Cog):

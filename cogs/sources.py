@@ -1,16 +1,24 @@
-"""/source add|remove|list|status|pause|resume: a server's moderators manage what it follows."""
+"""/source add|remove|list|status|pause|resume|import|export: a server's moderators manage what
+it follows."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import io
+import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.replies import guild_id_of, reply_lines, runtime_of, story_autocomplete
-from bot.services import sources
-from bot.services.common import plural
+from bot.services import opml, sources
+from bot.services.common import MAX_SOURCES_PER_GUILD, Refusal, plural
+from cogs._files import SpecFile, read_attachment
+from cogs._imports import CONFIRM_SECONDS, EXPIRED_TEXT, ImportConfirmation, plan_text, token_of
+from cogs._replies import guild_id_of, reply_lines, runtime_of, story_autocomplete
 
 
 class Sources(commands.Cog):
@@ -23,6 +31,14 @@ class Sources(commands.Cog):
 
     def __init__(self, bot: commands.Bot) -> None:
         self.bot = bot
+        # /source import's confirmations, by token: in memory only (see cogs/_imports.py)
+        self.imports: dict[str, ImportConfirmation] = {}
+        self.confirm_seconds = CONFIRM_SECONDS
+
+    async def cog_unload(self) -> None:
+        for view in list(self.imports.values()):
+            view.stop()
+        self.imports.clear()
 
     @source.command(name="add")
     @app_commands.checks.has_permissions(manage_guild=True)
@@ -136,6 +152,83 @@ class Sources(commands.Cog):
             now=datetime.now(UTC),
         )
         await interaction.response.send_message(text, ephemeral=True)
+
+    @source.command(name="import")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    @app_commands.describe(file="An OPML file of feeds (at most 1 MB), as feed readers export it")
+    async def import_feeds(
+        self, interaction: discord.Interaction, file: discord.Attachment
+    ) -> None:
+        """Follow the feeds of an OPML file: shows what it found, adds them when you confirm."""
+        guild_id = guild_id_of(interaction)
+        if file.size > opml.MAX_OPML_BYTES:
+            raise Refusal(opml.too_large_text())
+        await interaction.response.defer(ephemeral=True, thinking=True)  # a download may be slow
+        runtime = runtime_of(interaction)
+        data = await read_attachment(
+            file.url, file.size, limit=opml.MAX_OPML_BYTES, too_large=opml.too_large_text()
+        )
+        plan = await asyncio.get_running_loop().run_in_executor(
+            runtime.extractor, opml.read_opml, data
+        )
+        room = MAX_SOURCES_PER_GUILD - await runtime.store.count_guild_sources(guild_id)
+        text = plan_text(plan, file.filename, max(0, room))
+        if not plan.feeds:
+            await interaction.edit_original_response(content=text)
+            return
+        token = secrets.token_hex(8)
+        view = ImportConfirmation(
+            token=token,
+            runtime=runtime,
+            guild_id=guild_id,
+            member_id=interaction.user.id,
+            plan=plan,
+            command=interaction,
+            forget=self._forget,
+            timeout=self.confirm_seconds,
+        )
+        self.imports[token] = view
+        await interaction.edit_original_response(content=text, view=view)
+
+    def _forget(self, token: str) -> None:
+        self.imports.pop(token, None)
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """A press of an import button whose confirmation is gone (10 minutes passed, or
+        Bulletin restarted since): say so, and take the dead buttons away."""
+        if interaction.type is not discord.InteractionType.component:
+            return
+        data: Mapping[str, object] = interaction.data or {}
+        token = token_of(str(data.get("custom_id", "")))
+        if token is None:
+            return
+        view = self.imports.get(token)
+        if view is not None and not view.is_finished():
+            return  # alive: its buttons answer
+        # (an HTTP error here: answered meanwhile, or too late; nothing more to say)
+        with contextlib.suppress(discord.HTTPException):
+            await interaction.response.edit_message(content=EXPIRED_TEXT, view=None)
+
+    @source.command(name="export")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def export(self, interaction: discord.Interaction) -> None:
+        """This server's sources as an OPML file, by story, for feed readers or /source import."""
+        guild_id = guild_id_of(interaction)
+        name = interaction.guild.name if interaction.guild else str(guild_id)
+        exported = await opml.guild_export(
+            runtime_of(interaction).store,
+            guild_id,
+            title=f"Bulletin: {name}",
+            now=datetime.now(UTC),
+        )
+        stories = plural(exported.stories, "story", "stories")
+        await interaction.response.send_message(
+            f"{plural(exported.sources, 'source')} in {stories}, as OPML 2.0: feed readers "
+            "import it, and so does /source import.",
+            file=SpecFile(io.BytesIO(exported.data), filename="bulletin-sources.opml"),
+            ephemeral=True,
+        )
 
     @remove.autocomplete("story")
     @pause.autocomplete("story")

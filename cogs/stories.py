@@ -6,10 +6,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.embeds import entry_embeds, key_points_embeds
-from bot.discord.replies import guild_id_of, reply_lines, runtime_of, story_autocomplete
 from bot.services import stories
 from bot.services.common import when
+from cogs._embeds import entry_embeds, key_points_embeds
+from cogs._replies import guild_id_of, reply_lines, runtime_of, story_autocomplete
 
 
 class Stories(commands.Cog):

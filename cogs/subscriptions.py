@@ -8,7 +8,6 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.replies import guild_id_of, reply_lines, runtime_of, story_autocomplete
 from bot.model import DEFAULT_DIGEST_PERIOD, DigestPeriod, Mode
 from bot.permissions import (
     MANAGE_CHANNELS,
@@ -19,6 +18,7 @@ from bot.permissions import (
 )
 from bot.services import subscriptions
 from bot.services.common import Refusal, plural
+from cogs._replies import guild_id_of, reply_lines, runtime_of, story_autocomplete
 
 # The choices members see come from the vocabulary of bot.model, declared there once.
 MODE_CHOICES = [app_commands.Choice(name=mode.value, value=mode.value) for mode in Mode]
@@ -36,8 +36,11 @@ def _target(
     return target
 
 
-def _check_member(interaction: discord.Interaction, channel: discord.abc.GuildChannel) -> None:
-    """The run-time check: Manage Channels in the channel the subscription posts to."""
+def _check_member(
+    interaction: discord.Interaction, channel: discord.abc.GuildChannel
+) -> discord.Member:
+    """The run-time check: Manage Channels in the channel the subscription posts to; the
+    member who asked."""
     member = interaction.user
     if not isinstance(member, discord.Member):
         raise Refusal("Bulletin's commands work in a server, not in direct messages.")
@@ -46,6 +49,7 @@ def _check_member(interaction: discord.Interaction, channel: discord.abc.GuildCh
             f"You need the Manage Channels permission in {channel.mention} to change what "
             "it follows; ask a moderator."
         )
+    return member
 
 
 class Subscriptions(commands.Cog):
@@ -62,8 +66,10 @@ class Subscriptions(commands.Cog):
         mode="updates: every update; key-points: changed key points; digest: a summary",
         every="How often a digest is posted (digest mode only; default "
         f"{DEFAULT_DIGEST_PERIOD.label})",
-        mention="A role to ping on key-point changes and keyword matches",
+        mention="A role to ping on key-point changes and on updates its keywords or pattern pick",
         keywords="Only updates with one of these comma-separated words or phrases",
+        exclude="No update with any of these comma-separated words or phrases",
+        pattern="Only updates matching this RE2 regular expression (any case, 200 characters)",
         thread="Post in a thread of the channel, one per story",
         backfill="Also post this many of the latest updates now (0-10)",
     )
@@ -77,13 +83,15 @@ class Subscriptions(commands.Cog):
         every: str | None = None,
         mention: discord.Role | None = None,
         keywords: app_commands.Range[str, 1, 500] | None = None,
+        exclude: app_commands.Range[str, 1, 500] | None = None,
+        pattern: app_commands.Range[str, 1, 200] | None = None,
         thread: bool = False,
         backfill: app_commands.Range[int, 0, 10] = 0,
     ) -> None:
         """Follow a story in a channel; subscribing again changes the subscription."""
         guild_id = guild_id_of(interaction)
         target = _target(interaction, channel)
-        _check_member(interaction, target)
+        member = _check_member(interaction, target)
         assert interaction.guild is not None
         bot_perms = target.permissions_for(interaction.guild.me)
         lacking = missing(bot_perms, bot_needs(thread=thread))
@@ -97,7 +105,7 @@ class Subscriptions(commands.Cog):
                 mention.name,
                 is_everyone=mention.is_default(),
                 mentionable=mention.mentionable,
-                member=target.permissions_for(interaction.user),  # type: ignore[arg-type]
+                member=target.permissions_for(member),
                 bot=bot_perms,
             )
             if refusal:
@@ -111,6 +119,8 @@ class Subscriptions(commands.Cog):
             every=every,
             mention_role_id=mention.id if mention else None,
             keywords=keywords,
+            exclude=exclude,
+            pattern=pattern,
             thread=thread,
             backfill=backfill,
             now=datetime.now(UTC),
@@ -119,8 +129,7 @@ class Subscriptions(commands.Cog):
         details = [mode]
         if done.every:
             details.append(subscriptions.describe_every(done.every))
-        if done.keywords:
-            details.append(f"keywords: {done.keywords}")
+        details += subscriptions.describe_filters(done.keywords, done.exclusions, done.pattern)
         if mention:
             details.append(f"mentioning {mention.mention}")
         if thread:
@@ -136,8 +145,8 @@ class Subscriptions(commands.Cog):
                 text += f" The latest {plural(done.backfilled, 'update')} will be posted shortly."
             elif done.backfill_shown_already:
                 text += " The latest updates were posted here already."
-            elif done.keywords:
-                text += " No recent update matches its keywords, so there is nothing to backfill."
+            elif done.filtered:
+                text += " No recent update passes its filters, so there is nothing to backfill."
             else:
                 text += " There are no updates to backfill yet."
         await interaction.response.send_message(text, ephemeral=True)

@@ -59,16 +59,13 @@ def entry(
 
 def snap(
     *entries: Entry,
-    key_points: tuple[str, ...] | None = None,
+    key_points: tuple[str, ...] | KeyPoints | None = None,
     title: str | None = "A live story",
 ) -> Snapshot:
-    """A live page holding ENTRIES and, when given, a summary box of KEY_POINTS."""
-    return Snapshot(
-        kind=SourceKind.LIVEBLOG,
-        title=title,
-        entries=entries,
-        key_points=None if key_points is None else KeyPoints(KeyPointsKind.SUMMARY, key_points),
-    )
+    """A live page holding ENTRIES and, when given, a key-points box (its items: a summary)."""
+    if isinstance(key_points, tuple):
+        key_points = KeyPoints(KeyPointsKind.SUMMARY, key_points)
+    return Snapshot(kind=SourceKind.LIVEBLOG, title=title, entries=entries, key_points=key_points)
 
 
 async def poll(

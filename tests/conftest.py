@@ -8,10 +8,12 @@ absence is a failure.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 import pytest
+
+from bot.store import Store, open_store
 
 SHARED_FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
 
@@ -29,3 +31,11 @@ def shared_fixtures(path: Path = SHARED_FIXTURES, environ: Mapping[str, str] = o
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     return shared_fixtures()
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    """A fresh store on an SQLite file of the test's own (tests/store runs every backend)."""
+    opened = await open_store(tmp_path / "bulletin.db")
+    yield opened
+    await opened.close()

@@ -14,8 +14,11 @@ from bot.config import (
     Secret,
     SourceConfig,
     StoryConfig,
+    WebConfig,
+    check_web,
     load_config,
     parse_config,
+    with_web_listen,
 )
 from bot.errors import ConfigError
 from bot.model import SourceKind
@@ -62,6 +65,7 @@ def _documented_keys() -> dict[str, set[str]]:
         ("database", DatabaseConfig),
         ("polling", PollingConfig),
         ("delivery", DeliveryConfig),
+        ("web", WebConfig),
         ("stories", StoryConfig),
     ],
 )
@@ -76,6 +80,7 @@ def test_defaults_are_those_the_issue_states():
     assert config.discord.token_env == "DISCORD_TOKEN"
     assert (config.discord.api_base, config.discord.gateway_url) == (None, None)
     assert config.discord.dev_guild is None
+    assert config.discord.shard_count is None  # Discord's recommended count
     assert config.database.path == Path("bulletin.db")
     polling = config.polling
     assert (polling.interval, polling.min_interval, polling.timeout) == (60, 15, 20)
@@ -227,6 +232,13 @@ BAD = [
     ),
     ({"delivery": {"rate": 1e9}}, "delivery.rate: must be at most 1000"),
     ({"discord": {"dev_guild": 2**64}}, "discord.dev_guild: must be a server id"),
+    ({"discord": {"shard_count": 0}}, "discord.shard_count: must be at least 1, got 0"),
+    ({"discord": {"shard_count": -2}}, "discord.shard_count: must be at least 1, got -2"),
+    ({"discord": {"shard_count": 2.0}}, "discord.shard_count: must be a whole number, got 2.0"),
+    ({"discord": {"shard_count": "4"}}, "discord.shard_count: must be a whole number, got '4'"),
+    ({"discord": {"shard_count": True}}, "discord.shard_count: must be a whole number, got true"),
+    ({"discord": {"shard_count": 2**16 + 1}}, "discord.shard_count: must be at most 65536"),
+    ({"discord": {"shard_cont": 2}}, "discord.shard_cont: unknown key (did you mean shard_count?)"),
     (
         {"stories": [{"name": "x", "interval": 10**9, "sources": ["https://a.example/"]}]},
         "stories[0].interval: must be at most 86400",
@@ -317,12 +329,32 @@ BAD = [
 ]
 
 
+BAD += [
+    (
+        {"web": {"listen": 8080}},
+        'web.listen: must be "host:port" (e.g. "127.0.0.1:8080"), got 8080',
+    ),
+    ({"web": {"listen": "localhost"}}, 'web.listen: must be "host:port"'),
+    ({"web": {"listen": "::1:8080"}}, 'web.listen: must be "host:port"'),
+    ({"web": {"listen": "127.0.0.1:70000"}}, "web.listen: port must be 0-65535, got 70000"),
+    ({"web": {"listen": "300.1.1.1:80"}}, "web.listen: not an IP address: 300.1.1.1"),
+    ({"web": {"token": "x"}}, "web.token: the token is read from the environment variable"),
+    ({"web": {"token_env": ""}}, "web.token_env: must be an environment variable name"),
+    ({"web": {"port": 1}}, "web.port: unknown key; expected one of: listen, token_env"),
+]
+
+
 @pytest.mark.parametrize(("data", "message"), BAD, ids=[message for _, message in BAD])
 def test_bad_value_names_its_key(data, message):
     with pytest.raises(ConfigError) as caught:
         parse_config(data)
     assert str(caught.value).startswith(message)
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("count", [1, 2, 65536])
+def test_shard_count_is_a_positive_whole_number(count):
+    assert parse_config({"discord": {"shard_count": count}}).discord.shard_count == count
 
 
 def test_default_interval_below_a_raised_min_interval_says_to_set_it():
@@ -408,3 +440,42 @@ def test_the_database_password_never_appears_in_repr_or_description(tmp_path):
     for shown in (repr(config), str(config), config.database.describe()):
         assert "hunter2" not in shown
     assert config.database.describe() == "PostgreSQL postgresql://bulletin:***@db.example:5433/news"
+
+
+@pytest.mark.parametrize(
+    ("listen", "loopback"),
+    [
+        ("127.0.0.1:8080", True),
+        ("127.8.9.1:0", True),
+        ("[::1]:80", True),
+        ("localhost:9", True),
+        ("0.0.0.0:8080", False),
+        ("[::]:80", False),
+        ("192.0.2.1:80", False),
+        ("bulletin:80", False),
+    ],
+)
+def test_web_listen_is_loopback_only_for_loopback_addresses(listen, loopback):
+    assert parse_config({"web": {"listen": listen}}).web.loopback is loopback
+
+
+def test_web_is_off_by_default_and_with_an_empty_listen():
+    assert Config().web.address is None
+    assert parse_config({"web": {"listen": " "}}).web.listen is None
+
+
+def test_web_token_comes_from_the_named_variable_and_is_kept_secret(tmp_path):
+    path = write(tmp_path, '[web]\nlisten = "0.0.0.0:80"\ntoken_env = "MY_WEB"\n')
+    config = load_config(path, environ={"MY_WEB": "s3cret"})
+    assert config.web.token is not None and config.web.token.reveal() == "s3cret"
+    assert "s3cret" not in repr(config) and "s3cret" not in str(config.web)
+    check_web(config)  # a token: allowed beyond loopback
+
+
+def test_web_beyond_loopback_without_its_token_is_refused_naming_the_variable(tmp_path):
+    config = load_config(write(tmp_path, '[web]\nlisten = "[::]:80"\n'), environ={})
+    with pytest.raises(ConfigError) as caught:
+        check_web(config)
+    assert str(caught.value).endswith("set the environment variable BULLETIN_WEB_TOKEN")
+    check_web(with_web_listen(config, "127.0.0.1:80"))  # loopback needs none
+    assert with_web_listen(config, "").web.listen is None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -18,26 +17,14 @@ from bot.model import (
     KeyPointsKind,
     NewEntry,
     Snapshot,
-    SourceKind,
 )
 from bot.text import content_hash
-
-T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
-
-
-def entry(
-    n: int, text: str | None = None, *, title: str | None = None, dated: bool = True
-) -> Entry:
-    return Entry(
-        id=f"e{n}",
-        title=title if title is not None else f"Update {n}",
-        text=text if text is not None else f"Text of update {n}.",
-        published=T0 + timedelta(minutes=n) if dated else None,
-    )
+from tests import builders
+from tests.builders import entry
 
 
 def snap(*entries: Entry, key_points: KeyPoints | None = None) -> Snapshot:
-    return Snapshot(kind=SourceKind.LIVEBLOG, entries=entries, key_points=key_points)
+    return builders.snap(*entries, key_points=key_points)
 
 
 def summary(*items: str) -> KeyPoints:

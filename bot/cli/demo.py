@@ -1,4 +1,5 @@
-"""`bulletin demo`: a live page served on 127.0.0.1, followed in console mode.
+"""`bulletin demo`: a live page served on 127.0.0.1, followed in console mode, with the web
+window (status page, health, metrics) at a free loopback port whose address it prints.
 
 The page (`bot.demo`) grows one step every `--step-seconds` (6 s: about a minute in all) with
 new updates, a correction and a change of its key points, then stays still until Ctrl-C. The
@@ -20,7 +21,14 @@ from pathlib import Path
 from aiohttp import web
 
 from bot import app
-from bot.config import Config, DatabaseConfig, PollingConfig, SourceConfig, StoryConfig
+from bot.config import (
+    Config,
+    DatabaseConfig,
+    PollingConfig,
+    SourceConfig,
+    StoryConfig,
+    WebConfig,
+)
 from bot.demo import DEMO_STEP_INTERVAL, DEMO_STEPS, demo_page, demo_step_at
 from bot.errors import BulletinError
 from bot.runtime import Runtime
@@ -71,7 +79,7 @@ class DemoServer:
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         server = site._server  # aiohttp exposes the bound port only here
-        assert server is not None and server.sockets
+        assert isinstance(server, asyncio.Server) and server.sockets
         self.port = server.sockets[0].getsockname()[1]
         self.start = datetime.now(UTC)
         return self
@@ -100,7 +108,12 @@ def demo_config(url: str, host_port: str, database: Path, step_seconds: float) -
         allow_private_addresses=(host_port,),
     )
     story = StoryConfig(name=STORY, sources=(SourceConfig(url=url),), interval=interval)
-    return Config(database=DatabaseConfig(path=database), polling=polling, stories=(story,))
+    return Config(
+        database=DatabaseConfig(path=database),
+        polling=polling,
+        web=WebConfig(listen="127.0.0.1:0"),  # the status page, at a free loopback port
+        stories=(story,),
+    )
 
 
 async def demo(step_seconds: float, *, stop: asyncio.Event | None = None) -> int:
@@ -116,6 +129,8 @@ async def demo(step_seconds: float, *, stop: asyncio.Event | None = None) -> int
 
             def ready(runtime: Runtime) -> None:
                 nonlocal tail
+                if runtime.web_url is not None:
+                    print(f"Status page: {runtime.web_url}/ (metrics at /metrics)\n", flush=True)
                 tail = asyncio.create_task(_say_when_done(server, config, stop))
 
             try:

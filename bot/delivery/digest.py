@@ -2,7 +2,7 @@
 
 Periods are aligned to the hour (UTC): a period under an hour ends on whole minutes of the hour
 (:00, :15, :30, :45), hours on the hour, days at midnight. When a period closes, `Digests`
-writes it as one outbox row (its updates matching the subscription's keywords, the story's key
+writes it as one outbox row (its updates that pass the subscription's filters, the story's key
 points then, and whether they changed) and moves the subscription's next period on, in one
 transaction and once per period, however many processes tick; nothing is written when nothing
 happened. The dispatcher posts the row like any other, so a restart loses no digest and a
@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.delivery.routing import matches_keywords
+from bot.delivery.routing import passes
 from bot.model import DEFAULT_DIGEST_PERIOD, DigestContent, Entry, KeyPoints
 from bot.store import Store, SubscriptionRecord
 
@@ -46,11 +46,11 @@ def period_end(every: int, since: datetime, now: datetime) -> datetime | None:
     """The end of the period that began at SINCE, if it has ended by NOW: the latest boundary
     after SINCE and not after NOW (a bot away for several periods closes them as one)."""
     trigger = digest_trigger(every)
-    end = trigger.get_next_fire_time(None, since + _MICROSECOND)
+    end: datetime | None = trigger.get_next_fire_time(None, since + _MICROSECOND)
     if end is None or end > now:
         return None
     while True:
-        following = trigger.get_next_fire_time(end, end + _MICROSECOND)
+        following: datetime | None = trigger.get_next_fire_time(end, end + _MICROSECOND)
         if following is None or following > now:
             return end
         end = following
@@ -98,7 +98,7 @@ class Digests:
         entries = tuple(
             (record.source_id, _trimmed(record.entry))
             for record in records
-            if matches_keywords(sub.keywords, record.entry)
+            if passes(sub.filters, record.entry)
         )
         changed = await self.store.key_points_changed_since(sub.story_id, since, until)
         if not entries and not changed:

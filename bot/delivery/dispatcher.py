@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.delivery.sinks import Sink, Unit
 from bot.model import DeliveryKind, FailureReason
+from bot.observe import Observer
 from bot.outcome import GivenUp, Outcome, Paused, Retry, Sent
 from bot.store import Delivery, Store, SubscriptionRecord
 
@@ -50,7 +51,7 @@ def retry_delay(attempts: int, rng: random.Random, retry_after: float | None = N
 
 class Dispatcher:
     """Sends what the outbox holds to `sinks` ({target: sink}, e.g. {"console": ConsoleSink()});
-    rows of a target without a sink wait."""
+    rows of a target without a sink wait. Each attempt's outcome is told to `observer`."""
 
     def __init__(
         self,
@@ -62,8 +63,10 @@ class Dispatcher:
         clock: Callable[[], datetime] | None = None,
         rng: random.Random | None = None,
         concurrency: int = 64,
+        observer: Observer | None = None,
     ) -> None:
         self._store = store
+        self._observer = observer or Observer()
         self._sinks = dict(sinks)
         self._wakeup = wakeup or asyncio.Event()
         self._idle = idle
@@ -159,12 +162,13 @@ class Dispatcher:
             later = [row for following in units[index + 1 :] for row in following.rows]
             outcome = await self._send(sink, unit, sub, later)
             await self._store.record_delivery(unit.rows, outcome, now=self._clock())
+            self._observer.delivered(outcome.outcome, len(unit.rows))
             self._log(unit, sub, outcome)
             if isinstance(outcome, Sent):
                 delivered += len(unit.rows)
             if isinstance(outcome, Paused) or (isinstance(outcome, Retry) and outcome.holds):
                 break  # later rows wait: order is kept
-            if sub is not None and getattr(outcome, "effects", ()):
+            if sub is not None and isinstance(outcome, Sent | Retry) and outcome.effects:
                 sub = await self._store.get_subscription(sub.id) or sub
         return delivered, True
 

@@ -27,10 +27,17 @@ Clock = Callable[[], float]
 class RateLimiter:
     """At most `rate` acquisitions a second, evenly spaced (first come, first served)."""
 
-    def __init__(self, rate: float, *, clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self,
+        rate: float,
+        *,
+        clock: Clock = time.monotonic,
+        on_wait: Callable[[float], None] | None = None,
+    ) -> None:
         if rate <= 0:
             raise ValueError(f"rate must be positive, not {rate}")
         self.rate = rate
+        self._on_wait = on_wait  # told how long each acquisition waited (metrics)
         self._interval = 1.0 / rate
         self._clock = clock
         self._next = 0.0  # the earliest moment the next request may go
@@ -42,6 +49,8 @@ class RateLimiter:
             slot = max(now, self._next)
             self._next = slot + self._interval
         delay = slot - now
+        if self._on_wait is not None:
+            self._on_wait(max(delay, 0.0))
         if delay > 0:
             await asyncio.sleep(delay)
 

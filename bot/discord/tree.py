@@ -8,6 +8,7 @@ else is logged with its guild and the member gets an apology, never a traceback.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -55,8 +56,8 @@ class BulletinTree(app_commands.CommandTree):
     """The tree with the error handler above and a per-member command rate (checked before any
     command runs; autocomplete is free)."""
 
-    def __init__(self, client: discord.Client, **options: object) -> None:
-        super().__init__(client, **options)  # type: ignore[arg-type]
+    def __init__(self, client: discord.Client, **options: Any) -> None:  # CommandTree's options
+        super().__init__(client, **options)
         runtime = getattr(client, "runtime", None)
         per_minute = runtime.config.discord.commands_per_minute if runtime is not None else 0
         self.rate = CommandRate(per_minute)
@@ -64,6 +65,11 @@ class BulletinTree(app_commands.CommandTree):
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.type is not discord.InteractionType.application_command:
             return True
+        runtime = getattr(self.client, "runtime", None)
+        if runtime is not None:
+            command = interaction.command
+            name = command.qualified_name if command is not None else _data_name(interaction)
+            runtime.observer.command_invoked(name)
         wait = self.rate.take(interaction.guild_id, interaction.user.id)
         if wait <= 0:
             return True
@@ -93,6 +99,13 @@ class BulletinTree(app_commands.CommandTree):
                 "happening, tell whoever runs the bot."
             )
         await send_ephemeral(interaction, message)
+
+
+def _data_name(interaction: discord.Interaction) -> str:
+    """The command's name as the interaction gives it (a command this tree does not know)."""
+    data = interaction.data
+    name = data.get("name") if data is not None else None
+    return str(name) if name else "unknown"
 
 
 async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:

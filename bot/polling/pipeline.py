@@ -20,7 +20,7 @@ from datetime import datetime
 from functools import partial
 
 from bot import schedule
-from bot.delivery.routing import route
+from bot.delivery.routing import Routing, route
 from bot.diff import plan
 from bot.errors import BulletinError, ExtractError, FetchError
 from bot.model import (
@@ -50,7 +50,6 @@ from bot.sources.fetch_errors import (
 from bot.store import (
     PollOutcome,
     PollRecord,
-    Routed,
     SourceRecord,
     StalePoll,
     Store,
@@ -148,7 +147,7 @@ async def record_snapshot(
 ) -> PollReport:
     """Diff SNAPSHOT against what the store holds of the source, and record it."""
     for attempt in range(REPLANS):
-        state = await store.poll_state(source_id, snapshot)
+        state = await store.poll_state(source_id, snapshot, now=now)
         source = state.source
         poll = plan(state.entries, snapshot)
         changes = poll.changes
@@ -177,6 +176,7 @@ async def record_snapshot(
             title=snapshot.title,
             coverage_end=snapshot.coverage_end,
             plan=poll,
+            touch=tuple(i for i in poll.seen_ids if i in state.touch_due),
             last_update_at=last_update,
             alert=AlertKind.SOURCE_RESUMED if source.auto_paused else None,
         )
@@ -284,7 +284,8 @@ async def store_poll(
     store: Store, source: SourceRecord, record: PollRecord, *, announce: bool
 ) -> PollReport:
     """Route the poll's changes (and, when the source's status moves and ANNOUNCE, its
-    stories' status changes) and record it all, in the store's one call."""
+    stories' status changes) and record it all, with why subscriptions were left without
+    updates and edits, in the store's one call."""
     changes = record.plan.changes if record.plan is not None else ()
     moved = record.status != source.status
     story_changes: list[tuple[int, StatusChanged]] = []
@@ -294,11 +295,12 @@ async def store_poll(
         story_changes = list(
             schedule.story_status_changes(source.id, source.status, record.status, siblings)
         )
-    deliveries: tuple[Routed, ...] = ()
+    routing = Routing()
     if changes or story_changes:
         subscribers = await store.subscribers(source.id)
-        deliveries = route(changes, subscribers, story_changes)
-    record = replace(record, deliveries=deliveries, siblings=siblings)
+        routing = route(changes, subscribers, story_changes)
+    deliveries = routing.deliveries
+    record = replace(record, deliveries=deliveries, left_out=routing.left_out, siblings=siblings)
     await store.record_poll(record)
     return PollReport(
         outcome=record.outcome,

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import sqlite3
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -154,7 +156,7 @@ class Poller:
                 self._host_of[source.id] = host
                 self._per_host[host] += 1
                 self._idle.clear()
-                task.add_done_callback(lambda _t, sid=source.id: self._finished(sid))
+                task.add_done_callback(functools.partial(self._finished, source.id))
                 started += 1
             return started
 
@@ -179,7 +181,7 @@ class Poller:
             fresh.append((source, host))
         return fresh, skipped
 
-    def _finished(self, source_id: int) -> None:
+    def _finished(self, source_id: int, _task: asyncio.Task[None]) -> None:
         self._in_flight.pop(source_id, None)
         host = self._host_of.pop(source_id, None)
         if host is not None:
@@ -205,7 +207,7 @@ class Poller:
     async def stop(self) -> None:
         """Stop picking and cancel the polls in flight; returns when they are gone."""
         self._stopped = True
-        tasks = list(self._in_flight.values())
+        tasks: list[asyncio.Task[object]] = list(self._in_flight.values())
         if self._refill is not None:
             tasks.append(self._refill)
         for task in tasks:
@@ -244,6 +246,7 @@ class Poller:
     async def poll_source(self, source: SourceRecord) -> None:
         """Poll one source and record the outcome: changes, unchanged, or a failure."""
         now = self._clock()
+        started = time.perf_counter()
         try:
             read = await read_source(
                 self._fetcher,
@@ -267,10 +270,12 @@ class Poller:
                 pause_after=self._settings.pause_after_failures,
             )
             self._log_failure(source, report, now)
+            self._observed(source, report, started, size=0)
             if report.alert is not None:
                 self._runtime.delivery_wakeup.set()
             return
         report = await record_read(self._store, source, read, now=now, rng=self._rng)
+        self._observed(source, report, started, size=read.fetched.size)
         if report.changes:
             log.debug("%s: %d change(s)", source.url, len(report.changes))
         if report.alert is AlertKind.SOURCE_RESUMED:
@@ -279,6 +284,19 @@ class Poller:
             log.info("%s: status %s → %s", source.url, *report.status_change)
         if report.queued or report.alert is not None:
             self._runtime.delivery_wakeup.set()
+
+    def _observed(
+        self, source: SourceRecord, report: PollReport, started: float, *, size: int
+    ) -> None:
+        self._runtime.observer.polled(
+            source.id,
+            report.outcome,
+            seconds=time.perf_counter() - started,
+            size=size,
+            changes=report.changes,
+            status_moved=report.status_change is not None,
+            error=report.error,
+        )
 
     @staticmethod
     def _log_failure(source: SourceRecord, report: PollReport, now: datetime) -> None:

@@ -16,7 +16,9 @@ EVERYONE = (
 MANAGE_CHANNELS = (
     ("/subscribe story [channel] [mode] …", "follow a story in a channel (again: change it)"),
     ("/unsubscribe story [channel]", "stop following a story in a channel"),
-    ("/subscriptions", "this server's subscriptions and their health"),
+    ("/subscriptions", "this server's subscriptions, their filters and their health"),
+    ("/deliveries story [channel]", "the last 20 things Bulletin did for a story here"),
+    ("/why story update", "why an update was (not) posted in each channel that follows it"),
 )
 MANAGE_SERVER = (
     ("/source add url [story] [interval]", "follow a page or feed (previewed first)"),
@@ -24,6 +26,8 @@ MANAGE_SERVER = (
     ("/source list", "the stories and their sources"),
     ("/source status [story]", "polling health: last poll, errors, next check"),
     ("/source pause story · /source resume story", "stop or restart checking a story"),
+    ("/source import file", "follow the feeds of an OPML file (confirmed first)"),
+    ("/source export", "this server's sources as an OPML file"),
     ("/settings alerts channel", "where Bulletin reports failing sources and deliveries"),
 )
 

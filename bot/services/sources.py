@@ -9,6 +9,7 @@ from datetime import datetime
 
 import yarl
 
+from bot import limits
 from bot.delivery.sanitize import clip
 from bot.errors import ExtractError, FetchError
 from bot.model import KeyPointsKind, PauseReason, Snapshot, SourceKind
@@ -23,6 +24,10 @@ log = logging.getLogger(__name__)
 
 MAX_STORY_NAME = 100
 MAX_URL = 2000
+
+
+class OverQuota(Refusal):
+    """The server follows as many sources as Bulletin allows."""
 
 
 def check_url(url: str) -> str:
@@ -137,7 +142,7 @@ async def add_source(
     url = check_url(url)
     seconds = _interval(runtime, interval)
     if await store.count_guild_sources(guild_id) >= MAX_SOURCES_PER_GUILD:
-        raise Refusal(
+        raise OverQuota(
             f"This server follows {MAX_SOURCES_PER_GUILD} sources already, the most Bulletin "
             "allows; remove one with /source remove first."
         )
@@ -238,7 +243,7 @@ async def source_choices(
         return []
     typed = current.strip().casefold()
     urls = [s.url for s in await store.sources_of_story(story.id) if typed in s.url.casefold()]
-    return [u for u in urls if len(u) <= 100][:25]
+    return [u for u in urls if len(u) <= limits.CHOICE_NAME][: limits.AUTOCOMPLETE_CHOICES]
 
 
 async def list_sources(store: Store, guild_id: int) -> list[tuple[StoryRecord, list[SourceRecord]]]:

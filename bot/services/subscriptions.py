@@ -1,4 +1,4 @@
-"""Subscriptions of a server's channels to stories: keywords, digests, quota, backfill, health."""
+"""Subscriptions of a server's channels to stories: filters, digests, quota, backfill, health."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.delivery.routing import matches_keywords
+from bot.delivery.routing import MAX_PATTERN, passes, pattern_refusal
 from bot.delivery.sanitize import clip
 from bot.model import DEFAULT_DIGEST_PERIOD, DigestPeriod, Mode, PauseReason
 from bot.runtime import Runtime
@@ -15,7 +15,7 @@ from bot.services.common import MAX_SUBSCRIPTIONS_PER_GUILD, Refusal, plural
 from bot.services.stories import find_story
 from bot.store import Backfill, DeliveryHealth, Store, StoryRecord, SubscriptionRecord
 from bot.text import collapse_whitespace
-from bot.wording import pause_text
+from bot.wording import code_span, pause_text
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +24,10 @@ BACKFILL_SCAN = 500  # a backfill with keywords looks for matches among this man
 MAX_PHRASE = 100
 
 
-def parse_keywords(text: str | None) -> str | None:
+def parse_keywords(text: str | None, *, what: str = "keyword") -> str | None:
     """Comma-separated phrases, tidied ("Gaza,  ceasefire talks" → "Gaza, ceasefire talks");
-    None when there are none. Phrases are plain words, never patterns."""
+    None when there are none. Phrases are plain words, never patterns. WHAT names them in a
+    refusal ("keyword", "exclusion")."""
     if text is None:
         return None
     phrases: list[str] = []
@@ -36,20 +37,44 @@ def parse_keywords(text: str | None) -> str | None:
         if not phrase:
             continue
         if not any(ch.isalnum() for ch in phrase):
-            raise Refusal(f"The keyword “{clip(phrase, 50)}” has no letter or digit in it.")
+            raise Refusal(f"The {what} “{clip(phrase, 50)}” has no letter or digit in it.")
         if len(phrase) > MAX_PHRASE:
-            raise Refusal(f"Keep each keyword under {MAX_PHRASE} characters.")
+            raise Refusal(f"Keep each {what} under {MAX_PHRASE} characters.")
         if phrase.casefold() not in seen:
             seen.add(phrase.casefold())
             phrases.append(phrase)
     if len(phrases) > MAX_PHRASES:
-        raise Refusal(f"Give at most {MAX_PHRASES} keywords, separated by commas.")
+        raise Refusal(f"Give at most {MAX_PHRASES} {what}s, separated by commas.")
     if not phrases:
+        example, none = (
+            ("ceasefire, prime minister", "to get every update")
+            if what == "keyword"
+            else ("rumour, unconfirmed", "to exclude nothing")
+        )
         raise Refusal(
-            "Give keywords as words or phrases separated by commas, e.g. "
-            "`ceasefire, prime minister`; leave the option out to get every update."
+            f"Give {what}s as words or phrases separated by commas, e.g. `{example}`; leave "
+            f"the option out {none}."
         )
     return ", ".join(phrases)
+
+
+def parse_pattern(text: str | None) -> str | None:
+    """One regular expression, as given, when RE2 takes it (RE2's time is linear in the text:
+    no pattern can stall Bulletin); None when there is none."""
+    if text is None:
+        return None
+    if not text.strip():
+        raise Refusal("Give a pattern, e.g. `ceasefire|truce`; leave the option out for none.")
+    if len(text) > MAX_PATTERN:
+        raise Refusal(f"Keep the pattern to {MAX_PATTERN} characters (it has {len(text)}).")
+    reason = pattern_refusal(text)
+    if reason is not None:
+        raise Refusal(
+            f"RE2 cannot use the pattern {code_span(clip(text, 100))}: {reason}. Patterns are "
+            "RE2 regular expressions, matched in any case (no backreferences or look-around: "
+            "https://github.com/google/re2/wiki/Syntax)."
+        )
+    return text
 
 
 def digest_every(mode: str, every: str | None) -> int | None:
@@ -79,6 +104,12 @@ class Subscribed:
     keywords: str | None
     backfilled: int
     backfill_shown_already: int  # of the latest updates asked for, those posted here before
+    exclusions: str | None = None
+    pattern: str | None = None
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.keywords or self.exclusions or self.pattern)
 
 
 async def subscribe(
@@ -91,6 +122,8 @@ async def subscribe(
     every: str | None = None,
     mention_role_id: int | None = None,
     keywords: str | None = None,
+    exclude: str | None = None,
+    pattern: str | None = None,
     thread: bool = False,
     backfill: int = 0,
     now: datetime,
@@ -100,6 +133,8 @@ async def subscribe(
     story = await find_story(store, guild_id, story_name)
     seconds = digest_every(mode, every)
     phrases = parse_keywords(keywords)
+    exclusions = parse_keywords(exclude, what="exclusion")
+    regex = parse_pattern(pattern)
     if not 0 <= backfill <= 10:
         raise Refusal("Backfill takes 0 to 10 updates.")
     existing = await store.subscriptions(guild_id=guild_id)
@@ -119,6 +154,8 @@ async def subscribe(
         every=seconds,
         mention_role_id=mention_role_id,
         keywords=phrases,
+        exclusions=exclusions,
+        pattern=regex,
         thread=thread,
         now=now,
     )
@@ -135,6 +172,8 @@ async def subscribe(
         resumed=resumed,
         every=seconds,
         keywords=phrases,
+        exclusions=exclusions,
+        pattern=regex,
         backfilled=int(queued),
         backfill_shown_already=queued.already,
     )
@@ -143,16 +182,18 @@ async def subscribe(
 async def queue_backfill(
     store: Store, subscription_id: int, count: int, *, now: datetime
 ) -> Backfill:
-    """Queue the story's COUNT newest updates (those matching the subscription's keywords)
+    """Queue the story's COUNT newest updates (those that pass the subscription's filters)
     for one subscription, oldest first, leaving out those it posted or queued already."""
     if count <= 0:
         return Backfill(0)
     sub = await store.get_subscription(subscription_id)
     if sub is None:
         raise Refusal("That subscription no longer exists; /subscribe again.")
-    # with keywords, the newest matching updates among the latest BACKFILL_SCAN
-    newest = await store.latest_entries(sub.story_id, BACKFILL_SCAN if sub.keywords else count)
-    matching = [r for r in newest if matches_keywords(sub.keywords, r.entry)][:count]
+    # with filters, the newest updates that pass them among the latest BACKFILL_SCAN
+    filters = sub.filters
+    filtered = bool(filters.keywords or filters.exclusions or filters.pattern)
+    newest = await store.latest_entries(sub.story_id, BACKFILL_SCAN if filtered else count)
+    matching = [r for r in newest if passes(filters, r.entry)][:count]
     return await store.queue_backfill(subscription_id, matching[::-1], now=now)
 
 
@@ -242,13 +283,26 @@ async def list_subscriptions(store: Store, guild_id: int) -> list[SubscriptionVi
     ]
 
 
+def describe_filters(
+    keywords: str | None, exclusions: str | None, pattern: str | None
+) -> list[str]:
+    """A subscription's filters as /subscribe and /subscriptions show them."""
+    shown = []
+    if keywords:
+        shown.append(f"keywords: {keywords}")
+    if exclusions:
+        shown.append(f"exclude: {exclusions}")
+    if pattern:
+        shown.append(f"pattern: {code_span(pattern)}")
+    return shown
+
+
 def describe_subscription(view: SubscriptionView) -> str:
     sub = view.subscription
     details = [sub.mode.value]
     if sub.every:
         details.append(describe_every(sub.every))
-    if sub.keywords:
-        details.append(f"keywords: {sub.keywords}")
+    details += describe_filters(sub.keywords, sub.exclusions, sub.pattern)
     if sub.mention_role_id:
         details.append(f"mentions <@&{sub.mention_role_id}>")
     if sub.thread:

@@ -81,6 +81,7 @@ class FetchResult:
     `ok`: a new body (decompressed). `not_modified`: the server said 304. `unchanged`: a body
     came back with the hash the caller already had; `body` is None so nothing gets parsed.
     `etag`, `last_modified` and `body_hash` are what to store for the next conditional GET.
+    `size`: the bytes of body read (decompressed), whether it was new or not.
     """
 
     status: FetchStatus
@@ -90,6 +91,7 @@ class FetchResult:
     etag: str | None
     last_modified: str | None
     body_hash: str | None
+    size: int = 0
 
 
 # --- session ----------------------------------------------------------------------------------
@@ -358,6 +360,7 @@ class Fetcher:
             etag=new_etag,
             last_modified=new_last_modified,
             body_hash=body_hash,
+            size=len(body),
         )
 
     async def _read_body(self, response: aiohttp.ClientResponse, url: str) -> bytes:

@@ -16,6 +16,7 @@ import os
 
 from bot.store.errors import StalePoll, StoreError
 from bot.store.interface import DEFAULT_RETENTION, Store
+from bot.store.overview import Backlog, KeyPointsVersion, SourceStates
 from bot.store.postgres import PostgresStore, is_postgres_url, shown_url
 from bot.store.records import (
     Backfill,
@@ -37,6 +38,7 @@ from bot.store.records import (
     SubscriptionRecord,
 )
 from bot.store.sqlite import SQLiteStore
+from bot.store.trail import DigestShown, LeftOut, OutboxRow, RoutingDecision
 
 
 async def open_store(target: str | os.PathLike[str]) -> Store:
@@ -50,20 +52,27 @@ async def open_store(target: str | os.PathLike[str]) -> Store:
 __all__ = [
     "DEFAULT_RETENTION",
     "Backfill",
+    "Backlog",
     "Delivery",
     "DeliveryAttempt",
     "DeliveryHealth",
+    "DigestShown",
     "KeyPointsRecord",
+    "KeyPointsVersion",
+    "LeftOut",
     "MessageEntry",
+    "OutboxRow",
     "PollOutcome",
     "PollRecord",
     "PollState",
     "PostedMessage",
     "PostgresStore",
     "Routed",
+    "RoutingDecision",
     "SQLiteStore",
     "SiblingSource",
     "SourceRecord",
+    "SourceStates",
     "StalePoll",
     "Store",
     "StoreError",

@@ -1,11 +1,11 @@
 """The store's interface: what Bulletin keeps, whatever keeps it.
 
 One abstract class per concern (stories and sources; polls; entries and key points; servers and
-subscriptions; the outbox), and `Store`, all of them together: each backend implements `Store`
-(`bot.store.sqlite.SQLiteStore`, `bot.store.postgres.PostgresStore`), and the store's
-conformance suite in tests/store runs against every backend. The store keeps and hands out
-data; it decides nothing: which subscription gets which change, filters and a story's status
-are the callers' pure functions.
+subscriptions; the outbox; what happened to an update; what the web window reads), and `Store`,
+all of them together: each backend implements `Store` (`bot.store.sqlite.SQLiteStore`,
+`bot.store.postgres.PostgresStore`), and the store's conformance suite in tests/store runs
+against every backend. The store keeps and hands out data; it decides nothing: which
+subscription gets which change, filters and a story's status are the callers' pure functions.
 
 Every method that writes does so in one transaction; times are timezone-aware datetimes.
 """
@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from bot.model import DigestContent, Mode, PauseReason, Snapshot, SourceKind
 from bot.outcome import Outcome
+from bot.store.overview import Backlog, KeyPointsVersion, SourceStates
 from bot.store.records import (
     Backfill,
     Delivery,
@@ -35,6 +36,7 @@ from bot.store.records import (
     Subscriber,
     SubscriptionRecord,
 )
+from bot.store.trail import DigestShown, OutboxRow, RoutingDecision
 
 DEFAULT_RETENTION = timedelta(days=30)
 
@@ -120,10 +122,12 @@ class PollsStore(ABC):
         uses, the longest due first."""
 
     @abstractmethod
-    async def poll_state(self, source_id: int, snapshot: Snapshot) -> PollState:
+    async def poll_state(self, source_id: int, snapshot: Snapshot, *, now: datetime) -> PollState:
         """The stored state of a source that the diff of SNAPSHOT needs: the source itself
         (with its version), the stored entries among the snapshot's ids, those pruned since
-        (tombstones), and the current key-point version when the snapshot has key points."""
+        (tombstones), the current key-point version when the snapshot has key points, and
+        which stored entries' last-seen mark is due a refresh as of NOW (refreshed hourly, so
+        that an unchanged poll writes almost nothing)."""
 
     @abstractmethod
     async def entry_words(
@@ -147,7 +151,8 @@ class PollsStore(ABC):
     async def record_poll(self, record: PollRecord) -> None:
         """Record one poll, whatever its outcome, in one transaction: the source's fetch
         state, status and next check, the entries, key-point version and outbox rows of
-        its changes, and the alert it calls for. Raises `StalePoll`, writing nothing,
+        its changes, why subscriptions were left without its updates and edits (`left_out`),
+        and the alert it calls for. Raises `StalePoll`, writing nothing,
         when the source (or, with `siblings`, another source of its stories) was
         recorded since the poll was planned."""
 
@@ -186,8 +191,9 @@ class EntriesStore(ABC):
         """Forget entries not seen for the retention window (a source's own, else `retention`),
         keeping a tombstone (a 63-bit key of the id) so that they never come back as new.
         Tombstones are kept for good: about 30 bytes each, probed only for unknown ids. Also
-        drops delivered outbox rows (and the record of what their messages showed) older than
-        the window, and servers gone for 7 days.
+        drops delivered outbox rows (and the record of what their messages showed), the
+        delivery history and the routing decisions older than the window, and servers gone
+        for 7 days.
         Returns the number of entries pruned.
         """
 
@@ -243,9 +249,12 @@ class SubscriptionsStore(ABC):
         thread: bool = False,
         target: str | None = None,
         now: datetime | None = None,
+        exclusions: str | None = None,
+        pattern: str | None = None,
     ) -> int:
         """Subscribe a channel (or the console: channel_id None) to a story. Subscribing again
-        changes the subscription and resumes it if it was paused.
+        changes the subscription (all its options, filters included) and resumes it if it was
+        paused.
         """
 
     @abstractmethod
@@ -308,9 +317,15 @@ class OutboxStore(ABC):
 
     @abstractmethod
     async def delivery_history(
-        self, guild_id: int, *, story_id: int | None = None, limit: int = 20
+        self,
+        guild_id: int,
+        *,
+        story_id: int | None = None,
+        limit: int = 20,
+        subscription_ids: Sequence[int] | None = None,
     ) -> list[DeliveryAttempt]:
-        """A server's newest delivery attempts (of one story), newest first."""
+        """A server's newest delivery attempts (of one story; of those subscriptions), newest
+        first."""
 
     @abstractmethod
     async def posted_message(
@@ -342,7 +357,92 @@ class OutboxStore(ABC):
         outbox row. False, writing nothing, when that period was closed already."""
 
 
-class Store(StoriesStore, PollsStore, EntriesStore, SubscriptionsStore, OutboxStore):
+class HistoryStore(ABC):
+    """What happened to an update, for each subscription (/why): why it was left out when it
+    was routed, the outbox rows about it as they stand, the digests that showed it."""
+
+    @abstractmethod
+    async def routing_decisions(
+        self, source_id: int, entry_id: str, *, subscription_ids: Sequence[int]
+    ) -> list[RoutingDecision]:
+        """Why those subscriptions were left without this entry's update or edits, as each poll
+        that routed them recorded it, oldest first."""
+
+    @abstractmethod
+    async def entry_outbox(
+        self, source_id: int, entry_id: str, *, subscription_ids: Sequence[int]
+    ) -> list[OutboxRow]:
+        """The outbox rows about this entry (its update, a backfill of it, its edits) of those
+        subscriptions as they stand, each with its newest attempt's note, oldest first."""
+
+    @abstractmethod
+    async def entry_digests(
+        self, source_id: int, entry_id: str, *, subscription_ids: Sequence[int]
+    ) -> list[DigestShown]:
+        """The digest messages that showed this entry to those subscriptions, oldest first."""
+
+    @abstractmethod
+    async def digest_row(self, subscription_id: int, *, after: datetime) -> OutboxRow | None:
+        """The subscription's first digest row whose period ends at or after AFTER (the digest
+        an update first seen then goes in, if its period had anything), or None."""
+
+
+class StatusStore(ABC):
+    """What the web window reads: every server's stories at once, for the operator (health,
+    metrics and the status page). Reads only; each a few plain queries, whatever the number
+    of stories."""
+
+    @abstractmethod
+    async def ping(self) -> None:
+        """Return once the database answers and could take a write now; raise otherwise (a
+        lock held elsewhere is waited for, as any write would)."""
+
+    @abstractmethod
+    async def all_stories(self) -> list[StoryRecord]:
+        """Every story of every server and of the config, by name."""
+
+    @abstractmethod
+    async def all_story_sources(self) -> list[tuple[int, SourceRecord]]:
+        """(story id, source) for every source of every story, each story's in the order they
+        were added."""
+
+    @abstractmethod
+    async def newest_key_points(self) -> list[KeyPointsRecord]:
+        """The current key-point version of every source that has one."""
+
+    @abstractmethod
+    async def newest_entries(self, per_source: int) -> list[StoredEntryRecord]:
+        """The PER_SOURCE entries first seen last of every source a story uses (ties: the
+        latest stored first)."""
+
+    @abstractmethod
+    async def key_point_versions(self, source_id: int, limit: int) -> list[KeyPointsVersion]:
+        """A source's newest key-point versions, newest first."""
+
+    @abstractmethod
+    async def outbox_backlog(self) -> list[Backlog]:
+        """The rows waiting to be delivered, per server (None: the console's), by server."""
+
+    @abstractmethod
+    async def recent_deliveries(
+        self, limit: int, *, story_id: int | None = None
+    ) -> list[DeliveryAttempt]:
+        """The newest delivery attempts of every server (of one story), newest first."""
+
+    @abstractmethod
+    async def source_states(self) -> list[SourceStates]:
+        """How many sources in use share each combination of status, failing, paused."""
+
+
+class Store(
+    StoriesStore,
+    PollsStore,
+    EntriesStore,
+    SubscriptionsStore,
+    OutboxStore,
+    HistoryStore,
+    StatusStore,
+):
     """Everything Bulletin keeps."""
 
     @abstractmethod

@@ -19,6 +19,7 @@ from bot.model import (
     DigestContent,
     Entry,
     FailureReason,
+    Filters,
     KeyPointsKind,
     Mode,
     PauseReason,
@@ -32,6 +33,7 @@ from bot.store.codec import (
     from_us,
     moment_from_us,
 )
+from bot.store.trail import LeftOut
 
 
 class Row(Protocol):
@@ -185,6 +187,12 @@ class SubscriptionRecord:
     starter_message_id: int | None = None  # thread mode: the message holding the key points
     announced_status: StoryStatus | None = None  # the last story status posted to it
     pause_detail: str | None = None  # what Discord said when it paused
+    exclusions: str | None = None  # comma-separated phrases, as given
+    pattern: str | None = None  # one RE2 pattern, as given
+
+    @property
+    def filters(self) -> Filters:
+        return Filters(self.keywords, self.exclusions, self.pattern)
 
     @classmethod
     def from_row(cls, row: Row) -> SubscriptionRecord:
@@ -209,6 +217,8 @@ class SubscriptionRecord:
                 None if row["announced_status"] is None else StoryStatus(row["announced_status"])
             ),
             pause_detail=row["pause_detail"],
+            exclusions=row["exclusions"],
+            pattern=row["pattern"],
         )
 
 
@@ -347,6 +357,7 @@ class PollState:
 
     source: SourceRecord
     entries: SourceState
+    touch_due: frozenset[str] = frozenset()  # stored ids whose last-seen mark is due a refresh
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,6 +368,12 @@ class Subscriber:
     story_id: int
     mode: Mode
     keywords: str | None
+    exclusions: str | None = None
+    pattern: str | None = None
+
+    @property
+    def filters(self) -> Filters:
+        return Filters(self.keywords, self.exclusions, self.pattern)
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,12 +418,14 @@ class PollRecord:
     title: str | None = None
     coverage_end: datetime | None = None
     plan: PollPlan | None = None
+    touch: tuple[str, ...] = ()  # stored entries seen again whose last-seen mark to refresh
     last_update_at: datetime | None = None  # None: as it was
     # a failure (FAILED): its kind and words, and the failures in a row counting it
     error_code: FailureReason | None = None
     error: str | None = None
     failures: int = 0
     deliveries: tuple[Routed, ...] = ()
+    left_out: tuple[LeftOut, ...] = ()  # updates and edits subscriptions do not get, and why
     alert: AlertKind | None = None  # told once to every server (and console) using the source
     siblings: tuple[SiblingSource, ...] | None = None
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 import subprocess
 import sys
+
+import aiohttp
 
 from bot.demo.story import EDITED_SLUG, KEY_POINTS_AFTER, KEY_POINTS_BEFORE, UPDATES
 from tests.cli.process import ROOT, Bulletin
@@ -30,6 +34,24 @@ async def test_demo_shows_the_story_growing_then_stops_on_ctrl_c(tmp_path):
     assert bulletin.out.endswith("\nDemo stopped.\n")
     assert " INFO " not in bulletin.err and "Traceback" not in bulletin.err  # no log clutter
     assert bulletin.out.count("Ctrl-C") == 2  # said once at start and once when it is still
+
+
+async def test_demo_serves_its_status_page_at_the_loopback_address_it_prints(tmp_path):
+    async with Bulletin("demo", "--step-seconds", "1", cwd=tmp_path) as bulletin:
+        await bulletin.wait_for_output(lambda out: "Status page: http://127.0.0.1:" in out)
+        url = re.search(r"Status page: (http://127\.0\.0\.1:\d+)/", bulletin.out).group(1)
+        async with aiohttp.ClientSession() as http:
+            async with asyncio.timeout(15):
+                while True:  # ready once polling has started
+                    async with http.get(f"{url}/readyz") as response:
+                        if response.status == 200:
+                            break
+                    await asyncio.sleep(0.1)
+        async with aiohttp.ClientSession() as http, http.get(f"{url}/") as response:
+            assert response.status == 200
+            assert "Kestrel-4 launch (demo)" in await response.text()
+        status = await bulletin.interrupt()
+    assert status == 0, bulletin.err
 
 
 def test_demo_rejects_a_step_that_is_not_positive(tmp_path):

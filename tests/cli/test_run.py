@@ -181,3 +181,41 @@ def test_a_missing_config_file_is_one_line_and_exit_2(tmp_path):
     )
     assert result.returncode == 2
     assert "config file not found" in result.stderr
+
+
+BAD_SHARDS = [
+    ([], "x", "--shard-ids: must be shard numbers separated by commas (0,1) or none, got 'x'"),
+    ([], "", "--shard-ids: must be shard numbers separated by commas (0,1) or none, got ''"),
+    ([], "0,0", "--shard-ids: shard 0 is given twice"),
+    ([], "0", "--shard-ids 0 needs [discord] shard_count in the config"),
+    (
+        ["shard_count = 2"],
+        "1,2",
+        "--shard-ids: there is no shard 2 when [discord] shard_count is 2",
+    ),
+    (["shard_count = 0"], "0", "discord.shard_count: must be at least 1, got 0"),
+    (["shard_count = 1.5"], None, "discord.shard_count: must be a whole number, got 1.5"),
+]
+
+
+@pytest.mark.parametrize(
+    ("discord", "shard_ids", "message"), BAD_SHARDS, ids=[m for *_, m in BAD_SHARDS]
+)
+def test_bad_shards_are_one_line_naming_the_option_or_key_and_exit_2(
+    tmp_path, discord, shard_ids, message
+):
+    (tmp_path / "bulletin.toml").write_text("[discord]\n" + "\n".join(discord), encoding="utf-8")
+    option = [f"--shard-ids={shard_ids}"] if shard_ids is not None else []
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--config", "bulletin.toml", *option],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "DISCORD_TOKEN": "never-used"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"bulletin run: {message}")
+    assert result.stderr.count("\n") == 1 and result.stderr.endswith("\n")
+    assert result.stdout == ""

@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import discord
 import pytest
@@ -15,7 +14,7 @@ from bot.delivery.discord_sink import DiscordSink
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.limiter import RateLimiter
 from bot.model import Entry, Snapshot
-from bot.store import Store, open_store
+from bot.store import Store
 from tests import builders
 from tests.builders import Clock, poll, snap
 from tests.fakes.discord import FakeDiscord, Guild
@@ -33,13 +32,6 @@ def entry(n: int, text: str | None = None, *, title: str | None = None) -> Entry
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await open_store(tmp_path / "bulletin.db")
-    yield opened
-    await opened.close()
 
 
 @pytest.fixture

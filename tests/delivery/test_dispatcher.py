@@ -7,8 +7,6 @@ import io
 import random
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from bot.delivery.dispatcher import MAX_ATTEMPTS, Dispatcher, retry_delay
 from bot.delivery.sinks import ConsoleSink, one_unit_per_row
 from bot.model import Entry, FailureReason, KeyPoints, KeyPointsKind, Snapshot, SourceKind
@@ -64,13 +62,6 @@ class FlakySink:
             return Retry(FailureReason.NETWORK, "far end said no")
         self.sent.append(unit.rows[0].entry_id)
         return Sent(1000 + len(self.sent))
-
-
-@pytest.fixture
-async def store(tmp_path):
-    opened = await open_store(tmp_path / "bulletin.db")
-    yield opened
-    await opened.close()
 
 
 async def outbox_with_updates(store: Store, count: int) -> int:

@@ -24,7 +24,6 @@ from tests.delivery.conftest import (  # noqa: F401 (fixtures)
     follow,
     guild,
     snap,
-    store,
 )
 from tests.fakes.discord import FakeDiscord, Perm
 

@@ -1,7 +1,7 @@
 """Address tricks the unit tests of the policy do not reach: DNS rebinding through a real fetch.
 
 (Spellings, private answers, redirects to private addresses and ports are covered in
-tests/sources/test_fetch.py and test_fetch_addresses.py.)
+tests/sources/test_fetch.py and test_addresses.py.)
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.delivery.sanitize import clip
-from bot.discord.replies import chunks
 from bot.model import StoryStatus
 from bot.permissions import bot_needs, missing, missing_text
 from bot.services.common import Refusal, when
@@ -17,6 +16,7 @@ from bot.services.sources import check_url
 from bot.services.stories import story_status
 from bot.services.subscriptions import digest_every, parse_keywords
 from bot.store import SourceRecord, StoryRecord
+from cogs._replies import chunks
 
 NOW = datetime(2026, 11, 25, 5, 0, tzinfo=UTC)
 
@@ -156,9 +156,9 @@ def test_chunks_stay_under_the_message_limit():
 @pytest.mark.parametrize(
     ("channels", "guild", "shown", "hidden"),
     [
-        (False, False, ["/latest"], ["/subscribe", "/source add"]),
-        (True, False, ["/subscribe"], ["/source add"]),
-        (True, True, ["/subscribe", "/source add", "/settings alerts"], []),
+        (False, False, ["/latest"], ["/subscribe", "/source add", "/deliveries", "/why"]),
+        (True, False, ["/subscribe", "/deliveries story", "/why story update"], ["/source add"]),
+        (True, True, ["/subscribe", "/why", "/source add", "/settings alerts"], []),
     ],
 )
 def test_help_shows_what_the_member_may_use(channels, guild, shown, hidden):

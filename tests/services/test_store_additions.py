@@ -4,24 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from bot.model import FailureReason
 from bot.outcome import GivenUp, Retry
 from bot.services.subscriptions import queue_backfill
 from bot.sources.extract import extract
-from bot.store import open_store
 from tests.builders import poll
 from tests.services.pages import live_page
 
 NOW = datetime(2026, 11, 25, 5, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def store(tmp_path):
-    s = await open_store(tmp_path / "b.db")
-    yield s
-    await s.close()
 
 
 async def polled(store, guild_id=1, name="Mars", url="https://news.test/mars"):

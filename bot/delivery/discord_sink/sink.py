@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 import discord
@@ -39,6 +39,7 @@ from bot.delivery.render import (
     render_updates,
     update_embed,
 )
+from bot.delivery.routing import pings_for_updates
 from bot.delivery.sinks import Unit
 from bot.model import (
     DeliveryKind,
@@ -68,7 +69,7 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
-THREAD_ARCHIVE_MINUTES = 10080
+THREAD_ARCHIVE_MINUTES: Final = 10080  # one of the durations Discord accepts (a week)
 
 
 def _now() -> datetime:
@@ -237,10 +238,10 @@ class DiscordSink:
         return update_embed(row.change.entry, self.context(row, sub))
 
     async def _updates(self, unit: Unit, sub: SubscriptionRecord) -> Outcome:
-        # the subscription's keywords matched: its role is pinged for these, but not for a
+        # the subscription's filters picked these: its role is pinged for them, but not for a
         # backfill (earlier updates a moderator asked to see when subscribing)
         backfill = any(row.backfill for row in unit.rows)
-        ping = sub.mention_role_id if sub.keywords and not backfill else None
+        ping = sub.mention_role_id if pings_for_updates(sub.filters) and not backfill else None
         payload = render_updates(
             [self._embed(row, sub) for row in unit.rows], more=unit.more, ping_role=ping
         )
@@ -278,7 +279,7 @@ class DiscordSink:
         entries = [entry for _, entry in content.entries]
         ctx = self.context(unit.rows[0], sub)
         ping = sub.mention_role_id is not None and (
-            content.key_points_changed or bool(sub.keywords and entries)
+            content.key_points_changed or (pings_for_updates(sub.filters) and bool(entries))
         )
         payload = render_digest(
             entries,

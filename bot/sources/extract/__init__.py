@@ -166,9 +166,9 @@ def _from_json(body: bytes, charset: str | None, url: str | None) -> Snapshot:
             f"a document that looks like JSON but is not valid JSON ({error})"
         ) from error
     if is_json_feed(data):
-        return read_json_feed(data, fallback_url=url)  # type: ignore[arg-type]
+        return read_json_feed(data, fallback_url=url)
     if is_guardian_page_data(data):
-        return read_page_data(data, fallback_url=url)  # type: ignore[arg-type]
+        return read_page_data(data, fallback_url=url)
     blog = find_liveblog(data)
     if blog is not None:
         live = read_liveblog(blog, fallback_url=url)

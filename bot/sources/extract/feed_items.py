@@ -33,7 +33,7 @@ _RELATIVE_PATH = ("/", "./", "../")
 
 
 def is_web_address(value: str | None) -> bool:
-    return bool(value) and value.startswith(("http://", "https://"))  # type: ignore[union-attr]
+    return value is not None and value.startswith(("http://", "https://"))
 
 
 def absolute(link: str | None, base: str | None) -> str | None:

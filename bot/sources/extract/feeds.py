@@ -119,7 +119,8 @@ class _Keys:
         cache = self._cache
         for child in element:
             tag = child.tag
-            key = cache.get(tag)  # (entity references' tag is a function: never cached)
+            # (entity references' tag is a function: never cached)
+            key = cache.get(tag) if isinstance(tag, str) else None
             if key is None:
                 key = self.key(tag)
             if key:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 from selectolax.lexbor import LexborHTMLParser
 
 from bot.model import Entry, KeyPoints, KeyPointsKind, Snapshot, SourceKind
@@ -13,12 +15,16 @@ from bot.sources.extract.keypoints import list_items
 from bot.sources.extract.nesting import limit_nesting
 
 
-def is_guardian_page_data(data: object) -> bool:
+def is_guardian_page_data(data: object) -> TypeGuard[dict[str, object]]:
     return (
         isinstance(data, dict)
         and isinstance(data.get("blocks"), list)
         and ("keyEvents" in data or "pageId" in data)
     )
+
+
+def _list(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
 
 
 def _block_text(block: dict[str, object]) -> str:
@@ -36,7 +42,7 @@ def _block_text(block: dict[str, object]) -> str:
 
 def _summary_items(block: dict[str, object]) -> tuple[str, ...]:
     items: list[str] = []
-    for element in block.get("elements") or []:
+    for element in _list(block.get("elements")):
         if isinstance(element, dict) and isinstance(element.get("html"), str):
             if "<li" not in element["html"]:
                 continue
@@ -54,8 +60,8 @@ def _is_summary(block: object) -> bool:
 
 def key_points(data: dict[str, object]) -> KeyPoints | None:
     """The summary block's bullets, else the key events' titles."""
-    blocks = [b for b in data.get("blocks") or [] if isinstance(b, dict)]
-    events = [e for e in data.get("keyEvents") or [] if isinstance(e, dict)]
+    blocks = [b for b in _list(data.get("blocks")) if isinstance(b, dict)]
+    events = [e for e in _list(data.get("keyEvents")) if isinstance(e, dict)]
     for block in [*blocks, *events]:
         if _is_summary(block):
             items = _summary_items(block)
@@ -71,11 +77,12 @@ def key_points(data: dict[str, object]) -> KeyPoints | None:
 
 
 def read_page_data(data: dict[str, object], *, fallback_url: str | None = None) -> Snapshot:
-    headline = clean_line(data.get("headline") if isinstance(data.get("headline"), str) else None)
+    given_headline = data.get("headline")
+    headline = clean_line(given_headline if isinstance(given_headline, str) else None)
     url = data.get("canonicalUrl") or data.get("webURL")
     url = url if isinstance(url, str) and url.startswith("http") else fallback_url
     entries: list[Entry] = []
-    for block in data.get("blocks") or []:
+    for block in _list(data.get("blocks")):
         if not isinstance(block, dict) or not isinstance(block.get("id"), str):
             continue
         block_id = block["id"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 from bot.model import Entry, Snapshot, SourceKind
 from bot.sources.extract.clean import clean_line, html_to_text
 from bot.sources.extract.dates import parse_date
@@ -11,7 +13,7 @@ from bot.sources.extract.feed_text import repaired, repaired_line
 _MAX_ITEMS = 5000
 
 
-def is_json_feed(data: object) -> bool:
+def is_json_feed(data: object) -> TypeGuard[dict[str, object]]:
     return (
         isinstance(data, dict)
         and isinstance(data.get("version"), str)

@@ -59,13 +59,15 @@ def loads_lenient(text: str) -> object | None:
     """
     text = _unwrapped(text.strip()).strip().removesuffix(";")
     try:
-        return json.loads(text, strict=False)
+        value: object = json.loads(text, strict=False)
+        return value
     except RecursionError:
         return None
     except ValueError:
         pass
     try:  # the commonest hand-written slip, tried only once the strict reading has failed
-        return json.loads(_TRAILING_COMMA.sub(lambda m: m[1] or m[2], text), strict=False)
+        value = json.loads(_TRAILING_COMMA.sub(lambda m: m[1] or m[2], text), strict=False)
+        return value
     except (ValueError, RecursionError):
         return None
 

@@ -163,7 +163,10 @@ def _first_list_after(heading: LexborNode) -> LexborNode | None:
 def _headings(tree: LexborHTMLParser) -> Iterator[LexborNode]:
     """The elements that may head a list, in document order, found as they are needed: the
     summary box sits near the top of a live page, so the walk mostly stops early."""
-    for node in tree.root.traverse():
+    root = tree.root
+    if root is None:  # a document without even an <html> element heads no list
+        return
+    for node in root.traverse():
         tag = node.tag
         if tag in _HEADING_TAGS or (tag == "div" and node.attributes.get("role") == "heading"):
             yield node

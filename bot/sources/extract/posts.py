@@ -65,7 +65,7 @@ def _time(node: LexborNode, inner_times: dict[int, str]) -> str | None:
 
 def _post_runs(tree: LexborHTMLParser, inner_times: dict[int, str]) -> list[list[LexborNode]]:
     """Elements with an id and a time, grouped by parent, tag and class."""
-    runs: dict[tuple[int, str, str], list[LexborNode]] = {}
+    runs: dict[tuple[int, str | None, str], list[LexborNode]] = {}
     examined = 0
     for node in tree.css(_POST_TAGS):
         if _identity(node) is None:

@@ -35,7 +35,7 @@ from itertools import product
 #   that leave foreign content or enter an integration point change the rules; a raw-text
 #   element or such a tag inside stops the fast path.
 # Elements the parser ignores (a second <body>, a <tr> outside a table) only lower the depth.
-# tests/sources/test_nesting.py checks the bound against lexbor's own trees.
+# tests/sources/extract/test_nesting.py checks the bound against lexbor's own trees.
 _SLACK = 4
 _WS = r"\t\n\f\r "
 _ATTR_LIST = (
@@ -83,7 +83,7 @@ _TOKEN = (
 )
 _TOKENS = re.compile(_TOKEN)
 _TOKENS_BYTES = re.compile(_TOKEN.encode())
-_VOID_NAMES = frozenset(
+_VOID_NAMES: frozenset[str | bytes] = frozenset(
     [
         "area",
         "base",
@@ -106,7 +106,7 @@ _VOID_NAMES = frozenset(
     ]
 )
 # The same names as bytes, for pages read as UTF-8 bytes.
-_VOID_NAMES |= {name.encode() for name in _VOID_NAMES}
+_VOID_NAMES |= {name.encode() for name in _VOID_NAMES if isinstance(name, str)}
 # Start tags that leave foreign content or open an HTML integration point within it.
 _FOREIGN_EXITS = frozenset(
     [
@@ -194,7 +194,7 @@ def strict_depth(markup: str | bytes) -> int | None:
     """
     if isinstance(markup, bytes):
         tokens = _TOKENS_BYTES.findall(markup)
-        kinds: Mapping[str | bytes, int] = _KINDS_BYTES
+        kinds: Mapping[str, int] | Mapping[bytes, int] = _KINDS_BYTES
         roots: frozenset[str | bytes] = _FOREIGN_ROOTS_BYTES
     else:
         tokens = _TOKENS.findall(markup)

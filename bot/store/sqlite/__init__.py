@@ -2,7 +2,8 @@
 
 `SQLiteStore` is the store's interface (`bot.store.interface.Store`) made of one part per
 concern, each a `Database` over the same connection: stories and sources, polls, entries,
-subscriptions and servers, the outbox.
+subscriptions and servers, the outbox, what happened to an update (history), what the web
+window reads (status).
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ import os
 from bot.store.interface import Store
 from bot.store.sqlite.database import connect
 from bot.store.sqlite.entries import Entries
+from bot.store.sqlite.history import History
 from bot.store.sqlite.migrate import LATEST
 from bot.store.sqlite.outbox import Outbox
 from bot.store.sqlite.polls import Polls
+from bot.store.sqlite.status import Status
 from bot.store.sqlite.stories import Stories
 from bot.store.sqlite.subscriptions import Subscriptions
 
 
-class SQLiteStore(Stories, Polls, Entries, Subscriptions, Outbox, Store):
+class SQLiteStore(Stories, Polls, Entries, Subscriptions, Outbox, History, Status, Store):
     """Everything Bulletin keeps, in one SQLite file."""
 
     @classmethod

@@ -22,7 +22,7 @@ from bot.store.sqlite.migrate import LATEST, migrate
 log = logging.getLogger(__name__)
 
 
-def _open_hint(error: sqlite3.DatabaseError) -> str:
+def _open_hint(error: sqlite3.Error) -> str:
     """What an operator can do about an error met while opening the database."""
     text = str(error).lower()
     if "readonly" in text or "read-only" in text or "unable to open" in text:
@@ -30,11 +30,6 @@ def _open_hint(error: sqlite3.DatabaseError) -> str:
     if "not a database" in text or "malformed" in text or "corrupt" in text:
         return " (the file is damaged: restore a backup, or move it aside to start afresh)"
     return ""
-
-
-def _cannot_open(where: str, error: sqlite3.Error) -> str:
-    hint = _open_hint(error) if isinstance(error, sqlite3.DatabaseError) else ""
-    return f"cannot open the database {where!r}: {error}{hint}"
 
 
 def _check_openable(path: str) -> None:

@@ -105,6 +105,7 @@ class Entries(Database, EntriesStore):
                 (now_us - default_us,),
             )
             await db.execute("DELETE FROM delivery_attempts WHERE at < ?", (now_us - default_us,))
+            await db.execute("DELETE FROM routing_decisions WHERE at < ?", (now_us - default_us,))
             # what a message showed, for edits: those older than the window get no correction
             await db.execute(
                 "DELETE FROM posted_messages WHERE posted_at < ?", (now_us - default_us,)

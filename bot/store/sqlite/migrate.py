@@ -54,7 +54,7 @@ async def migrate(db: aiosqlite.Connection, *, target: int = LATEST) -> int:
                 if db.in_transaction:
                     await db.rollback()
                 raise
-            broken = await db.execute_fetchall("PRAGMA foreign_key_check")
+            broken = list(await db.execute_fetchall("PRAGMA foreign_key_check"))
             if broken:
                 raise StoreError(f"migration {name} left rows that refer to nothing: {broken[:3]}")
             version = number

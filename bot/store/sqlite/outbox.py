@@ -295,12 +295,19 @@ class Outbox(Database, OutboxStore):
             return await self._pause(db, subscription_id, reason, detail, to_us(now))
 
     async def delivery_history(
-        self, guild_id: int, *, story_id: int | None = None, limit: int = 20
+        self,
+        guild_id: int,
+        *,
+        story_id: int | None = None,
+        limit: int = 20,
+        subscription_ids: Sequence[int] | None = None,
     ) -> list[DeliveryAttempt]:
+        subs = None if subscription_ids is None else json.dumps(list(subscription_ids))
         rows = await self._query_all(
             "SELECT * FROM delivery_attempts WHERE guild_id = ? AND (? IS NULL OR story_id = ?)"
+            " AND (? IS NULL OR subscription_id IN (SELECT value FROM json_each(?)))"
             " ORDER BY id DESC LIMIT ?",
-            (guild_id, story_id, story_id, limit),
+            (guild_id, story_id, story_id, subs, subs, limit),
         )
         return [DeliveryAttempt.from_row(row) for row in rows]
 

@@ -14,7 +14,16 @@ from datetime import datetime
 import aiosqlite
 
 from bot.diff import EntryWrite, SourceState, StoredEntry, id_key, versioned_items
-from bot.model import AlertContent, AlertKind, Change, EditedEntry, NewEntry, Snapshot, StoryStatus
+from bot.model import (
+    AlertContent,
+    AlertKind,
+    Change,
+    EditedEntry,
+    Mode,
+    NewEntry,
+    Snapshot,
+    StoryStatus,
+)
 from bot.store.codec import alert_to_json, change_kind, change_to_json, to_us, to_us_or_none
 from bot.store.errors import StalePoll, StoreError
 from bot.store.interface import PollsStore
@@ -29,6 +38,7 @@ from bot.store.records import (
 )
 from bot.store.rules import TOUCH_EVERY, outbox_nonce, us
 from bot.store.sqlite.database import Database
+from bot.store.trail import LeftOut
 
 _TOUCH_EVERY_US = us(TOUCH_EVERY)
 
@@ -39,6 +49,11 @@ def _ids(ids: Sequence[str]) -> tuple[str, list[str]]:
     odd = [entry_id for entry_id in ids if "\x00" in entry_id]
     plain = [entry_id for entry_id in ids if "\x00" not in entry_id] if odd else ids
     return json.dumps(list(plain)), odd
+
+
+def _writes_nothing_but_the_source(record: PollRecord) -> bool:
+    plan = record.plan
+    return plan is None or not (plan.inserts or plan.updates or plan.key_points or record.touch)
 
 
 class Polls(Database, PollsStore):
@@ -54,7 +69,8 @@ class Polls(Database, PollsStore):
         )
         return [SourceRecord.from_row(row) for row in rows]
 
-    async def poll_state(self, source_id: int, snapshot: Snapshot) -> PollState:
+    async def poll_state(self, source_id: int, snapshot: Snapshot, *, now: datetime) -> PollState:
+        touch_before = to_us(now) - _TOUCH_EVERY_US
         async with self._reading():
             row = await self._fetchone("SELECT * FROM sources WHERE id = ?", (source_id,))
             if row is None:
@@ -63,17 +79,19 @@ class Polls(Database, PollsStore):
             ids = list(dict.fromkeys(entry.id for entry in snapshot.entries))
             plain, odd = _ids(ids)
             rows = await self._fetchall(
-                "SELECT entry_id, content_hash, fingerprint FROM entries"
+                "SELECT entry_id, content_hash, fingerprint, last_seen FROM entries"
                 " WHERE source_id = ? AND entry_id IN (SELECT value FROM json_each(?))",
                 (source_id, plain),
             )
             for entry_id in odd:
                 rows += await self._fetchall(
-                    "SELECT entry_id, content_hash, fingerprint FROM entries"
+                    "SELECT entry_id, content_hash, fingerprint, last_seen FROM entries"
                     " WHERE source_id = ? AND entry_id = ?",
                     (source_id, entry_id),
                 )
             stored = {row[0]: StoredEntry(content_hash=row[1], fingerprint=row[2]) for row in rows}
+            # last_seen is refreshed at most hourly, so an unchanged poll writes (almost) nothing
+            touch_due = frozenset(row[0] for row in rows if row[3] < touch_before)
             forgotten: frozenset[str] = frozenset()
             unknown = [entry_id for entry_id in ids if entry_id not in stored]
             if unknown and source.baseline_at is not None:
@@ -97,7 +115,7 @@ class Polls(Database, PollsStore):
             forgotten=forgotten,
             key_points=current,
         )
-        return PollState(source=source, entries=state)
+        return PollState(source=source, entries=state, touch_due=touch_due)
 
     async def entry_words(
         self, source_id: int, entry_ids: Sequence[str]
@@ -121,7 +139,8 @@ class Polls(Database, PollsStore):
         # A subscription paused by a delivery fault (Discord's 403/404) still gets its rows:
         # they wait, unsent, until `/subscribe` there again resumes it ("nothing is lost").
         rows = await self._query_all(
-            "SELECT sub.id, sub.story_id, sub.mode, sub.keywords FROM subscriptions sub"
+            "SELECT sub.id, sub.story_id, sub.mode, sub.keywords, sub.exclusions, sub.pattern"
+            " FROM subscriptions sub"
             " JOIN stories st ON st.id = sub.story_id"
             " JOIN story_sources ss ON ss.story_id = st.id"
             " LEFT JOIN guilds g ON g.id = sub.guild_id"  # the subscriber's server (config
@@ -130,7 +149,7 @@ class Polls(Database, PollsStore):
             " ORDER BY sub.id",
             (source_id,),
         )
-        return [Subscriber(row[0], row[1], row[2], row[3]) for row in rows]
+        return [Subscriber(row[0], row[1], Mode(row[2]), row[3], row[4], row[5]) for row in rows]
 
     async def sibling_sources(self, source_id: int) -> list[SiblingSource]:
         rows = await self._query_all(
@@ -146,8 +165,9 @@ class Polls(Database, PollsStore):
         now_us = to_us(record.now)
         update = self._source_update(record, now_us)
         if (
-            record.plan is None
+            _writes_nothing_but_the_source(record)
             and not record.deliveries
+            and not record.left_out
             and record.alert is None
             and record.siblings is None
         ):
@@ -167,6 +187,8 @@ class Polls(Database, PollsStore):
                 await self._write_plan(record, now_us)
             if record.deliveries:
                 await self._write_outbox(record.source_id, record.deliveries, now_us)
+            if record.left_out:
+                await self._write_left_out(record.source_id, record.left_out, now_us)
             if record.alert is not None:
                 await self._write_alerts(
                     record.source_id, record.alert, record.error, now_us, database=db
@@ -254,20 +276,17 @@ class Polls(Database, PollsStore):
         assert plan is not None
         source_id = record.source_id
         await self._write_entries(source_id, plan.inserts, plan.updates, now_us)
-        if plan.seen_ids:
-            # refreshed at most hourly: an unchanged poll writes (almost) nothing. The unary +
-            # keeps SQLite on the (source_id, entry_id) key: the index on last_seen would walk
-            # the source's whole history.
-            plain, odd = _ids(plan.seen_ids)
+        if record.touch:
+            # the ids read as due a refresh with the poll's state (PollState.touch_due)
+            plain, odd = _ids(record.touch)
             await self._db.execute(
-                "UPDATE entries SET last_seen = ? WHERE source_id = ? AND +last_seen < ?"
-                " AND entry_id IN (SELECT value FROM json_each(?))",
-                (now_us, source_id, now_us - _TOUCH_EVERY_US, plain),
+                "UPDATE entries SET last_seen = ?"
+                " WHERE source_id = ? AND entry_id IN (SELECT value FROM json_each(?))",
+                (now_us, source_id, plain),
             )
             await self._db.executemany(
-                "UPDATE entries SET last_seen = ? WHERE source_id = ? AND +last_seen < ?"
-                " AND entry_id = ?",
-                [(now_us, source_id, now_us - _TOUCH_EVERY_US, entry_id) for entry_id in odd],
+                "UPDATE entries SET last_seen = ? WHERE source_id = ? AND entry_id = ?",
+                [(now_us, source_id, entry_id) for entry_id in odd],
             )
         if plan.key_points is not None:
             kp = plan.key_points
@@ -380,6 +399,30 @@ class Polls(Database, PollsStore):
             " SELECT ?, ?, ?, ?, ?, ?, ?, ?"
             " WHERE EXISTS (SELECT 1 FROM subscriptions WHERE id = ?)",
             rows,
+        )
+
+    async def _write_left_out(
+        self, source_id: int, left_out: Sequence[LeftOut], now_us: int
+    ) -> None:
+        """One routing decision per update or edit a subscription was left without; a
+        subscription removed since the poll was planned gets none."""
+        await self._db.executemany(
+            "INSERT INTO routing_decisions (subscription_id, source_id, entry_id, kind, reason,"
+            " value, at) SELECT ?, ?, ?, ?, ?, ?, ?"
+            " WHERE EXISTS (SELECT 1 FROM subscriptions WHERE id = ?)",
+            [
+                (
+                    item.subscription_id,
+                    source_id,
+                    item.change.entry.id,
+                    change_kind(item.change),
+                    item.reason.value,
+                    item.value,
+                    now_us,
+                    item.subscription_id,
+                )
+                for item in left_out
+            ],
         )
 
     async def _write_alerts(

@@ -133,10 +133,12 @@ class Subscriptions(Database, SubscriptionsStore):
         thread: bool = False,
         target: str | None = None,
         now: datetime | None = None,
+        exclusions: str | None = None,
+        pattern: str | None = None,
     ) -> int:
         if mode not in tuple(Mode):
             raise StoreError(f"unknown mode {mode!r}; use one of {', '.join(Mode)}")
-        if mode is Mode.DIGEST or mode == Mode.DIGEST.value:
+        if mode == Mode.DIGEST:  # a StrEnum: a plain "digest" is equal too
             every = every or DEFAULT_DIGEST_PERIOD
         target = target or ("console" if channel_id is None else "discord")
         now_us = to_us(now or _now())
@@ -148,12 +150,13 @@ class Subscriptions(Database, SubscriptionsStore):
                 )
             row = await self._fetchone(
                 "INSERT INTO subscriptions (story_id, guild_id, target, channel_id, mode, every,"
-                " mention_role_id, keywords, thread, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " mention_role_id, keywords, thread, created_at, exclusions, pattern)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (story_id, target, ifnull(channel_id, -1)) DO UPDATE SET"
                 " mode = excluded.mode, every = excluded.every,"
                 " mention_role_id = excluded.mention_role_id, keywords = excluded.keywords,"
                 " thread = excluded.thread, paused_at = NULL, pause_reason = NULL,"
+                " exclusions = excluded.exclusions, pattern = excluded.pattern,"
                 " pause_detail = NULL,"
                 # a switch to digests starts the first period now, not at the subscription's
                 # creation (what came before was posted as it came)
@@ -172,6 +175,8 @@ class Subscriptions(Database, SubscriptionsStore):
                     keywords,
                     thread,
                     now_us,
+                    exclusions,
+                    pattern,
                 ),
             )
             assert row is not None

@@ -40,6 +40,7 @@ class Harness:
     sources: SourceServer
     db_path: str = ""
     bot: BulletinBot | None = None
+    task: asyncio.Task[None] | None = None  # the bot's run (a test may restart the bot)
     members: dict[str, Member] = field(default_factory=dict)
 
     @property
@@ -120,11 +121,10 @@ async def harness(discord_server, guild, tmp_path) -> AsyncIterator[Harness]:
     runtime = await make_runtime(tmp_path, dev_guild=guild.id, server=discord_server)
     async with SourceServer() as sources:
         h = Harness(discord_server, guild, runtime, sources, str(tmp_path / "bulletin.db"))
-        bot, task = await start(runtime, discord_server)
-        h.bot = bot
-        await bot.tree.sync()  # global: what /sync global does, for the other servers
+        h.bot, h.task = await start(runtime, discord_server)
+        await h.bot.tree.sync()  # global: what /sync global does, for the other servers
         try:
             yield h
         finally:
-            await stop(bot, task)
+            await stop(h.bot, h.task)
             await close_runtime(runtime)

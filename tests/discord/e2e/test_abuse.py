@@ -69,6 +69,8 @@ GUARDED = [
     ("subscribe", lambda h: {"story": "Mars"}),
     ("unsubscribe", lambda h: {"story": "Mars"}),
     ("subscriptions", lambda h: {}),
+    ("deliveries", lambda h: {"story": "Mars"}),
+    ("why", lambda h: {"story": "Mars", "update": "Touchdown confirmed"}),
     ("settings alerts", lambda h: {"channel": h.server.add_channel(h.guild, "alerts")}),
 ]
 

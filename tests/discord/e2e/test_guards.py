@@ -15,19 +15,19 @@ from tests.discord.e2e.harness import close_runtime, eventually, make_runtime, s
 from tests.fakes.discord import Perm
 
 EXPECTED = {"help", "stories", "latest", "keypoints", "subscribe", "unsubscribe",
-            "subscriptions", "source", "settings"}  # fmt: skip
+            "subscriptions", "deliveries", "why", "source", "settings"}  # fmt: skip
 
 
 @pytest.fixture
 async def loaded(discord_server, tmp_path):
     runtime = await make_runtime(tmp_path, dev_guild=1234, server=discord_server)
-    bot = BulletinBot(runtime)
-    for name in cog_extensions():
-        await bot.load_extension(name)
     try:
-        yield bot
+        # entered as run_discord enters it: an AutoShardedBot is set up there, or cannot close
+        async with BulletinBot(runtime) as bot:
+            for name in cog_extensions():
+                await bot.load_extension(name)
+            yield bot
     finally:
-        await bot.close()
         await close_runtime(runtime)
 
 
@@ -35,6 +35,7 @@ def test_every_cog_module_is_an_extension():
     assert cog_extensions() == [
         "cogs.admin",
         "cogs.help",
+        "cogs.history",
         "cogs.settings",
         "cogs.sources",
         "cogs.stories",
@@ -111,7 +112,7 @@ async def test_run_discord_reports_a_refused_token_without_showing_it(
 
 
 # The commands as the issue names them: (option, type, required, extra) per command, in order.
-# Types are Discord's: 3 string, 4 integer, 5 boolean, 7 channel, 8 role.
+# Types are Discord's: 3 string, 4 integer, 5 boolean, 7 channel, 8 role, 11 attachment.
 STORY = ("story", 3, True, {"autocomplete": True})
 SPEC: dict[str, tuple[int | None, list[tuple]]] = {
     "help": (None, []),
@@ -126,13 +127,20 @@ SPEC: dict[str, tuple[int | None, list[tuple]]] = {
             ("mode", 3, False, {"choices": ["updates", "key-points", "digest"]}),
             ("every", 3, False, {"choices": ["1h", "3h", "6h", "12h", "24h"]}),
             ("mention", 8, False, {}),
-            ("keywords", 3, False, {}),
+            ("keywords", 3, False, {"min_length": 1, "max_length": 500}),
+            ("exclude", 3, False, {"min_length": 1, "max_length": 500}),
+            ("pattern", 3, False, {"min_length": 1, "max_length": 200}),
             ("thread", 5, False, {}),
             ("backfill", 4, False, {"min_value": 0, "max_value": 10}),
         ],
     ),
     "unsubscribe": (Perm.MANAGE_CHANNELS, [STORY, ("channel", 7, False, {})]),
     "subscriptions": (Perm.MANAGE_CHANNELS, []),
+    "deliveries": (Perm.MANAGE_CHANNELS, [STORY, ("channel", 7, False, {})]),
+    "why": (
+        Perm.MANAGE_CHANNELS,
+        [STORY, ("update", 3, True, {"autocomplete": True, "min_length": 1, "max_length": 100})],
+    ),
     "source add": (
         Perm.MANAGE_GUILD,
         [("url", 3, True, {}), ("story", 3, False, {}), ("interval", 4, False, {})],
@@ -142,6 +150,8 @@ SPEC: dict[str, tuple[int | None, list[tuple]]] = {
     "source status": (Perm.MANAGE_GUILD, [("story", 3, False, {"autocomplete": True})]),
     "source pause": (Perm.MANAGE_GUILD, [STORY]),
     "source resume": (Perm.MANAGE_GUILD, [STORY]),
+    "source import": (Perm.MANAGE_GUILD, [("file", 11, True, {})]),  # 11: attachment
+    "source export": (Perm.MANAGE_GUILD, []),
     "settings alerts": (Perm.MANAGE_GUILD, [("channel", 7, True, {})]),
 }
 
@@ -177,7 +187,7 @@ async def test_registered_commands_and_options_are_exactly_the_issues(harness):
             if "choices" in extra:
                 assert [c["value"] for c in option["choices"]] == extra["choices"], where
                 assert all(c["name"] for c in option["choices"]), where
-            for bound in ("min_value", "max_value"):
+            for bound in ("min_value", "max_value", "min_length", "max_length"):
                 if bound in extra:
                     assert option.get(bound) == extra[bound], where
 

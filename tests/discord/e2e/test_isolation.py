@@ -60,6 +60,10 @@ COMMANDS = [
     ("subscribe", {"story": "Mars", "mode": "digest", "backfill": 3}),
     ("unsubscribe", {"story": "Mars"}),
     ("subscriptions", {}),
+    ("subscribe", {"story": "Mars", "exclude": "rumour", "pattern": "touchdown|lander"}),
+    ("deliveries", {"story": "Mars"}),
+    ("deliveries", {"story": "Mars", "channel": "B-ALERTS"}),
+    ("why", {"story": "Mars", "update": "Touchdown confirmed"}),
     ("source add", {"url": SECRET_URL, "story": "Mars"}),
     ("source remove", {"story": "Mars"}),
     ("source remove", {"story": "Mars", "url": SECRET_URL}),
@@ -105,6 +109,8 @@ async def test_another_servers_admin_can_neither_read_nor_change_this_server(
         ("source status", "story"),
         ("source pause", "story"),
         ("source resume", "story"),
+        ("deliveries", "story"),
+        ("why", "story"),
     ],
 )
 async def test_autocomplete_offers_no_story_of_another_server(harness, command, option):
@@ -113,6 +119,22 @@ async def test_autocomplete_offers_no_story_of_another_server(harness, command, 
     admin = harness.member("b-admin", Perm.ADMINISTRATOR, other)
     choices = await harness.server.autocomplete(other, admin, command, {option: "M"}, option)
     assert choices == []
+
+
+@pytest.mark.parametrize("typed", ["", "Touchdown", "T"])
+async def test_update_autocomplete_offers_no_update_of_another_server(harness, typed):
+    await guild_a(harness)
+    other = await harness.second_guild()
+    admin = harness.member("b-admin", Perm.ADMINISTRATOR, other)
+    choices = await harness.server.autocomplete(
+        other, admin, "why", {"story": "Mars", "update": typed}, "update"
+    )
+    assert choices == []
+    # while this server's moderators are offered them
+    mine = await harness.server.autocomplete(
+        harness.guild, harness.moderator(), "why", {"story": "Mars", "update": typed}, "update"
+    )
+    assert "Touchdown confirmed" in mine[0]["name"]
 
 
 async def test_source_url_autocomplete_offers_no_url_of_another_server(harness):

@@ -51,6 +51,8 @@ COMMANDS = {
     "subscribe",
     "unsubscribe",
     "subscriptions",
+    "deliveries",
+    "why",
     "source",
     "settings",
     "sync",

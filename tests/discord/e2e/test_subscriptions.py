@@ -189,7 +189,7 @@ async def test_backfill_with_keywords_posts_only_matches_and_says_when_none(harn
     assert "The latest 2 updates will be posted shortly" in content(inv)
     news = harness.server.add_channel(harness.guild, "news")
     inv = await subscribe(harness, channel=news, backfill=5, keywords="volcano")
-    assert "No recent update matches its keywords, so there is nothing to backfill" in content(inv)
+    assert "No recent update passes its filters, so there is nothing to backfill" in content(inv)
 
 
 async def test_subscription_quota_refuses_a_new_one(harness):

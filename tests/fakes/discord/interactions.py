@@ -11,10 +11,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from .files import Upload
 from .model import Channel, ChannelType, Guild, Member, Perm, Role, User
 
 SUB_COMMAND, SUB_COMMAND_GROUP = 1, 2
 STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, MENTIONABLE, NUMBER = 3, 4, 5, 6, 7, 8, 9, 10
+ATTACHMENT = 11
 
 
 class InvocationError(ValueError):
@@ -39,6 +41,7 @@ class Invocation:
     callbacks: list[dict[str, Any]] = field(default_factory=list)
     followups: list[dict[str, Any]] = field(default_factory=list)
     original: dict[str, Any] | None = None
+    message: dict[str, Any] | None = None  # a component interaction's: the message pressed
     answered_after: float | None = None
     _answered: asyncio.Event = field(default_factory=asyncio.Event)
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -194,6 +197,11 @@ def _typed(
         value = str(channel.id)
     elif kind in (ROLE, USER, MENTIONABLE):
         value = _resolve_mentionable(guild, kind, name, raw, resolved)
+    elif kind == ATTACHMENT:
+        if not isinstance(raw, Upload):
+            raise InvocationError(f"{name}: give a file made with server.files.add()")
+        resolved.setdefault("attachments", {})[str(raw.id)] = raw.payload(ephemeral=True)
+        value = str(raw.id)
     else:
         raise InvocationError(f"{name}: option type {kind} is not supported by the fake")
     if kind in (INTEGER, NUMBER):
@@ -240,6 +248,38 @@ def may_use(guild: Guild, member: Member, channel: Channel, schema: dict[str, An
     return need != 0 and perms & need == need
 
 
+def component_payload(
+    guild: Guild,
+    member: Member,
+    channel: Channel,
+    message: dict[str, Any],
+    button: dict[str, Any],
+    bot_member: Member,
+    application_id: int,
+) -> dict[str, Any]:
+    """The INTERACTION_CREATE payload of a press of BUTTON on MESSAGE (id and token to add)."""
+    perms = guild.permissions_in(member, channel)
+    return {
+        "application_id": str(application_id),
+        "type": 3,
+        "version": 1,
+        "guild_id": str(guild.id),
+        "guild": {"id": str(guild.id), "locale": "en-US", "features": []},
+        "channel_id": str(channel.id),
+        "channel": channel.payload() | {"permissions": str(perms)},
+        "member": member.payload() | {"permissions": str(perms)},
+        "app_permissions": str(guild.permissions_in(bot_member, channel)),
+        "locale": "en-US",
+        "guild_locale": "en-US",
+        "entitlements": [],
+        "authorizing_integration_owners": {"0": str(guild.id)},
+        "context": 0,
+        "attachment_size_limit": 10 * 1024 * 1024,
+        "message": dict(message),
+        "data": {"custom_id": button["custom_id"], "component_type": button["type"]},
+    }
+
+
 __all__ = [
     "ChannelType",
     "CommandRefused",
@@ -247,5 +287,6 @@ __all__ = [
     "InvocationError",
     "Role",
     "build_options",
+    "component_payload",
     "may_use",
 ]

@@ -21,11 +21,14 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from .components import find_button
+from .files import Files, read_body, request_errors
 from .interactions import (
     CommandRefused,
     Invocation,
     InvocationError,
     build_options,
+    component_payload,
     may_use,
 )
 from .limits import RateLimits, validate_message
@@ -41,6 +44,7 @@ from .model import (
     iso_now,
     snowflake,
 )
+from .shards import ShardSpec, guild_of_event
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +105,7 @@ class Session:
     intents: int = 0
     identified: int = 0  # how many IDENTIFYs led to this session
     resumes: int = 0
+    shard: ShardSpec = field(default_factory=ShardSpec)  # whose guilds it is sent
 
 
 class FakeDiscord:
@@ -114,8 +119,11 @@ class FakeDiscord:
         nonce_window: float = 300.0,
         interaction_deadline: float = 3.0,
         limits: RateLimits | None = None,
+        shards: int = 1,
     ) -> None:
         self.token = token
+        self.recommended_shards = shards  # what GET /gateway/bot answers
+        self.gateway_refused = False  # an outage: gateway connections answered 503
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.nonce_window = nonce_window
         self.interaction_deadline = interaction_deadline
@@ -132,7 +140,9 @@ class FakeDiscord:
         self.commands: dict[int | None, dict[str, dict[str, Any]]] = {}
         self.faults: list[Fault] = []
         self.sessions: dict[str, Session] = {}
+        self.gateway_connections = 0  # websockets opened, whether they IDENTIFY or not
         self.invocations: dict[str, Invocation] = {}
+        self.files = Files()  # the CDN: attachments given to commands, files the bot uploads
         self.clock_offset = 0.0  # added to time.monotonic() for the nonce window
         self._nonces: dict[tuple[int, str], tuple[float, int]] = {}
         self._cursors: dict[int, int] = {}
@@ -164,6 +174,7 @@ class FakeDiscord:
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.files.base_url = self.base_url
 
     async def close(self) -> None:
         for ws in list(self._sockets):
@@ -185,10 +196,11 @@ class FakeDiscord:
         owner: User | None = None,
         everyone: int = Perm.DEFAULT_EVERYONE,
         bot_permissions: int = 0,
+        guild_id: int | None = None,  # e.g. on a given shard: shards.snowflake_on_shard
     ) -> Guild:
         """A server the bot is in: @everyone, a #general text channel, the bot's member and role."""
         owner = owner or self.owner
-        guild = Guild(snowflake(), name, owner.id)
+        guild = Guild(guild_id or snowflake(), name, owner.id)
         guild.roles[guild.id] = Role(guild.id, "@everyone", everyone)
         self.guilds[guild.id] = guild
         guild.members[owner.id] = Member(owner)
@@ -296,6 +308,14 @@ class FakeDiscord:
         self.faults.append(fault)
         return fault
 
+    async def gateway_outage(self) -> None:
+        """Drop every gateway connection and refuse new ones (503) until `gateway_back()`."""
+        self.gateway_refused = True
+        await self.drop_gateway()
+
+    def gateway_back(self) -> None:
+        self.gateway_refused = False
+
     async def drop_gateway(self, code: int = 4000) -> None:
         """Close every gateway connection as Discord does on a hiccup; the client should RESUME."""
         for ws in list(self._sockets):
@@ -382,7 +402,9 @@ class FakeDiscord:
         await self._send(event, data)
 
     async def _send(self, event: str, data: dict[str, Any], only: Session | None = None) -> None:
-        for session in [only] if only else list(self.sessions.values()):
+        guild_id = guild_of_event(event, data)  # only the sessions of its shard hear of a guild
+        sessions = [s for s in self.sessions.values() if s.shard.carries(guild_id)]
+        for session in [only] if only else sessions:
             session.seq += 1
             frame = {"op": 0, "t": event, "s": session.seq, "d": data}
             session.backlog.append(frame)
@@ -393,13 +415,16 @@ class FakeDiscord:
                 except ConnectionError:
                     session.ws = None
 
-    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+    async def _gateway(self, request: web.Request) -> web.StreamResponse:
+        if self.gateway_refused:
+            return web.Response(status=503, text="gateway unavailable")
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         if request.query.get("encoding", "json") != "json":
             await ws.close(code=4002, message=b"only json encoding")
             return ws
         self._sockets.add(ws)
+        self.gateway_connections += 1
         session: Session | None = None
         try:
             await ws.send_json({"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval_ms}})
@@ -425,12 +450,22 @@ class FakeDiscord:
         if data.get("token") != self.token:
             await ws.close(code=4004, message=b"Authentication failed.")
             return None
-        session = Session(secrets.token_hex(16), ws, intents=int(data.get("intents", 0)))
+        shard = ShardSpec.from_identify(data.get("shard"))
+        if shard is None:
+            await ws.close(code=4010, message=b"Invalid shard.")
+            return None
+        # Changes queued before go to the sessions there were; READY and GUILD_CREATE below
+        # carry the whole state to this one.
+        await self.flush()
+        session = Session(
+            secrets.token_hex(16), ws, intents=int(data.get("intents", 0)), shard=shard
+        )
         session.identified += 1
         self.sessions[session.id] = session
-        guilds = [g for g in self.guilds.values() if self.bot_user.id in g.members]
+        guilds = [
+            g for g in self.guilds.values() if self.bot_user.id in g.members and shard.carries(g.id)
+        ]
         user = self.bot_user.payload() | {"verified": True, "mfa_enabled": False, "flags": 0}
-        self._pending.clear()  # READY and GUILD_CREATE below carry the whole state
         await self._send(
             "READY",
             {
@@ -440,7 +475,7 @@ class FakeDiscord:
                 "session_id": session.id,
                 "resume_gateway_url": self.gateway_url,
                 "application": {"id": str(self.application_id), "flags": 0},
-                "shard": [0, 1],
+                "shard": shard.payload(),
             },
             only=session,
         )
@@ -472,6 +507,11 @@ class FakeDiscord:
     @property
     def identifies(self) -> int:
         return sum(s.identified for s in self.sessions.values())
+
+    @property
+    def identified_shards(self) -> list[tuple[int, int]]:
+        """(shard id, shard count) of every session IDENTIFYed, in order."""
+        return [(s.shard.id, s.shard.count) for s in self.sessions.values()]
 
     async def wait_connected(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
         """Wait until the bot has a live gateway session."""
@@ -568,6 +608,7 @@ class FakeDiscord:
     def _routes(self, app: web.Application) -> None:
         r = app.router
         r.add_get("/gateway", self._gateway)
+        self.files.route(app)
         a = API
         r.add_get(a + "/gateway", self._get_gateway)
         r.add_get(a + "/gateway/bot", self._get_gateway)
@@ -609,7 +650,11 @@ class FakeDiscord:
     async def _get_gateway(self, request: web.Request) -> web.Response:
         limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
         return web.json_response(
-            {"url": self.gateway_url, "shards": 1, "session_start_limit": limit}
+            {
+                "url": self.gateway_url,
+                "shards": self.recommended_shards,
+                "session_start_limit": limit,
+            }
         )
 
     async def _get_me(self, request: web.Request) -> web.Response:
@@ -782,6 +827,36 @@ class FakeDiscord:
         self.invocations[token] = inv
         return inv
 
+    async def press(
+        self,
+        message: dict[str, Any],
+        custom_id: str,
+        member: Member | None = None,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 (a test helper: the timeout is the point)
+    ) -> Invocation:
+        """Press the button CUSTOM_ID of a message as MEMBER (by default whoever ran the command
+        that made it) and wait for the bot's answer; a component interaction (type 3)."""
+        channel = self.channels[int(message["channel_id"])]
+        guild = self.guild_of(channel)
+        button = find_button(message, custom_id)
+        if button is None or button.get("disabled"):
+            raise InvocationError(f"the message has no enabled button {custom_id!r}")
+        runner = int((message.get("interaction_metadata") or {}).get("user", {}).get("id", 0))
+        member = member or guild.members[runner]
+        if message["flags"] & 64 and member.id != runner:
+            raise InvocationError("an ephemeral message is seen only by who ran the command")
+        interaction_id, token = snowflake(), secrets.token_urlsafe(24)
+        payload = component_payload(
+            guild, member, channel, message, button, self.bot_member(guild), self.application_id
+        )
+        payload |= {"id": str(interaction_id), "token": token}
+        inv = Invocation(interaction_id, token, guild, member, channel, payload, message=message)
+        self.invocations[token] = inv
+        await self.dispatch("INTERACTION_CREATE", payload)
+        await inv.wait_answer(timeout if timeout is not None else self.interaction_deadline + 1.0)
+        return inv
+
     async def _callback(self, request: web.Request) -> web.Response:
         inv = self.invocations.get(request.match_info["token"])
         if inv is None or str(inv.id) != request.match_info["interaction_id"]:
@@ -790,13 +865,24 @@ class FakeDiscord:
             return error(400, 40060, "Interaction has already been acknowledged.")
         if time.monotonic() - inv.sent_at > self.interaction_deadline:
             return error(404, 10062, "Unknown interaction")
-        body = await request.json()
+        body, files = await read_body(request)
         kind = int(body.get("type", 0))
         data = body.get("data") or {}
-        if kind in (4, 7):
+        if kind in (4, 5, 7) and (problem := request_errors(data, files)):
+            return error(400, 50035, "Invalid Form Body", {"data": problem})
+        if kind in (6, 7) and inv.message is None:
+            return error(400, 50035, f"Response type {kind} answers only a component interaction")
+        if kind == 4:
             problem = validate_message(data)
             if problem:
                 return error(400, 50035, "Invalid Form Body", {"data": problem})
+        elif kind == 7 and inv.message is not None:
+            updated = self._apply_edit(inv.message, data)
+            if isinstance(updated, web.Response):
+                return updated
+            updated["attachments"] = self.files.kept(
+                inv.channel.id, updated["attachments"], data, files
+            )
         elif kind == 8 and len(data.get("choices", [])) > 25:
             return error(400, 50035, "Invalid Form Body", {"data": {"choices": "at most 25"}})
         elif kind not in (5, 6, 8):
@@ -810,11 +896,16 @@ class FakeDiscord:
             message = self._new_message(
                 inv.channel, self.bot_user, data, kind=20, flags=flags, inv=inv
             )
+            message["attachments"] = self.files.attach(inv.channel.id, data, files)
             inv.original = message
             # Ephemeral replies are seen only by the member; a deferred ("thinking") reply is
             # recorded when its first edit fills it in.
             if not flags & (64 | 128):
                 self._record("create", message, data)
+        elif kind in (6, 7) and inv.message is not None:
+            message = inv.original = inv.message  # @original is the message pressed
+            if kind == 7 and not message["flags"] & 64:
+                self._record("edit", message, data)
         inv._touch()
         answer: dict[str, Any] = {
             "interaction": {
@@ -825,7 +916,7 @@ class FakeDiscord:
                 "response_message_ephemeral": bool(message and message["flags"] & 64),
             }
         }
-        if message is not None:
+        if message is not None and kind != 6:
             answer["resource"] = {"type": kind, "message": message}
         return web.json_response(answer)
 
@@ -841,12 +932,13 @@ class FakeDiscord:
             return error(404, 10015, "Unknown Webhook")
         if not inv.callbacks:
             return error(400, 40060, "The interaction has not been acknowledged.")
-        body = await request.json()
-        problem = validate_message(body)
+        body, files = await read_body(request)
+        problem = request_errors(body, files) or validate_message(body)
         if problem:
             return error(400, 50035, "Invalid Form Body", problem)
         flags = int(body.get("flags", 0) or 0)
         message = self._new_message(inv.channel, self.bot_user, body, kind=0, flags=flags, inv=inv)
+        message["attachments"] = self.files.attach(inv.channel.id, body, files)
         inv.followups.append(message)
         if not flags & 64:
             self._record("create", message, body)
@@ -877,10 +969,13 @@ class FakeDiscord:
         inv, message = self._webhook_message(request)
         if inv is None or message is None:
             return error(404, 10008, "Unknown Message")
-        body = await request.json()
+        body, files = await read_body(request)
+        if problem := request_errors(body, files):
+            return error(400, 50035, "Invalid Form Body", problem)
         edited = self._apply_edit(message, body)
         if isinstance(edited, web.Response):
             return edited
+        edited["attachments"] = self.files.kept(inv.channel.id, edited["attachments"], body, files)
         if request.match_info["message_id"] == "@original":
             inv.original = edited
         if not edited["flags"] & 64:

@@ -27,6 +27,8 @@ TABLES = {
     "subscriptions",
     "deliveries",
     "posted_messages",
+    "delivery_attempts",
+    "routing_decisions",
 }
 
 
@@ -211,5 +213,26 @@ async def test_version_7_moves_alerts_into_the_outbox_and_stores_reasons_as_code
         assert "alerts" not in tables(db_path)
         state = await store._fetchone("SELECT state FROM deliveries WHERE nonce = 'n1'")
         assert state[0] == "given_up"
+    finally:
+        await store.close()
+
+
+async def test_version_8_leaves_earlier_subscriptions_without_exclusions_or_pattern(db_path):
+    old = await SQLiteStore.open(db_path, migrate_to=7)
+    story = await old.ensure_story("Kept", guild_id=1, now=T0)
+    source = await old.add_source(story, "https://example.org/kept", now=T0)
+    await old.close()
+    with sqlite3.connect(db_path) as db:  # as version 7 wrote a subscription
+        db.execute(
+            "INSERT INTO subscriptions (story_id, guild_id, channel_id, keywords, created_at)"
+            " VALUES (?, 1, 10, 'ferry', ?)",
+            (story, to_us(T0)),
+        )
+    store = await open_store(db_path)
+    try:
+        (sub,) = await store.subscriptions(guild_id=1)
+        assert (sub.keywords, sub.exclusions, sub.pattern) == ("ferry", None, None)
+        (subscriber,) = await store.subscribers(source)
+        assert (subscriber.exclusions, subscriber.pattern) == (None, None)
     finally:
         await store.close()

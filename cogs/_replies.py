@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
+from bot import limits
 from bot.services import stories
 from bot.services.common import Refusal
 
@@ -17,12 +18,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MESSAGE_LIMIT = 2000
+MESSAGE_LIMIT = limits.MESSAGE_CONTENT
 MAX_MESSAGES = 5  # a long list is cut after this many messages
 
 
 def runtime_of(interaction: discord.Interaction) -> Runtime:
-    return interaction.client.runtime  # type: ignore[attr-defined]
+    # attr-defined: the client is bot.discord.client's BulletinBot, which cogs cannot name (it
+    # imports them: tests/test_layers.py allows no loop), so its type here is discord.Client.
+    runtime: Runtime = interaction.client.runtime  # type: ignore[attr-defined]
+    return runtime
 
 
 def guild_id_of(interaction: discord.Interaction) -> int:
@@ -44,7 +48,10 @@ async def story_autocomplete(
     except Exception:  # autocomplete must answer; an empty list is the honest fallback
         log.warning("story autocomplete failed in guild %s", interaction.guild_id, exc_info=True)
         return []
-    return [app_commands.Choice(name=name[:100], value=name[:100]) for name in names]
+    return [
+        app_commands.Choice(name=name[: limits.CHOICE_NAME], value=name[: limits.CHOICE_NAME])
+        for name in names
+    ]
 
 
 def chunks(lines: Sequence[str], limit: int = MESSAGE_LIMIT) -> list[str]:

@@ -10,13 +10,14 @@ from dataclasses import replace
 
 import discord
 
+from bot import limits
 from bot.delivery.render import RenderContext, key_points_embed, update_embed
 from bot.model import KeyPoints
 from bot.services.common import when
 from bot.services.stories import KeyPointsView
 from bot.store import StoredEntryRecord
 
-TOTAL_BUDGET = 5800  # Discord allows 6,000 characters across the embeds of one message
+TOTAL_BUDGET = limits.EMBEDS_TOTAL - 200  # Discord's limit, with room for the footers
 EXTRACTED_NOTE = "extracted: sentences picked from the updates, not the page's own list"
 
 
