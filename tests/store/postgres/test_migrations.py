@@ -4,6 +4,7 @@ however many processes start together."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 
 import asyncpg
@@ -27,6 +28,7 @@ TABLES = {
     "deliveries",
     "posted_messages",
     "delivery_attempts",
+    "routing_decisions",
     "schema_migrations",
 }
 
@@ -125,3 +127,53 @@ async def test_the_schema_waits_for_the_migration_lock(empty):
         await store.close()
     finally:
         await holder.close()
+
+
+async def test_version_2_leaves_earlier_subscriptions_without_exclusions_or_pattern(empty):
+    old = await PostgresStore.open(empty, migrate_to=1)
+    story = await old.ensure_story("Kept", guild_id=1, now=T0)
+    source = await old.add_source(story, "https://example.org/kept", now=T0)
+    await old.close()
+    await query(  # as version 1 wrote a subscription
+        empty,
+        "INSERT INTO subscriptions (story_id, guild_id, channel_id, keywords, created_at)"
+        " VALUES ($1, 1, 10, 'ferry', 0)",
+        story,
+    )
+    store = await open_store(empty)
+    try:
+        (sub,) = await store.subscriptions(guild_id=1)
+        assert (sub.keywords, sub.exclusions, sub.pattern) == ("ferry", None, None)
+        (subscriber,) = await store.subscribers(source)
+        assert (subscriber.exclusions, subscriber.pattern) == (None, None)
+    finally:
+        await store.close()
+
+
+async def test_the_schema_has_every_table_column_and_index_of_sqlites(empty, tmp_path):
+    """The two backends keep the same things: a column or table added to SQLite's schema
+    needs its PostgreSQL migration too (and `bulletin db copy` copies it)."""
+    sqlite_store = await open_store(tmp_path / "bulletin.db")
+    await sqlite_store.close()
+    with sqlite3.connect(tmp_path / "bulletin.db") as db:
+        tables = [
+            row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        ]
+        in_sqlite = {t: {row[1] for row in db.execute(f"PRAGMA table_info({t})")} for t in tables}
+        sqlite_indexes = {
+            row[0]
+            for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+            if not row[0].startswith("sqlite_autoindex_")
+        }
+    await (await open_store(empty)).close()
+    in_postgres: dict[str, set[str]] = {}
+    for table, column in await query(
+        empty,
+        "SELECT table_name, column_name FROM information_schema.columns"
+        " WHERE table_schema = 'public'",
+    ):
+        in_postgres.setdefault(table, set()).add(column)
+    assert in_postgres.pop("schema_migrations")  # SQLite keeps its version in user_version
+    assert in_postgres == in_sqlite
+    indexes = await query(empty, "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")
+    assert sqlite_indexes <= {row[0] for row in indexes}
