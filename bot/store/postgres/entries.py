@@ -111,6 +111,7 @@ class Entries(Database, EntriesStore):
                 now_us - default_us,
             )
             await db.execute("DELETE FROM delivery_attempts WHERE at < $1", now_us - default_us)
+            await db.execute("DELETE FROM routing_decisions WHERE at < $1", now_us - default_us)
             # what a message showed, for edits: those older than the window get no correction
             await db.execute(
                 "DELETE FROM posted_messages WHERE posted_at < $1", now_us - default_us

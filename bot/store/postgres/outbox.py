@@ -192,14 +192,22 @@ class Outbox(Database, OutboxStore):
         return await self._write(work)
 
     async def delivery_history(
-        self, guild_id: int, *, story_id: int | None = None, limit: int = 20
+        self,
+        guild_id: int,
+        *,
+        story_id: int | None = None,
+        limit: int = 20,
+        subscription_ids: Sequence[int] | None = None,
     ) -> list[DeliveryAttempt]:
         rows = await self._fetch(
             "SELECT * FROM delivery_attempts WHERE guild_id = $1"
-            " AND ($2::bigint IS NULL OR story_id = $2) ORDER BY id DESC LIMIT $3",
+            " AND ($2::bigint IS NULL OR story_id = $2)"
+            " AND ($4::bigint[] IS NULL OR subscription_id = ANY($4::bigint[]))"
+            " ORDER BY id DESC LIMIT $3",
             guild_id,
             story_id,
             limit,
+            None if subscription_ids is None else list(subscription_ids),
         )
         return [DeliveryAttempt.from_row(row) for row in rows]
 

@@ -16,7 +16,16 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.diff import EntryWrite, SourceState, StoredEntry, id_key, versioned_items
-from bot.model import AlertContent, AlertKind, Change, EditedEntry, NewEntry, Snapshot, StoryStatus
+from bot.model import (
+    AlertContent,
+    AlertKind,
+    Change,
+    EditedEntry,
+    Mode,
+    NewEntry,
+    Snapshot,
+    StoryStatus,
+)
 from bot.store.codec import alert_to_json, change_kind, change_to_json, to_us, to_us_or_none
 from bot.store.errors import StalePoll, StoreError
 from bot.store.interface import PollsStore
@@ -32,7 +41,9 @@ from bot.store.postgres.statement import (
     GUARD,
     Statement,
     entry_columns,
+    left_out_part,
     plan_parts,
+    write_left_out,
 )
 from bot.store.records import (
     PollOutcome,
@@ -54,6 +65,11 @@ _SIBLINGS = (
 )
 
 
+def _writes_nothing_but_the_source(record: PollRecord) -> bool:
+    plan = record.plan
+    return plan is None or not (plan.inserts or plan.updates or plan.key_points or record.touch)
+
+
 class Polls(Database, PollsStore):
     async def due_sources(self, now: datetime, limit: int) -> list[SourceRecord]:
         # The sources are walked in the order of the index (next_check, id), each checked as
@@ -71,7 +87,8 @@ class Polls(Database, PollsStore):
         )
         return [SourceRecord.from_row(row) for row in rows]
 
-    async def poll_state(self, source_id: int, snapshot: Snapshot) -> PollState:
+    async def poll_state(self, source_id: int, snapshot: Snapshot, *, now: datetime) -> PollState:
+        touch_before = to_us(now) - _TOUCH_EVERY_US
         ids = list(dict.fromkeys(entry.id for entry in snapshot.entries))
         # what PostgreSQL keeps of each id (U+0000 cannot be kept), and back
         kept = {clean(entry_id): entry_id for entry_id in ids}
@@ -82,7 +99,8 @@ class Polls(Database, PollsStore):
             # its current key points, all as of one moment (a poll recorded after it moves the
             # version, so a plan made from it is refused: StalePoll).
             row = await db.fetchrow(
-                "SELECT s.*, ARRAY(SELECT ROW(e.entry_id, e.content_hash, e.fingerprint)"
+                "SELECT s.*, ARRAY(SELECT ROW(e.entry_id, e.content_hash, e.fingerprint,"
+                "  e.last_seen < $4)"
                 "  FROM entries e WHERE e.source_id = s.id AND e.entry_id = ANY($2::text[]))"
                 " AS stored_entries,"
                 " CASE WHEN $3 THEN (SELECT k.items FROM key_points k WHERE k.source_id = s.id"
@@ -91,14 +109,19 @@ class Polls(Database, PollsStore):
                 source_id,
                 list(kept),
                 wants_key_points,
+                touch_before,
             )
             if row is None:
                 raise StoreError(f"no source with id {source_id}")
             source = SourceRecord.from_row(row)
             stored = {
                 kept.get(entry_id, entry_id): StoredEntry(content_hash=digest, fingerprint=print_)
-                for entry_id, digest, print_ in row["stored_entries"]
+                for entry_id, digest, print_, _ in row["stored_entries"]
             }
+            # last_seen is refreshed at most hourly, so an unchanged poll writes (almost) nothing
+            touch_due = frozenset(
+                kept.get(entry_id, entry_id) for entry_id, _, _, due in row["stored_entries"] if due
+            )
             forgotten: frozenset[str] = frozenset()
             unknown = [entry_id for entry_id in ids if entry_id not in stored]
             if unknown and source.baseline_at is not None:
@@ -118,7 +141,7 @@ class Polls(Database, PollsStore):
                 forgotten=forgotten,
                 key_points=None if items is None else tuple(json.loads(items)),
             )
-            return PollState(source=source, entries=state)
+            return PollState(source=source, entries=state, touch_due=touch_due)
 
         return await self._read(work)
 
@@ -138,7 +161,8 @@ class Polls(Database, PollsStore):
         # A subscription paused by a delivery fault (Discord's 403/404) still gets its rows:
         # they wait, unsent, until `/subscribe` there again resumes it ("nothing is lost").
         rows = await self._fetch(
-            "SELECT sub.id, sub.story_id, sub.mode, sub.keywords FROM subscriptions sub"
+            "SELECT sub.id, sub.story_id, sub.mode, sub.keywords, sub.exclusions, sub.pattern"
+            " FROM subscriptions sub"
             " JOIN stories st ON st.id = sub.story_id"
             " JOIN story_sources ss ON ss.story_id = st.id"
             " LEFT JOIN guilds g ON g.id = sub.guild_id"
@@ -146,7 +170,7 @@ class Polls(Database, PollsStore):
             " ORDER BY sub.id",
             source_id,
         )
-        return [Subscriber(row[0], row[1], row[2], row[3]) for row in rows]
+        return [Subscriber(row[0], row[1], Mode(row[2]), row[3], row[4], row[5]) for row in rows]
 
     async def sibling_sources(self, source_id: int) -> list[SiblingSource]:
         rows = await self._fetch(
@@ -167,8 +191,9 @@ class Polls(Database, PollsStore):
             return row is not None and (row[0], row[1]) == (record.version + 1, now_us)
 
         if (
-            record.plan is None
+            _writes_nothing_but_the_source(record)
             and not record.deliveries
+            and not record.left_out
             and record.alert is None
             and record.siblings is None
         ):
@@ -185,6 +210,8 @@ class Polls(Database, PollsStore):
             plan_parts(statement, record, now_us)
             if record.deliveries:
                 await self._write_outbox(statement, record.source_id, record.deliveries, now_us)
+            if record.left_out:
+                left_out_part(statement, record.source_id, record.left_out, now_us)
 
             async def write(db: Connection) -> None:
                 if await db.fetchval(statement.sql, *statement.args) == 0:
@@ -202,6 +229,8 @@ class Polls(Database, PollsStore):
                 await _write_plan(db, record, now_us)
             if record.deliveries:
                 await self._write_outbox(db, record.source_id, record.deliveries, now_us)
+            if record.left_out:
+                await write_left_out(db, record.source_id, record.left_out, now_us)
             if record.alert is not None:
                 await _write_alerts(db, record.source_id, record.alert, record.error, now_us)
 
@@ -336,15 +365,13 @@ async def _write_plan(db: Connection, record: PollRecord, now_us: int) -> None:
     assert plan is not None
     source_id = record.source_id
     await _write_entries(db, source_id, plan.inserts, plan.updates, now_us)
-    if plan.seen_ids:
-        # refreshed at most hourly: an unchanged poll writes (almost) nothing
+    if record.touch:
+        # the ids read as due a refresh with the poll's state (PollState.touch_due)
         await db.execute(
-            "UPDATE entries SET last_seen = $1 WHERE source_id = $2"
-            " AND entry_id = ANY($4::text[]) AND last_seen < $3",
+            "UPDATE entries SET last_seen = $1 WHERE source_id = $2 AND entry_id = ANY($3::text[])",
             now_us,
             source_id,
-            now_us - _TOUCH_EVERY_US,
-            [clean(entry_id) for entry_id in plan.seen_ids],
+            [clean(entry_id) for entry_id in record.touch],
         )
     if plan.key_points is not None:
         kp = plan.key_points

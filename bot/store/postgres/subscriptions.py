@@ -9,7 +9,7 @@ from bot.model import DEFAULT_DIGEST_PERIOD, Mode, NewEntry
 from bot.store.codec import change_to_json, to_us
 from bot.store.errors import StoreError
 from bot.store.interface import SubscriptionsStore
-from bot.store.postgres.database import Connection, Database, affected, clean
+from bot.store.postgres.database import Connection, Database, affected, clean, clean_or_none
 from bot.store.records import Backfill, DeliveryHealth, StoredEntryRecord, SubscriptionRecord
 from bot.store.rules import outbox_nonce
 
@@ -142,10 +142,12 @@ class Subscriptions(Database, SubscriptionsStore):
         thread: bool = False,
         target: str | None = None,
         now: datetime | None = None,
+        exclusions: str | None = None,
+        pattern: str | None = None,
     ) -> int:
         if mode not in tuple(Mode):
             raise StoreError(f"unknown mode {mode!r}; use one of {', '.join(Mode)}")
-        if Mode(mode) is Mode.DIGEST:
+        if mode == Mode.DIGEST:  # a StrEnum: a plain "digest" is equal too
             every = every or DEFAULT_DIGEST_PERIOD
         target = target or ("console" if channel_id is None else "discord")
         now_us = to_us(now or _now())
@@ -160,12 +162,13 @@ class Subscriptions(Database, SubscriptionsStore):
                 )
             subscription_id = await db.fetchval(
                 "INSERT INTO subscriptions (story_id, guild_id, target, channel_id, mode, every,"
-                " mention_role_id, keywords, thread, created_at)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                " mention_role_id, keywords, thread, created_at, exclusions, pattern)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
                 " ON CONFLICT (story_id, target, (coalesce(channel_id, -1))) DO UPDATE SET"
                 " mode = excluded.mode, every = excluded.every,"
                 " mention_role_id = excluded.mention_role_id, keywords = excluded.keywords,"
                 " thread = excluded.thread, paused_at = NULL, pause_reason = NULL,"
+                " exclusions = excluded.exclusions, pattern = excluded.pattern,"
                 " pause_detail = NULL,"
                 # a switch to digests starts the first period now, not at the subscription's
                 # creation (what came before was posted as it came)
@@ -180,9 +183,11 @@ class Subscriptions(Database, SubscriptionsStore):
                 Mode(mode).value,
                 every,
                 mention_role_id,
-                keywords,
+                clean_or_none(keywords),
                 bool(thread),
                 now_us,
+                clean_or_none(exclusions),
+                clean_or_none(pattern),
             )
             return int(subscription_id)
 
