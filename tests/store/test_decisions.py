@@ -4,9 +4,11 @@ decisions a poll records, the outbox rows of an update as they stand, the digest
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import timedelta
 
 from bot.model import (
+    AlertKind,
     DeliveryKind,
     DigestContent,
     FailureReason,
@@ -234,3 +236,34 @@ async def test_many_updates_and_subscriptions_cost_one_small_row_per_update_left
         left_out += len(await store.routing_decisions(source, update.id, subscription_ids=subs))
     assert len(delivered) + left_out == 50 * 20
     assert delivered  # some of the titles name a subscription's keyword
+
+
+async def test_a_poll_written_in_a_transaction_of_several_statements_keeps_its_decisions(store):
+    # an unchanged page that resumes an auto-paused source: the alert makes the poll a
+    # transaction of several statements on PostgreSQL (a changed poll is one statement)
+    story, source = await story_of(store)
+    sub = await store.subscribe(story, guild_id=1, channel_id=10, keywords="x", now=T0)
+    await poll(store, source, snap(entry(1)))
+    current = await store.get_source(source)
+    left = LeftOut(sub, NewEntry(replace(FERRY, id="e\x002")), LeftOutReason.KEYWORDS, "x")
+    record = PollRecord(
+        source_id=source,
+        version=current.version,
+        outcome=PollOutcome.NOT_MODIFIED,
+        now=LATER,
+        next_check=DUE,
+        status=StoryStatus.LIVE,
+        left_out=(left,),
+        alert=AlertKind.SOURCE_RESUMED,
+    )
+    await store.record_poll(record)
+    # an id holding U+0000 is found by that id (PostgreSQL keeps it as U+FFFD)
+    (decision,) = await store.routing_decisions(source, "e\x002", subscription_ids=[sub])
+    assert (decision.subscription_id, decision.reason, decision.value, decision.at) == (
+        sub,
+        LeftOutReason.KEYWORDS,
+        "x",
+        LATER,
+    )
+    assert decision.entry_id in ("e\x002", "e\ufffd2")
+    assert [d.kind for d in await store.pending_deliveries(DUE)] == [DeliveryKind.ALERT]

@@ -1,12 +1,11 @@
 """What the web window reads (`StatusStore`): every server's stories at once, the outbox's
-backlog, key-point versions, the last deliveries, sources by state, and the ping."""
+backlog, key-point versions, the last deliveries, sources by state, and the ping. What a ping
+meets on one backend alone (a lock, a server that takes no writes) is tested beside it, in
+tests/store/sqlite and tests/store/postgres."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
-
-import pytest
 
 from bot.model import DeliveryOutcome, FailureReason, KeyPointsKind, PauseReason, StoryStatus
 from bot.outcome import Retry, Sent
@@ -159,16 +158,3 @@ async def test_ping_answers_and_waits_out_no_lock(store):
     await store.ping()
     # the store still writes afterwards: the ping left no transaction open
     await store.ensure_story("after the ping", now=T0)
-
-
-async def test_ping_fails_while_another_connection_holds_the_write_lock(store, db_path):
-    other = sqlite3.connect(db_path, isolation_level=None)
-    try:
-        other.execute("BEGIN IMMEDIATE")
-        with pytest.raises(sqlite3.OperationalError, match="locked"):
-            await store.ping()
-        other.execute("ROLLBACK")
-        await store.ping()
-        await store.ensure_story("written after the lock", now=T0)
-    finally:
-        other.close()

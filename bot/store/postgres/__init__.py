@@ -2,8 +2,9 @@
 
 `PostgresStore` is the store's interface (`bot.store.interface.Store`) made of one part per
 concern, each a `Database` over the same connection pool: stories and sources, polls, entries,
-subscriptions and servers, the outbox. The pool is made where the store is opened (the async
-main), or made there by the caller and handed in (`PostgresStore(pool, url=...)`).
+subscriptions and servers, the outbox, what happened to an update (history), what the web
+window reads (status). The pool is made where the store is opened (the async main), or made
+there by the caller and handed in (`PostgresStore(pool, url=...)`).
 """
 
 from __future__ import annotations
@@ -11,14 +12,16 @@ from __future__ import annotations
 from bot.store.interface import Store
 from bot.store.postgres.database import create_pool, is_postgres_url, shown_url
 from bot.store.postgres.entries import Entries
+from bot.store.postgres.history import History
 from bot.store.postgres.migrate import LATEST, migrate
 from bot.store.postgres.outbox import Outbox
 from bot.store.postgres.polls import Polls
+from bot.store.postgres.status import Status
 from bot.store.postgres.stories import Stories
 from bot.store.postgres.subscriptions import Subscriptions
 
 
-class PostgresStore(Stories, Polls, Entries, Subscriptions, Outbox, Store):
+class PostgresStore(Stories, Polls, Entries, Subscriptions, Outbox, History, Status, Store):
     """Everything Bulletin keeps, in one PostgreSQL database."""
 
     @classmethod

@@ -106,7 +106,7 @@ def _user(url: str) -> str:
         return "(unknown)"
 
 
-def _one_line(error: BaseException) -> str:
+def one_line(error: BaseException) -> str:
     text = " ".join(str(error).split())
     return text or type(error).__name__
 
@@ -128,26 +128,26 @@ def cannot_reach(url: str, error: BaseException) -> str:
         pg_errors.InvalidAuthorizationSpecificationError | pg_errors.InvalidPasswordError,
     ):
         return (
-            f"PostgreSQL at {host} refused user {_user(url)!r} ({_one_line(error)}): check the "
+            f"PostgreSQL at {host} refused user {_user(url)!r} ({one_line(error)}): check the "
             f"user and password in {setting}, and the server's pg_hba.conf"
         )
     if isinstance(error, pg_errors.CannotConnectNowError):
         return f"PostgreSQL at {host} is starting up or shutting down: try again in a moment"
     if isinstance(error, pg_errors.TooManyConnectionsError):
         return (
-            f"PostgreSQL at {host} has no connection left ({_one_line(error)}): raise its "
+            f"PostgreSQL at {host} has no connection left ({one_line(error)}): raise its "
             "max_connections or run fewer processes"
         )
     if isinstance(error, socket.gaierror):
-        reason = f"unknown host ({_one_line(error)})"
+        reason = f"unknown host ({one_line(error)})"
     elif isinstance(error, TimeoutError):
         reason = "no answer in time"
     elif isinstance(error, ConnectionRefusedError) or "Connect call failed" in str(error):
         reason = "connection refused"
     elif isinstance(error, pg_errors.PostgresError | OSError):
-        reason = _one_line(error)
+        reason = one_line(error)
     else:
-        reason = f"{type(error).__name__}: {_one_line(error)}"
+        reason = f"{type(error).__name__}: {one_line(error)}"
     return (
         f"cannot reach PostgreSQL at {host} ({reason}): check that the server is running and "
         f"listens there (pg_lsclusters; listen_addresses and port in postgresql.conf) and the "
@@ -361,7 +361,7 @@ class Database:
             log.warning(
                 "lost the connection to PostgreSQL at %s (%s); waiting for it to answer again",
                 self._where,
-                _one_line(error),
+                one_line(error),
             )
         elif now - self._told_at >= TELL_EVERY:
             self._told_at = now
@@ -369,7 +369,7 @@ class Database:
                 "PostgreSQL at %s has not answered for %.0f s (%s); still waiting",
                 self._where,
                 now - self._outage_since,
-                _one_line(error),
+                one_line(error),
             )
 
     def _back(self) -> None:
