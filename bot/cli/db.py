@@ -21,7 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "copy",
         help="copy an SQLite database into an empty PostgreSQL one",
         description="Copy an SQLite database (stories, sources, seen entries, key points, "
-        "subscriptions, settings, the outbox and what was posted where) into an empty "
+        "subscriptions and their filters, settings, the outbox, what was posted where, the "
+        "delivery history and the routing decisions) into an empty "
         "PostgreSQL database, in one transaction.",
     )
     copy.add_argument("--from", dest="source", required=True, metavar="PATH", help="SQLite file")

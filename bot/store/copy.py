@@ -2,8 +2,9 @@
 community that moves keeps its history and is not posted to again.
 
 Everything is copied, ids included: stories, sources, seen entries and tombstones, key-point
-versions, servers and their settings, subscriptions, the outbox, what was posted where and the
-delivery history. The SQLite file is only read, in one read transaction (a consistent picture
+versions, servers and their settings, subscriptions (their filters too), the outbox, what was
+posted where, the delivery history and the routing decisions (why a subscription was left
+without an update). The SQLite file is only read, in one read transaction (a consistent picture
 even while a bot writes to it). The PostgreSQL side is one transaction that first locks every
 table and checks that they are empty: a failure leaves the target as empty as it was, and the
 command can simply be run again.
@@ -39,6 +40,7 @@ TABLES = (
     "deliveries",
     "posted_messages",
     "delivery_attempts",
+    "routing_decisions",
 )
 CHUNK = 5000  # rows read and sent at once
 TELL_EVERY = 50_000  # a progress line per this many rows of one table
@@ -140,7 +142,14 @@ async def _copy_tables(
     copied: dict[str, int] = {}
     for table in TABLES:
         in_sqlite = {row[1] for row in source.execute(f'PRAGMA table_info("{table}")')}
-        wanted = [(name, kind) for name, kind in await _columns(pg, table) if name in in_sqlite]
+        in_postgres = await _columns(pg, table)
+        left = in_sqlite - {name for name, _ in in_postgres}
+        if left:  # never copied in part: the schemas must keep the same columns
+            raise StoreError(
+                f"cannot copy table {table}: PostgreSQL's schema has no column"
+                f" {', '.join(sorted(left))}; nothing was written to PostgreSQL"
+            )
+        wanted = [(name, kind) for name, kind in in_postgres if name in in_sqlite]
         columns = [name for name, _ in wanted]
         (total,) = source.execute(f'SELECT count(*) FROM "{table}"').fetchone()  # noqa: S608
         done = told = 0

@@ -12,7 +12,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from bot.model import FailureReason, NewEntry, PauseReason
+from bot.model import FailureReason, LeftOutReason, NewEntry, PauseReason
 from bot.outcome import GivenUp, Retry, Sent, Shown, ThreadStarted
 from bot.store import Store, open_store
 from bot.store.copy import TABLES
@@ -51,6 +51,16 @@ async def populate(path: Path) -> dict[str, int]:
         threaded = await store.subscribe(story, guild_id=1, channel_id=11, thread=True, now=T0)
         await store.subscribe(story, guild_id=1, channel_id=12, mode="digest", now=T0)
         await store.subscribe(config_story, guild_id=None, channel_id=None, now=T0)
+        # filters that leave every update out: routing decisions, one per update or edit
+        filtered = await store.subscribe(
+            story,
+            guild_id=1,
+            channel_id=13,
+            keywords="nothing says this",
+            exclusions="rumour",
+            pattern="^Update",
+            now=T0,
+        )
         await store.set_alerts_channel(1, 99)
         await store.guild_joined(2, now=T0)
         await store.guild_left(2, now=LATER)
@@ -58,13 +68,20 @@ async def populate(path: Path) -> dict[str, int]:
         await poll(store, source, snap(entry(1), entry(2), key_points=("a", "b")), now=T0)
         await poll(store, source, snap(entry(2, "edited"), entry(3), key_points=("b",)), LATER)
         await poll(store, other, snap(entry(7, title="Nul\x00byte")), now=T0)
-        await store.prune(GONE - timedelta(days=1))  # e1 and e7 leave: tombstones
+        await store.prune(GONE - timedelta(days=1))  # every entry leaves: tombstones
+        # e2 and e3 come back and are stored again, silently (e1 and e7 stay tombstones)
+        back = snap(entry(2, "edited"), entry(3), key_points=("b",))
+        assert await poll(store, source, back, now=GONE - timedelta(hours=12)) == ()
+        # something new on the other source: routed to some, left out of the filtered one
+        await poll(store, other, snap(entry(7), entry(8)), now=GONE - timedelta(hours=12))
         pending = await store.pending_deliveries(DUE)
         by_sub = {}
         for row in pending:
             by_sub.setdefault(row.subscription_id, []).append(row)
-        first, *rest = by_sub[updates]
-        shown = Shown(((source, "e3"),)) if first.entry_id == "e3" else Shown(())
+        # the row about an update goes first: what its message showed is kept (posted_messages)
+        first, *rest = sorted(by_sub[updates], key=lambda row: row.entry_id is None)
+        assert first.entry_id is not None
+        shown = Shown(((source, first.entry_id),))
         await store.claim([((first.id,), "nonce-1", 0)], now=DUE)
         await store.record_delivery([first], Sent(555, 10, effects=(shown,)), now=DUE)
         await store.record_delivery(
@@ -83,7 +100,13 @@ async def populate(path: Path) -> dict[str, int]:
         await store.pause_subscription(
             threaded, reason=PauseReason.NO_PERMISSION, detail="403 Missing Access", now=DUE
         )
-        return {"story": story, "source": source, "other": other, "updates": updates}
+        return {
+            "story": story,
+            "source": source,
+            "other": other,
+            "updates": updates,
+            "filtered": filtered,
+        }
     finally:
         await store.close()
 
@@ -138,6 +161,7 @@ async def test_every_table_arrives_whole_and_progress_is_told(tmp_path, target):
         ]
         assert await postgres_rows(target, table, columns) == sorted(expected, key=repr), table
         assert f"  {table}: {len(rows)} row" in err
+        assert rows, f"populate() leaves {table} empty: its copy would prove nothing"
     assert PASSWORD not in err + out
     assert "copied " in err.splitlines()[-1]
 
@@ -145,6 +169,7 @@ async def test_every_table_arrives_whole_and_progress_is_told(tmp_path, target):
 async def records(store: Store, ids: dict[str, int]) -> list[object]:
     """What the store hands out, read through its interface."""
     story = ids["story"]
+    subs = [sub.id for sub in await store.subscriptions()]
     return [
         await store.stories_for_guild(1),
         await store.sources_of_story(story),
@@ -157,8 +182,12 @@ async def records(store: Store, ids: dict[str, int]) -> list[object]:
         await store.delivery_health(1),
         await store.alerts_channel(1),
         await store.present_guilds(),
+        await store.posted_message(ids["updates"], ids["source"], "e2"),
         await store.posted_message(ids["updates"], ids["source"], "e3"),
         await store.get_entry(ids["source"], "e2"),
+        await store.routing_decisions(ids["other"], "e8", subscription_ids=subs),
+        await store.entry_outbox(ids["other"], "e8", subscription_ids=subs),
+        await store.entry_outbox(ids["source"], "e3", subscription_ids=subs),
     ]
 
 
@@ -166,6 +195,13 @@ async def updates(store: Store) -> list[int]:
     """The ids of the pending rows about updates and key points."""
     rows = await store.pending_deliveries(GONE + timedelta(days=1), limit=1000)
     return [row.id for row in rows if row.kind in ("new", "edited", "key_points")]
+
+
+def test_every_table_of_sqlites_schema_is_copied(tmp_path):
+    asyncio.run(populate(tmp_path / "bulletin.db"))
+    with sqlite3.connect(tmp_path / "bulletin.db") as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert set(TABLES) == tables
 
 
 async def test_the_copy_reads_back_the_same_through_the_store_and_posts_nothing_again(
@@ -178,6 +214,17 @@ async def test_the_copy_reads_back_the_same_through_the_store_and_posts_nothing_
     before, after = await open_store(path), await open_store(target)
     try:
         assert await records(after, ids) == await records(before, ids)
+        filtered = await after.get_subscription(ids["filtered"])
+        assert filtered is not None
+        assert (filtered.keywords, filtered.exclusions, filtered.pattern) == (
+            "nothing says this",
+            "rumour",
+            "^Update",
+        )
+        (decision,) = await after.routing_decisions(
+            ids["other"], "e8", subscription_ids=[ids["filtered"]]
+        )
+        assert (decision.reason, decision.value) == (LeftOutReason.KEYWORDS, "nothing says this")
         copied_max = max(d.id for d in await before.pending_deliveries(GONE, limit=1000))
         pending = await updates(after)
         # e1 (pruned: a tombstone), e2 and e3 (seen) come back: nothing is new (the story's
@@ -228,6 +275,23 @@ async def test_a_failed_copy_leaves_the_target_empty_and_can_be_run_again(tmp_pa
     with sqlite3.connect(path) as db:
         db.execute("UPDATE delivery_attempts SET message_id = NULL")
     assert (await copy(path, target))[0] == 0
+
+
+async def test_a_column_postgresql_lacks_is_refused_never_dropped(tmp_path, target):
+    path = tmp_path / "bulletin.db"
+    await populate(path)
+    await (await open_store(target)).close()  # the schema, then one column less
+    connection = await asyncpg.connect(target)
+    try:
+        await connection.execute("ALTER TABLE subscriptions DROP COLUMN pattern")
+    finally:
+        await connection.close()
+    code, _, err = await copy(path, target)
+    assert code == 2
+    last = err.splitlines()[-1]
+    assert "cannot copy table subscriptions: PostgreSQL's schema has no column pattern" in last
+    for table in TABLES:
+        assert await postgres_rows(target, table, ["1"]) == [], table
 
 
 async def test_an_unreachable_target_is_one_line_naming_it(tmp_path):
