@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.config_database import DatabaseConfig as DatabaseConfig  # re-exported: a table of Config
+from bot.config_database import parse_database, with_database_url
 from bot.config_values import Secret
 from bot.config_values import fail as _fail
 from bot.config_values import join_key as _join
@@ -26,7 +28,7 @@ from bot.config_values import known_keys as _known_keys
 from bot.config_values import show as _show
 from bot.config_web import WebConfig as WebConfig  # re-exported: [web] is a table of Config
 from bot.config_web import parse_listen, parse_web, refuse_unprotected
-from bot.errors import ConfigError, masked_url
+from bot.errors import ConfigError
 from bot.model import SourceKind
 from bot.sources.extract.selectors import Selectors
 from bot.sources.limits import FetchLimits
@@ -34,7 +36,6 @@ from bot.sources.limits import FetchLimits
 log = logging.getLogger(__name__)
 
 DEFAULT_PATH = Path("config.toml")
-DATABASE_URL_ENV = "BULLETIN_DATABASE_URL"  # overrides [database] path and url
 SELECTOR_KEYS = ("entry", "title", "body", "time", "key_points")
 
 
@@ -51,24 +52,6 @@ class DiscordConfig:
     shard_count: int | None = None
     # Read from the environment at load time; None means console mode.
     token: Secret | None = field(default=None, repr=False, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class DatabaseConfig:
-    path: Path = Path("bulletin.db")  # the SQLite file, unless url is set
-    # A PostgreSQL URL (postgresql://USER@HOST:PORT/DBNAME); its password is kept out of repr.
-    url: str | None = field(default=None, repr=False)
-
-    @property
-    def target(self) -> str | Path:
-        """What the store opens: the PostgreSQL URL when there is one, else the SQLite file."""
-        return self.url if self.url is not None else self.path
-
-    def describe(self) -> str:
-        """Where the data is, for the log (a password masked)."""
-        if self.url is None:
-            return f"SQLite file {self.path}"
-        return f"PostgreSQL {masked_url(self.url)}"
 
 
 # The fetcher's limits keep their defaults in one place: bot/sources/limits.py.
@@ -117,7 +100,7 @@ class StoryConfig:
 @dataclass(frozen=True, slots=True)
 class Config:
     discord: DiscordConfig = DiscordConfig()
-    database: DatabaseConfig = DatabaseConfig()
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
     polling: PollingConfig = PollingConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     web: WebConfig = field(default_factory=WebConfig)
@@ -161,11 +144,7 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> 
 
 
 def _with_database_url(config: Config, environ: Mapping[str, str]) -> Config:
-    value = environ.get(DATABASE_URL_ENV, "").strip()
-    if not value:
-        return config
-    url = _postgres_url(value, DATABASE_URL_ENV)
-    return replace(config, database=replace(config.database, url=url))
+    return replace(config, database=with_database_url(config.database, environ))
 
 
 def _with_token(config: Config, environ: Mapping[str, str]) -> Config:
@@ -193,7 +172,7 @@ def parse_config(data: Mapping[str, Any], path: Path | None = None) -> Config:
     """Build a Config from parsed TOML, raising ConfigError naming the first bad key."""
     _known_keys(data, "", ("discord", "database", "polling", "delivery", "web", "stories"))
     discord = _parse_discord(_table(data, "discord"))
-    database = _parse_database(_table(data, "database"))
+    database = parse_database(_table(data, "database"))
     polling = _parse_polling(_table(data, "polling"))
     delivery = _parse_delivery(_table(data, "delivery"))
     web = parse_web(_table(data, "web"))
@@ -316,33 +295,6 @@ def _parse_discord(table: Mapping[str, Any]) -> DiscordConfig:
             else None
         ),
     )
-
-
-def _parse_database(table: Mapping[str, Any]) -> DatabaseConfig:
-    _known_keys(table, "database", ("path", "url"))
-    value = table.get("path", "bulletin.db")
-    if not isinstance(value, str) or not value.strip():
-        raise _fail("database.path", f"must be a file path, got {_show(value)}")
-    url = table.get("url")
-    if url is not None:
-        url = _postgres_url(url, "database.url")
-    return DatabaseConfig(path=Path(value), url=url)
-
-
-def _postgres_url(value: object, name: str) -> str:
-    """A PostgreSQL URL (the error shows it with its password masked)."""
-    expected = 'must be a PostgreSQL URL ("postgresql://USER@HOST:PORT/DBNAME")'
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(name, f"{expected}, got {_show(value)}")
-    text = value.strip()
-    try:
-        parts = urlsplit(text)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        raise _fail(name, f"{expected}, got {masked_url(text)!r}") from None
-    if parts.scheme.lower() not in ("postgresql", "postgres"):
-        raise _fail(name, f"{expected}, got {masked_url(text)!r}")
-    return text
 
 
 MAX_INTERVAL = 24 * 60 * 60  # a day
