@@ -122,6 +122,8 @@ class ImportConfirmation(discord.ui.View):
         cancel = discord.ui.Button[ImportConfirmation](
             label="Cancel", style=discord.ButtonStyle.secondary, custom_id=f"{PREFIX}{token}:cancel"
         )
+        # method-assign: discord.py's documented way to give a button built at run time (its
+        # custom_id carries the import's token) a handler is to assign its callback.
         go.callback = self.start  # type: ignore[method-assign]
         cancel.callback = self.cancel  # type: ignore[method-assign]
         self.add_item(go)
