@@ -115,6 +115,7 @@ class AlertKind(StrEnum):
     SOURCE_PAUSED = "source_paused"  # a source failed repeatedly; it is probed every 30 min
     SOURCE_RESUMED = "source_resumed"  # it answers again
     SUBSCRIPTION_PAUSED = "subscription_paused"  # Discord refused a subscription's channel
+    POST_REPLACED = "post_replaced"  # a story's forum post was deleted or locked: a new one
 
 
 class DeliveryOutcome(StrEnum):
@@ -220,6 +221,8 @@ class AlertContent:
     thread: bool = False
     pause_reason: PauseReason | None = None
     pause_detail: str | None = None
+    channel_name: str | None = None  # as last known: a deleted channel's mention shows none
+    forum: bool = False  # the channel is a forum (one post per story)
 
 
 # --- Changes: what diff finds and delivery posts -------------------------------------------
