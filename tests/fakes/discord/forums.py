@@ -12,6 +12,7 @@ archived thread takes no change but `archived: false`. Threads' changes go out a
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -76,6 +77,10 @@ class Forums:
 
     def __init__(self, server: FakeDiscord) -> None:
         self.server = server
+        # faults of the network, not of Discord: a post is made, and then its answer comes
+        # after `reply_delay` seconds, or (`lost_replies` times) never (a 502 instead)
+        self.reply_delay = 0.0
+        self.lost_replies = 0
 
     # ---- the world -------------------------------------------------------------------------
 
@@ -155,6 +160,11 @@ class Forums:
         server.messages[post.id] = first
         server._record("create", first, message)
         await server.dispatch("THREAD_CREATE", post.payload() | {"newly_created": True})
+        if self.reply_delay:
+            await asyncio.sleep(self.reply_delay)
+        if self.lost_replies > 0:
+            self.lost_replies -= 1
+            return _error(502, 0, "502: Bad Gateway")
         return web.json_response(post.payload() | {"message": first}, status=201)
 
     async def modify_thread(self, thread: Channel, body: dict[str, Any]) -> web.Response:
