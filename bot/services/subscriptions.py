@@ -127,6 +127,8 @@ async def subscribe(
     thread: bool = False,
     backfill: int = 0,
     now: datetime,
+    forum: bool = False,
+    channel_name: str | None = None,
 ) -> Subscribed:
     """Subscribe a channel of this server to a story it can see (again: change it)."""
     store = runtime.store
@@ -158,6 +160,8 @@ async def subscribe(
         pattern=regex,
         thread=thread,
         now=now,
+        forum=forum,
+        channel_name=channel_name,
     )
     queued = await queue_backfill(store, subscription_id, backfill, now=now)
     if queued or resumed:
@@ -235,6 +239,14 @@ async def unsubscribe(
     )
 
 
+async def channel_renamed(store: Store, guild_id: int, channel_id: int, name: str) -> None:
+    """Discord renamed a channel: its subscriptions keep the name, so that an alert can name
+    the channel once it is deleted (a deleted channel's mention shows no name)."""
+    changed = await store.rename_channel(channel_id, name)
+    if changed:
+        log.info("guild %s: channel %s renamed #%s", guild_id, channel_id, name)
+
+
 def describe_every(seconds: int | None) -> str:
     if seconds is None:
         return ""
@@ -305,6 +317,8 @@ def describe_subscription(view: SubscriptionView) -> str:
     details += describe_filters(sub.keywords, sub.exclusions, sub.pattern)
     if sub.mention_role_id:
         details.append(f"mentions <@&{sub.mention_role_id}>")
-    if sub.thread:
+    if sub.forum:
+        details.append("a post per story")
+    elif sub.thread:
         details.append("in a thread")
     return f"**{view.story_name}** → <#{sub.channel_id}> ({', '.join(details)}) — {view.health}"

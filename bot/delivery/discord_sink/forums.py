@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 POST_ARCHIVE_MINUTES: Final = 10080  # a week of quiet before Discord archives a post
 LIVE_TAG: Final = "live"
 ENDED_TAG: Final = "ended"
-REQUIRE_TAG: Final = 1 << 4  # a forum's flag: a post must carry a tag
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +97,10 @@ def find_post(
     return min(found) if found else None
 
 
-def forum_refusal(flags: int, tags: StatusTags, forum_mention: str) -> str | None:
+def forum_refusal(requires_tag: bool, tags: StatusTags, forum_mention: str) -> str | None:
     """Why /subscribe refuses a forum, or None: one that requires a tag on every post must
     offer "Live" or "Ended" (Bulletin never creates tags, and applies no other)."""
-    if flags & REQUIRE_TAG and not tags.any:
+    if requires_tag and not tags.any:
         return (
             f"{forum_mention} requires a tag on every post, and Bulletin only applies tags "
             "named “Live” and “Ended”. Add one of them to the forum (Edit Channel → Tags), "

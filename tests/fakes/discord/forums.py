@@ -95,9 +95,13 @@ class Forums:
     ) -> Channel:
         """A forum channel with tags of these names."""
         assert len(tags) <= MAX_TAGS
-        forum = self.server.add_channel(guild, name, type=ChannelType.FORUM, overwrites=overwrites)
+        forum = Channel(snowflake(), guild.id, name, ChannelType.FORUM, len(guild.channels))
+        forum.overwrites = {ow.id: ow for ow in overwrites or []}
         forum.available_tags = [tag(t) for t in tags]
         forum.flags = REQUIRE_TAG if require_tag else 0
+        guild.channels[forum.id] = forum
+        self.server.channels[forum.id] = forum
+        self.server._later("CHANNEL_CREATE", forum.payload())
         return forum
 
     def posts(self, forum: Channel) -> list[Channel]:
