@@ -330,7 +330,8 @@ class DiscordSink:
         )
         ctx = self.context(row, sub)
         if sub.forum:
-            status = liveliest(s.status for s in await self.store.sources_of_story(sub.story_id))
+            sources = await self.store.sources_of_story(sub.story_id)
+            status = liveliest(s.status for s in sources) if sources else StoryStatus.LIVE
             payload = render_key_points(key_points, ctx)
             return await self.forums.start(sub, row, payload, status)
         starter = await self.post(

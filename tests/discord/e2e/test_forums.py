@@ -120,11 +120,8 @@ async def test_a_renamed_channel_is_named_in_the_alert_once_it_is_deleted(harnes
     assert sub.channel_name == "news"
     await harness.server.rename_channel(news, "election-results")
 
-    names: list[str | None] = []
-
     async def renamed() -> bool:
         (now,) = await harness.store.subscriptions(guild_id=harness.guild.id)
-        names.append(now.channel_name)
         return now.channel_name == "election-results"
 
     # CHANNEL_UPDATE reaches the bot, which keeps the new name
