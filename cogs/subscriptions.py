@@ -224,6 +224,13 @@ class Subscriptions(commands.Cog):
             store = self.bot.runtime.store  # type: ignore[attr-defined]  # see runtime_of
             await subscriptions.channel_renamed(store, after.guild.id, after.id, after.name)
 
+    @commands.Cog.listener()
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        """Names of subscribed channels renamed while Bulletin was away are caught up."""
+        store = self.bot.runtime.store  # type: ignore[attr-defined]  # see runtime_of
+        names = {channel.id: channel.name for channel in guild.channels}
+        await subscriptions.sync_channel_names(store, guild.id, names)
+
     @subscribe.autocomplete("story")
     @unsubscribe.autocomplete("story")
     async def story_choices(

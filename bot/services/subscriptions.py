@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -245,6 +245,22 @@ async def channel_renamed(store: Store, guild_id: int, channel_id: int, name: st
     changed = await store.rename_channel(channel_id, name)
     if changed:
         log.info("guild %s: channel %s renamed #%s", guild_id, channel_id, name)
+
+
+async def sync_channel_names(store: Store, guild_id: int, names: Mapping[int, str]) -> int:
+    """A server became available (at start, or back from an outage): its subscribed channels
+    keep the names Discord gives them now (NAMES: channel id → name), renamed while Bulletin
+    was away or not. The number of subscriptions changed."""
+    changed = 0
+    seen: set[int] = set()
+    for sub in await store.subscriptions(guild_id=guild_id):
+        channel_id = sub.channel_id
+        if channel_id is None or channel_id in seen or channel_id not in names:
+            continue
+        seen.add(channel_id)
+        if names[channel_id] != sub.channel_name:
+            changed += await store.rename_channel(channel_id, names[channel_id])
+    return changed
 
 
 def describe_every(seconds: int | None) -> str:

@@ -9,9 +9,17 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.services.subscriptions import queue_backfill
-from tests.discord.e2e.harness import eventually
+from tests.discord.e2e.harness import (
+    Harness,
+    close_runtime,
+    eventually,
+    make_runtime,
+    start,
+    stop,
+)
 from tests.discord.e2e.test_abuse import open_to_everyone, polled_story
 from tests.fakes.discord import InvocationError, Perm
+from tests.fakes.source_server import SourceServer
 
 
 def content(inv) -> str:
@@ -141,3 +149,34 @@ async def test_a_renamed_channel_is_named_in_the_alert_once_it_is_deleted(harnes
 
     await eventually(lambda: "election-results" in said(), 5)
     assert f"#election-results (<#{news.id}>)" in said()
+
+
+async def test_a_channel_renamed_while_bulletin_was_away_is_caught_up_at_start(
+    discord_server, guild, tmp_path
+):
+    runtime = await make_runtime(tmp_path, dev_guild=guild.id, server=discord_server)
+    bot, task = await start(runtime, discord_server)
+    async with SourceServer() as sources:
+        h = Harness(discord_server, guild, runtime, sources, str(tmp_path / "bulletin.db"), bot)
+        try:
+            await polled_story(h)
+            news = discord_server.add_channel(guild, "news")
+            await subscribe(h, channel=news)
+        finally:
+            await stop(bot, task)
+            await close_runtime(runtime)
+        news.name = "results"  # no CHANNEL_UPDATE reaches a bot that is not running
+        runtime = await make_runtime(tmp_path, dev_guild=guild.id, server=discord_server)
+        bot, task = await start(runtime, discord_server)
+        try:
+
+            async def caught_up() -> bool:
+                (sub,) = await runtime.store.subscriptions(guild_id=guild.id)
+                return sub.channel_name == "results"
+
+            async with asyncio.timeout(5):
+                while not await caught_up():  # noqa: ASYNC110 - the store has no event
+                    await asyncio.sleep(0.02)
+        finally:
+            await stop(bot, task)
+            await close_runtime(runtime)
