@@ -639,6 +639,7 @@ class FakeDiscord:
         )
         r.add_get(a + "/channels/{channel_id}", self._get_channel)
         r.add_patch(a + "/channels/{channel_id}", self._modify_channel)
+        r.add_delete(a + "/channels/{channel_id}", self._delete_channel)
         r.add_get(a + "/channels/{channel_id}/messages", self._list_messages)
         r.add_post(a + "/channels/{channel_id}/messages", self._create_message)
         r.add_get(a + "/channels/{channel_id}/messages/{message_id}", self._get_message)
@@ -1109,6 +1110,17 @@ class FakeDiscord:
         if set(body) != {"name"} or not 1 <= len(str(body["name"])) <= 100:
             return error(400, 50035, "Invalid Form Body")  # only renames are modelled
         await self.rename_channel(channel, str(body["name"]))
+        return web.json_response(channel.payload())
+
+    async def _delete_channel(self, request: web.Request) -> web.Response:
+        """DELETE /channels/{id}: a thread needs Manage Threads, a channel Manage Channels."""
+        channel = self._channel(request)
+        if channel is None:
+            return error(404, 10003, "Unknown Channel")
+        need = Perm.MANAGE_THREADS if channel.is_thread else Perm.MANAGE_CHANNELS
+        if (denied := self._need(channel, need)) is not None:
+            return denied
+        await self.delete_channel(channel)
         return web.json_response(channel.payload())
 
     async def _create_message(self, request: web.Request) -> web.Response:

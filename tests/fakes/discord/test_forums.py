@@ -146,3 +146,18 @@ async def test_a_forum_channel_payload_carries_its_tags_and_flags(raw):
         16,
         ["Live"],
     )
+
+
+async def test_deleting_a_post_needs_manage_threads_and_takes_its_messages_out_of_sight(raw):
+    server, guild, http = raw
+    forum = server.forums.add(guild, "live")
+    _, thread = await create(server, http, forum, post_body())
+    url = f"{server.api_base}/channels/{thread['id']}"
+    async with http.delete(url) as r:
+        assert (r.status, (await r.json())["code"]) == (403, 50013)
+    await server.set_role_permissions(guild, server.bot_role(guild), Perm.ALL)
+    async with http.delete(url) as r:
+        assert r.status == 200
+    assert server.forums.posts(forum) == []
+    async with http.post(url + "/messages", json={"content": "x"}) as r:
+        assert (r.status, (await r.json())["code"]) == (404, 10003)
