@@ -68,6 +68,7 @@ class PauseReason(StrEnum):
     CHANNEL_GONE = "channel_gone"  # Discord: the channel was deleted
     NO_PERMISSION = "no_permission"  # Discord: 403, Bulletin may not post there
     NOT_FOUND = "not_found"  # Discord: another 404
+    TAG_REQUIRED = "tag_required"  # Discord: the forum requires a tag Bulletin does not apply
 
 
 class FailureReason(StrEnum):

@@ -212,3 +212,32 @@ async def test_a_forum_refusing_posts_pauses_the_subscription_naming_what_is_mis
         for m in discord_server.messages_in(guild.system_channel_id)
     ]
     assert "#live-news" in alert and "Create Posts" in alert
+
+
+async def test_a_forum_requiring_tags_with_only_ended_tags_a_live_storys_post_ended(
+    discord_server, guild, dispatcher, follow
+):
+    strict = discord_server.forums.add(guild, "strict", tags=("Ended",), require_tag=True)
+    await follow(strict.id, forum=True, baseline=snap(entry(0), key_points=("A",)))
+    await dispatcher.drain()
+    (post,) = discord_server.forums.posts(strict)
+    assert discord_server.forums.tag_names(post) == ["Ended"]  # the only post Discord takes
+
+
+async def test_a_forum_whose_status_tags_went_away_pauses_saying_what_to_do(
+    discord_server, guild, dispatcher, follow, store
+):
+    strict = discord_server.forums.add(guild, "strict", tags=("Sport",), require_tag=True)
+    baseline = snap(entry(0), key_points=("A",))
+    await follow(strict.id, forum=True, channel_name="strict", baseline=baseline)
+    await dispatcher.drain()
+    (sub,) = await store.subscriptions(guild_id=guild.id)
+    assert sub.pause_reason == "tag_required" and discord_server.forums.posts(strict) == []
+    (alert,) = [
+        m["content"] or m["embeds"][0]["description"]
+        for m in discord_server.messages_in(guild.system_channel_id)
+    ]
+    assert (
+        alert.startswith("Bulletin paused posting **Election night** to #strict (<#")
+        and "Add a tag named “Live” or “Ended” to the forum" in alert
+    )

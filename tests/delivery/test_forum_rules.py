@@ -81,3 +81,11 @@ def test_only_a_forum_requiring_tags_without_status_tags_is_refused():
     assert forum_refusal(True, StatusTags(ended=1), "<#1>") is None
     refusal = forum_refusal(True, StatusTags(), "<#1>")
     assert refusal is not None and refusal.startswith("<#1> requires a tag on every post")
+
+
+def test_a_new_post_takes_its_status_tag_or_in_a_forum_requiring_one_the_other():
+    assert TAGS.for_new_post(StoryStatus.QUIET, required=True) == LIVE
+    only_ended = StatusTags(ended=ENDED)
+    assert only_ended.for_new_post(StoryStatus.LIVE, required=False) is None
+    assert only_ended.for_new_post(StoryStatus.LIVE, required=True) == ENDED
+    assert StatusTags().for_new_post(StoryStatus.LIVE, required=True) is None

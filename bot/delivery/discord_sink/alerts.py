@@ -49,6 +49,12 @@ def pause_alert_text(alert: AlertContent) -> str:
             f"in another channel, use `/subscribe` there; `/unsubscribe story:{name}` (without "
             "a channel) removes the old subscription."
         )
+    if alert.pause_reason is PauseReason.TAG_REQUIRED:
+        return (
+            f"Bulletin paused posting **{name}** to {where}: {reason}. Add a tag named “Live” "
+            "or “Ended” to the forum, or turn off “Require people to select tags”, then use "
+            "`/subscribe` there again to resume; nothing waiting is lost."
+        )
     needs = missing_text([label for _, label in bot_needs(thread=alert.thread, forum=alert.forum)])
     return (
         f"Bulletin paused posting **{name}** to {where}: {reason}. Give Bulletin {needs} "

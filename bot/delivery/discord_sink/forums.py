@@ -24,8 +24,8 @@ from discord.http import Route
 from bot import limits
 from bot.delivery.limiter import RateLimiter
 from bot.delivery.render import Payload
-from bot.model import FailureReason, StoryStatus
-from bot.outcome import Retry, Sent, ThreadStarted
+from bot.model import FailureReason, PauseReason, StoryStatus
+from bot.outcome import Paused, Retry, Sent, ThreadStarted
 from bot.store import Delivery, SubscriptionRecord
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 POST_ARCHIVE_MINUTES: Final = 10080  # a week of quiet before Discord archives a post
 LIVE_TAG: Final = "live"
 ENDED_TAG: Final = "ended"
+REQUIRE_TAG: Final = 1 << 4  # a forum's flag: every post must carry a tag
+TAG_REQUIRED: Final = 40067  # Discord's code for a post without the tag its forum requires
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,14 @@ class StatusTags:
 
     def for_status(self, status: StoryStatus) -> int | None:
         return self.ended if status is StoryStatus.ENDED else self.live
+
+    def for_new_post(self, status: StoryStatus, *, required: bool) -> int | None:
+        """The tag a new post starts with: the status's; in a forum that requires a tag and
+        lacks that one, the other (the only post Discord would take)."""
+        tag = self.for_status(status)
+        if tag is None and required:
+            tag = self.live if self.live is not None else self.ended
+        return tag
 
 
 def status_tags(available: Iterable[Mapping[str, Any]]) -> StatusTags:
@@ -153,9 +163,11 @@ class ForumPosts:
         await self.sink.limiter.acquire()
         return await self.sink.client.http.request(route, **kwargs)
 
-    async def tags(self, forum_id: int) -> StatusTags:
+    async def forum(self, forum_id: int) -> tuple[StatusTags, bool]:
+        """The forum's status tags, and whether it requires a tag on every post."""
         forum = await self._request(Route("GET", "/channels/{channel_id}", channel_id=forum_id))
-        return status_tags(forum.get("available_tags") or [])
+        required = bool(int(forum.get("flags") or 0) & REQUIRE_TAG)
+        return status_tags(forum.get("available_tags") or []), required
 
     async def start(
         self,
@@ -163,7 +175,7 @@ class ForumPosts:
         row: Delivery,
         payload: Payload,
         status: StoryStatus,
-    ) -> Sent | Retry:
+    ) -> Sent | Retry | Paused:
         """The story's post in the forum, with PAYLOAD (its key points) as first message: the
         one made before when an earlier attempt may have made it, else a new one."""
         assert sub.channel_id is not None and row.guild_id is not None
@@ -179,7 +191,8 @@ class ForumPosts:
                     sub.channel_id,
                 )
                 return Sent(found, found, effects=(ThreadStarted(found, found),))
-        tag = (await self.tags(sub.channel_id)).for_status(status)
+        tags, required = await self.forum(sub.channel_id)
+        tag = tags.for_new_post(status, required=required)
         body: dict[str, Any] = {
             "name": title,
             "auto_archive_duration": POST_ARCHIVE_MINUTES,
@@ -192,6 +205,12 @@ class ForumPosts:
             thread = await self._request(route, json=body, raise_for_status=tried_once)
         except AnswerLost as error:
             return Retry(FailureReason.DISCORD_ERROR, f"creating the post: {error}")
+        except discord.HTTPException as error:
+            if error.code != TAG_REQUIRED:
+                raise
+            # the forum's tags changed since /subscribe: moderators are told what to do
+            said = f"Discord said {error.status} {error.code}: {error.text}"
+            return Paused(PauseReason.TAG_REQUIRED, said)
         post_id = int(thread["id"])  # its first message has the post's id
         log.info(
             "guild %s: subscription %s: post %s in forum %s",
@@ -219,7 +238,7 @@ class ForumPosts:
         if sub.thread_id is None or sub.channel_id is None:
             return
         try:
-            tags = await self.tags(sub.channel_id)
+            tags, _ = await self.forum(sub.channel_id)
             route = Route("GET", "/channels/{channel_id}", channel_id=sub.thread_id)
             post = await self._request(route)
             current = [int(tag) for tag in post.get("applied_tags") or []]
