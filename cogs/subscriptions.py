@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.delivery.discord_sink.forums import forum_refusal, status_tags
+from bot.delivery.discord_sink.forums import forum_refusal, moderated_refusal, status_tags
 from bot.model import DEFAULT_DIGEST_PERIOD, DigestPeriod, Mode
 from bot.permissions import (
     MANAGE_CHANNELS,
@@ -39,10 +39,16 @@ def _target(interaction: discord.Interaction, channel: Postable | None) -> Posta
     return target
 
 
-def _check_forum(forum: discord.ForumChannel) -> None:
-    """A forum that requires a tag must offer one Bulletin applies ("Live" or "Ended")."""
-    tags = status_tags({"id": tag.id, "name": tag.name} for tag in forum.available_tags)
-    refusal = forum_refusal(forum.flags.require_tag, tags, forum.mention)
+def _check_forum(forum: discord.ForumChannel, bot: discord.Permissions) -> None:
+    """A forum that requires a tag must offer one Bulletin applies ("Live" or "Ended"), and
+    Bulletin must be allowed to apply those."""
+    available = [
+        {"id": tag.id, "name": tag.name, "moderated": tag.moderated} for tag in forum.available_tags
+    ]
+    manages = bot.manage_threads or bot.administrator
+    refusal = forum_refusal(
+        forum.flags.require_tag, status_tags(available), forum.mention
+    ) or moderated_refusal(available, manages_threads=manages, forum_mention=forum.mention)
     if refusal:
         raise Refusal(refusal)
 
@@ -113,7 +119,7 @@ class Subscriptions(commands.Cog):
                 "there. Grant them (channel settings → Permissions) and try again."
             )
         if isinstance(target, discord.ForumChannel):
-            _check_forum(target)
+            _check_forum(target, bot_perms)
         if mention is not None:
             refusal = mention_refusal(
                 mention.name,

@@ -119,6 +119,28 @@ def forum_refusal(requires_tag: bool, tags: StatusTags, forum_mention: str) -> s
     return None
 
 
+def moderated_refusal(
+    available: Iterable[Mapping[str, Any]], *, manages_threads: bool, forum_mention: str
+) -> str | None:
+    """Why /subscribe refuses a forum whose "Live" or "Ended" tag only moderators may apply
+    when Bulletin may not (Manage Threads), or None."""
+    if manages_threads:
+        return None
+    names = [
+        str(tag.get("name", "")).strip()
+        for tag in available
+        if tag.get("moderated")
+        and str(tag.get("name", "")).strip().casefold() in (LIVE_TAG, ENDED_TAG)
+    ]
+    if not names:
+        return None
+    shown = " and ".join(f"“{name}”" for name in names)
+    return (
+        f"Only moderators may apply {shown} in {forum_mention}: give Bulletin Manage Threads "
+        "there (channel settings → Permissions), or let everyone apply the tag, then try again."
+    )
+
+
 def post_message(payload: Payload) -> dict[str, Any]:
     """A rendered payload as the first message of a forum post (Discord's JSON)."""
     message: dict[str, Any] = {

@@ -180,3 +180,21 @@ async def test_a_channel_renamed_while_bulletin_was_away_is_caught_up_at_start(
         finally:
             await stop(bot, task)
             await close_runtime(runtime)
+
+
+async def test_a_forum_whose_status_tags_only_moderators_apply_needs_manage_threads(harness):
+    await polled_story(harness)
+    forum = live_forum(harness, moderated=("Live",))
+    inv = await subscribe(harness, channel=forum)
+    assert content(inv) == (
+        f"Only moderators may apply “Live” in <#{forum.id}>: give Bulletin Manage Threads there "
+        "(channel settings → Permissions), or let everyone apply the tag, then try again."
+    )
+    assert await harness.store.subscriptions(guild_id=harness.guild.id) == []
+    bot_role = harness.server.bot_role(harness.guild)
+    await harness.server.set_overwrite(forum, bot_role, allow=Perm.MANAGE_THREADS)
+    inv = await subscribe(harness, channel=forum, backfill=1)
+    assert "now follows" in content(inv)
+    await harness.server.wait_until(lambda: harness.server.forums.posts(forum), 5)
+    (post,) = harness.server.forums.posts(forum)
+    assert harness.server.forums.tag_names(post) == ["Live"]

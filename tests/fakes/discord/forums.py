@@ -92,12 +92,14 @@ class Forums:
         tags: tuple[str, ...] = (),
         require_tag: bool = False,
         overwrites: list[Overwrite] | None = None,
+        moderated: tuple[str, ...] = (),
     ) -> Channel:
-        """A forum channel with tags of these names."""
+        """A forum channel with tags of these names (those in MODERATED: only moderators, with
+        Manage Threads, may apply them)."""
         assert len(tags) <= MAX_TAGS
         forum = Channel(snowflake(), guild.id, name, ChannelType.FORUM, len(guild.channels))
         forum.overwrites = {ow.id: ow for ow in overwrites or []}
-        forum.available_tags = [tag(t) for t in tags]
+        forum.available_tags = [tag(t, moderated=t in moderated) for t in tags]
         forum.flags = REQUIRE_TAG if require_tag else 0
         guild.channels[forum.id] = forum
         self.server.channels[forum.id] = forum
