@@ -68,6 +68,7 @@ class PauseReason(StrEnum):
     CHANNEL_GONE = "channel_gone"  # Discord: the channel was deleted
     NO_PERMISSION = "no_permission"  # Discord: 403, Bulletin may not post there
     NOT_FOUND = "not_found"  # Discord: another 404
+    TAG_REQUIRED = "tag_required"  # Discord: the forum requires a tag Bulletin does not apply
 
 
 class FailureReason(StrEnum):
@@ -115,6 +116,7 @@ class AlertKind(StrEnum):
     SOURCE_PAUSED = "source_paused"  # a source failed repeatedly; it is probed every 30 min
     SOURCE_RESUMED = "source_resumed"  # it answers again
     SUBSCRIPTION_PAUSED = "subscription_paused"  # Discord refused a subscription's channel
+    POST_REPLACED = "post_replaced"  # a story's forum post was deleted or locked: a new one
 
 
 class DeliveryOutcome(StrEnum):
@@ -220,6 +222,8 @@ class AlertContent:
     thread: bool = False
     pause_reason: PauseReason | None = None
     pause_detail: str | None = None
+    channel_name: str | None = None  # as last known: a deleted channel's mention shows none
+    forum: bool = False  # the channel is a forum (one post per story)
 
 
 # --- Changes: what diff finds and delivery posts -------------------------------------------

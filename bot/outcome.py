@@ -44,7 +44,10 @@ class ThreadStarted:
 
 @dataclass(frozen=True, slots=True)
 class ThreadForgotten:
-    """The story's thread was deleted or locked: the next message starts a new one."""
+    """The story's thread was deleted or locked: the next message starts a new one. `tell`:
+    the server's moderators are told, once (a forum post is replaced in plain sight)."""
+
+    tell: bool = False
 
 
 @dataclass(frozen=True, slots=True)

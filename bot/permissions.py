@@ -20,6 +20,14 @@ BOT_FOR_THREADS: tuple[Requirement, ...] = (
     ("create_public_threads", "Create Public Threads"),
     ("send_messages_in_threads", "Send Messages in Threads"),
 )
+# Creating a forum post is Send Messages in the forum ("Create Posts" in Discord's UI); the
+# replies in it are Send Messages in Threads.
+BOT_IN_FORUM: tuple[Requirement, ...] = (
+    ("view_channel", "View Channel"),
+    ("send_messages", "Create Posts"),
+    ("send_messages_in_threads", "Send Messages in Posts"),
+    ("embed_links", "Embed Links"),
+)
 BOT_FOR_ALERTS: tuple[Requirement, ...] = (
     ("view_channel", "View Channel"),
     ("send_messages", "Send Messages"),
@@ -29,8 +37,10 @@ MENTION_ALL: Requirement = ("mention_everyone", "Mention @everyone, @here and Al
 MANAGE_SERVER: Requirement = ("manage_guild", "Manage Server")
 
 
-def bot_needs(*, thread: bool) -> tuple[Requirement, ...]:
-    """What the bot needs in a channel it posts a subscription to."""
+def bot_needs(*, thread: bool, forum: bool = False) -> tuple[Requirement, ...]:
+    """What the bot needs in a channel it posts a subscription to (a forum: its posts)."""
+    if forum:
+        return BOT_IN_FORUM
     return BOT_IN_CHANNEL + (BOT_FOR_THREADS if thread else ())
 
 

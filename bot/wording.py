@@ -14,6 +14,7 @@ _PAUSES = {
     PauseReason.CHANNEL_GONE: "the channel was deleted",
     PauseReason.NO_PERMISSION: "Bulletin may no longer post there",
     PauseReason.NOT_FOUND: "Discord cannot find it",
+    PauseReason.TAG_REQUIRED: "the forum requires a tag on posts, and has no “Live” or “Ended”",
 }
 
 _FAILURES = {

@@ -8,6 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.delivery.discord_sink.forums import forum_refusal, moderated_refusal, status_tags
 from bot.model import DEFAULT_DIGEST_PERIOD, DigestPeriod, Mode
 from bot.permissions import (
     MANAGE_CHANNELS,
@@ -27,13 +28,29 @@ EVERY_CHOICES = [
 ]
 
 
-def _target(
-    interaction: discord.Interaction, channel: discord.TextChannel | None
-) -> discord.abc.GuildChannel:
+# Where a subscription may post: a text (or announcement) channel, or a forum (a post per story)
+Postable = discord.TextChannel | discord.ForumChannel
+
+
+def _target(interaction: discord.Interaction, channel: Postable | None) -> Postable:
     target = channel or interaction.channel
-    if not isinstance(target, discord.TextChannel):
-        raise Refusal("Pick a text channel (the `channel` option) to post to.")
+    if not isinstance(target, Postable):
+        raise Refusal("Pick a text or forum channel (the `channel` option) to post to.")
     return target
+
+
+def _check_forum(forum: discord.ForumChannel, bot: discord.Permissions) -> None:
+    """A forum that requires a tag must offer one Bulletin applies ("Live" or "Ended"), and
+    Bulletin must be allowed to apply those."""
+    available = [
+        {"id": tag.id, "name": tag.name, "moderated": tag.moderated} for tag in forum.available_tags
+    ]
+    manages = bot.manage_threads or bot.administrator
+    refusal = forum_refusal(
+        forum.flags.require_tag, status_tags(available), forum.mention
+    ) or moderated_refusal(available, manages_threads=manages, forum_mention=forum.mention)
+    if refusal:
+        raise Refusal(refusal)
 
 
 def _check_member(
@@ -62,7 +79,7 @@ class Subscriptions(commands.Cog):
     @app_commands.checks.has_permissions(manage_channels=True)
     @app_commands.describe(
         story="The story to follow",
-        channel="Where to post (default: this channel)",
+        channel="Where to post: a text channel, or a forum (a post per story; default: here)",
         mode="updates: every update; key-points: changed key points; digest: a summary",
         every="How often a digest is posted (digest mode only; default "
         f"{DEFAULT_DIGEST_PERIOD.label})",
@@ -78,7 +95,7 @@ class Subscriptions(commands.Cog):
         self,
         interaction: discord.Interaction,
         story: str,
-        channel: discord.TextChannel | None = None,
+        channel: Postable | None = None,
         mode: str = Mode.UPDATES.value,
         every: str | None = None,
         mention: discord.Role | None = None,
@@ -93,13 +110,16 @@ class Subscriptions(commands.Cog):
         target = _target(interaction, channel)
         member = _check_member(interaction, target)
         assert interaction.guild is not None
+        forum = isinstance(target, discord.ForumChannel)
         bot_perms = target.permissions_for(interaction.guild.me)
-        lacking = missing(bot_perms, bot_needs(thread=thread))
+        lacking = missing(bot_perms, bot_needs(thread=thread, forum=forum))
         if lacking:
             raise Refusal(
                 f"Bulletin cannot post in {target.mention}: it needs {missing_text(lacking)} "
                 "there. Grant them (channel settings → Permissions) and try again."
             )
+        if isinstance(target, discord.ForumChannel):
+            _check_forum(target, bot_perms)
         if mention is not None:
             refusal = mention_refusal(
                 mention.name,
@@ -124,6 +144,8 @@ class Subscriptions(commands.Cog):
             thread=thread,
             backfill=backfill,
             now=datetime.now(UTC),
+            forum=forum,
+            channel_name=target.name,
         )
         verb = "now follows" if not done.changed else "follows (settings changed)"
         details = [mode]
@@ -132,7 +154,9 @@ class Subscriptions(commands.Cog):
         details += subscriptions.describe_filters(done.keywords, done.exclusions, done.pattern)
         if mention:
             details.append(f"mentioning {mention.mention}")
-        if thread:
+        if forum:
+            details.append("a post per story")
+        elif thread:
             details.append("in a thread")
         text = f"{target.mention} {verb} “{done.story.name}” ({', '.join(details)})."
         if done.resumed:
@@ -162,7 +186,7 @@ class Subscriptions(commands.Cog):
         self,
         interaction: discord.Interaction,
         story: str,
-        channel: discord.TextChannel | None = None,
+        channel: Postable | None = None,
     ) -> None:
         """Stop following a story in a channel."""
         guild_id = guild_id_of(interaction)
@@ -196,6 +220,22 @@ class Subscriptions(commands.Cog):
             return
         lines = ["**Subscriptions**", *map(subscriptions.describe_subscription, views)]
         await reply_lines(interaction, lines, ephemeral=True)
+
+    @commands.Cog.listener()
+    async def on_guild_channel_update(
+        self, before: discord.abc.GuildChannel, after: discord.abc.GuildChannel
+    ) -> None:
+        """A renamed channel: its subscriptions keep the new name (alerts name it by it)."""
+        if before.name != after.name:
+            store = self.bot.runtime.store  # type: ignore[attr-defined]  # see runtime_of
+            await subscriptions.channel_renamed(store, after.guild.id, after.id, after.name)
+
+    @commands.Cog.listener()
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        """Names of subscribed channels renamed while Bulletin was away are caught up."""
+        store = self.bot.runtime.store  # type: ignore[attr-defined]  # see runtime_of
+        names = {channel.id: channel.name for channel in guild.channels}
+        await subscriptions.sync_channel_names(store, guild.id, names)
 
     @subscribe.autocomplete("story")
     @unsubscribe.autocomplete("story")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -127,6 +127,8 @@ async def subscribe(
     thread: bool = False,
     backfill: int = 0,
     now: datetime,
+    forum: bool = False,
+    channel_name: str | None = None,
 ) -> Subscribed:
     """Subscribe a channel of this server to a story it can see (again: change it)."""
     store = runtime.store
@@ -158,6 +160,8 @@ async def subscribe(
         pattern=regex,
         thread=thread,
         now=now,
+        forum=forum,
+        channel_name=channel_name,
     )
     queued = await queue_backfill(store, subscription_id, backfill, now=now)
     if queued or resumed:
@@ -235,6 +239,30 @@ async def unsubscribe(
     )
 
 
+async def channel_renamed(store: Store, guild_id: int, channel_id: int, name: str) -> None:
+    """Discord renamed a channel: its subscriptions keep the name, so that an alert can name
+    the channel once it is deleted (a deleted channel's mention shows no name)."""
+    changed = await store.rename_channel(channel_id, name)
+    if changed:
+        log.info("guild %s: channel %s renamed #%s", guild_id, channel_id, name)
+
+
+async def sync_channel_names(store: Store, guild_id: int, names: Mapping[int, str]) -> int:
+    """A server became available (at start, or back from an outage): its subscribed channels
+    keep the names Discord gives them now (NAMES: channel id → name), renamed while Bulletin
+    was away or not. The number of subscriptions changed."""
+    changed = 0
+    seen: set[int] = set()
+    for sub in await store.subscriptions(guild_id=guild_id):
+        channel_id = sub.channel_id
+        if channel_id is None or channel_id in seen or channel_id not in names:
+            continue
+        seen.add(channel_id)
+        if names[channel_id] != sub.channel_name:
+            changed += await store.rename_channel(channel_id, names[channel_id])
+    return changed
+
+
 def describe_every(seconds: int | None) -> str:
     if seconds is None:
         return ""
@@ -305,6 +333,8 @@ def describe_subscription(view: SubscriptionView) -> str:
     details += describe_filters(sub.keywords, sub.exclusions, sub.pattern)
     if sub.mention_role_id:
         details.append(f"mentions <@&{sub.mention_role_id}>")
-    if sub.thread:
+    if sub.forum:
+        details.append("a post per story")
+    elif sub.thread:
         details.append("in a thread")
     return f"**{view.story_name}** → <#{sub.channel_id}> ({', '.join(details)}) — {view.health}"

@@ -173,6 +173,8 @@ def alert_to_json(content: AlertContent) -> str:
         "thread": content.thread,
         "pause_reason": None if content.pause_reason is None else content.pause_reason.value,
         "pause_detail": content.pause_detail,
+        "channel_name": content.channel_name,
+        "forum": content.forum,
     }
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
@@ -189,4 +191,6 @@ def alert_from_json(text: str) -> AlertContent:
         thread=bool(data.get("thread")),
         pause_reason=None if pause is None else PauseReason(pause),
         pause_detail=data.get("pause_detail"),
+        channel_name=data.get("channel_name"),
+        forum=bool(data.get("forum")),
     )

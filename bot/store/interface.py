@@ -251,11 +251,19 @@ class SubscriptionsStore(ABC):
         now: datetime | None = None,
         exclusions: str | None = None,
         pattern: str | None = None,
+        forum: bool = False,
+        channel_name: str | None = None,
     ) -> int:
         """Subscribe a channel (or the console: channel_id None) to a story. Subscribing again
         changes the subscription (all its options, filters included) and resumes it if it was
-        paused.
+        paused. FORUM: the channel is a forum (one post per story: `thread` is implied);
+        CHANNEL_NAME: its name now (kept, so that alerts can name it once it is deleted).
         """
+
+    @abstractmethod
+    async def rename_channel(self, channel_id: int, name: str) -> int:
+        """Discord renamed a channel: every subscription of it keeps the new name. The number
+        of subscriptions changed."""
 
     @abstractmethod
     async def unsubscribe(self, story_id: int, *, channel_id: int | None) -> bool:
@@ -286,8 +294,8 @@ class OutboxStore(ABC):
 
     @abstractmethod
     async def queue_starter(self, subscription_id: int, *, now: datetime) -> Delivery | None:
-        """The pending row that starts a thread-mode subscription's thread (written now unless
-        one waits already); None when the subscription needs none (it has its thread)."""
+        """The pending row that starts a thread-mode (or forum) subscription's thread or post
+        (written now unless one waits already); None when the subscription needs none."""
 
     @abstractmethod
     async def claim(

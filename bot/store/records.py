@@ -189,6 +189,8 @@ class SubscriptionRecord:
     pause_detail: str | None = None  # what Discord said when it paused
     exclusions: str | None = None  # comma-separated phrases, as given
     pattern: str | None = None  # one RE2 pattern, as given
+    forum: bool = False  # a forum channel: the story's thread is a forum post
+    channel_name: str | None = None  # the channel's name when subscribed or last renamed
 
     @property
     def filters(self) -> Filters:
@@ -219,6 +221,8 @@ class SubscriptionRecord:
             pause_detail=row["pause_detail"],
             exclusions=row["exclusions"],
             pattern=row["pattern"],
+            forum=bool(row["forum"]),
+            channel_name=row["channel_name"],
         )
 
 

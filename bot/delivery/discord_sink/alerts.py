@@ -14,13 +14,34 @@ def alert_message(alert: AlertContent) -> str:
     """The text of an alert row: a source paused or resumed, or a subscription paused."""
     if alert.kind is AlertKind.SUBSCRIPTION_PAUSED:
         return pause_alert_text(alert)
+    if alert.kind is AlertKind.POST_REPLACED:
+        return post_replaced_text(alert)
     return alert_text(alert)
+
+
+def channel_label(alert: AlertContent) -> str:
+    """The channel by its name as last known and its mention: Discord shows a deleted
+    channel's mention as "#deleted-channel", which tells moderators nothing."""
+    mention = f"<#{alert.channel_id}>"
+    if not alert.channel_name:
+        return mention
+    return f"#{discord.utils.escape_markdown(alert.channel_name)} ({mention})"
+
+
+def post_replaced_text(alert: AlertContent) -> str:
+    """A story's forum post was deleted or locked: Bulletin made a new one."""
+    name = discord.utils.escape_markdown(alert.story or "a story")
+    return (
+        f"The post for **{name}** in {channel_label(alert)} was deleted or locked, so "
+        "Bulletin starts a new post there for the story. To stop following it there, use "
+        f"`/unsubscribe story:{name}` with that channel."
+    )
 
 
 def pause_alert_text(alert: AlertContent) -> str:
     """A subscription Discord refused: where, why, and how to resume (or remove) it."""
     name = discord.utils.escape_markdown(alert.story or "a story")
-    where = f"<#{alert.channel_id}>"
+    where = channel_label(alert)
     reason = pause_text(alert.pause_reason, alert.pause_detail)
     if alert.pause_reason is PauseReason.CHANNEL_GONE:
         return (
@@ -28,7 +49,13 @@ def pause_alert_text(alert: AlertContent) -> str:
             f"in another channel, use `/subscribe` there; `/unsubscribe story:{name}` (without "
             "a channel) removes the old subscription."
         )
-    needs = missing_text([label for _, label in bot_needs(thread=alert.thread)])
+    if alert.pause_reason is PauseReason.TAG_REQUIRED:
+        return (
+            f"Bulletin paused posting **{name}** to {where}: {reason}. Add a tag named “Live” "
+            "or “Ended” to the forum, or turn off “Require people to select tags”, then use "
+            "`/subscribe` there again to resume; nothing waiting is lost."
+        )
+    needs = missing_text([label for _, label in bot_needs(thread=alert.thread, forum=alert.forum)])
     return (
         f"Bulletin paused posting **{name}** to {where}: {reason}. Give Bulletin {needs} "
         "there, then use `/subscribe` there again to resume; nothing waiting is lost."

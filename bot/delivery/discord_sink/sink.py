@@ -23,7 +23,13 @@ import discord
 from bot import limits
 from bot.delivery.discord_sink.alerts import alert_message
 from bot.delivery.discord_sink.edits import deliver_edit
-from bot.delivery.discord_sink.errors import THREAD_EXISTS, outcome_of, thread_lost
+from bot.delivery.discord_sink.errors import (
+    THREAD_ARCHIVED,
+    THREAD_EXISTS,
+    outcome_of,
+    thread_lost,
+)
+from bot.delivery.discord_sink.forums import ForumPosts
 from bot.delivery.discord_sink.payloads import to_send_kwargs
 from bot.delivery.limiter import ChannelPacer, RateLimiter
 from bot.delivery.render import (
@@ -63,6 +69,7 @@ from bot.outcome import (
     ThreadForgotten,
     ThreadStarted,
 )
+from bot.schedule import liveliest
 from bot.store import Delivery, Store, SubscriptionRecord
 
 log = logging.getLogger(__name__)
@@ -99,6 +106,7 @@ class DiscordSink:
         self.pacer = pacer or ChannelPacer()
         self.clock = clock
         self.sent = 0  # messages posted (not edits), for the benchmark and logs
+        self.forums = ForumPosts(self)
 
     # --- requests --------------------------------------------------------------------------
 
@@ -112,9 +120,17 @@ class DiscordSink:
         return message
 
     async def edit(self, channel_id: int, message_id: int, payload: Payload) -> None:
+        """Edit a posted message. In a thread archived for inactivity (Discord refuses the
+        edit), the thread is opened again first; a locked one stays refused."""
+        message = self.client.get_partial_messageable(channel_id).get_partial_message(message_id)
         await self.limiter.acquire()
-        channel = self.client.get_partial_messageable(channel_id)
-        await channel.get_partial_message(message_id).edit(**to_send_kwargs(payload))
+        try:
+            await message.edit(**to_send_kwargs(payload))
+        except discord.HTTPException as error:
+            if error.code != THREAD_ARCHIVED or not await self.forums.unarchive(channel_id):
+                raise
+            await self.limiter.acquire()
+            await message.edit(**to_send_kwargs(payload))
 
     async def get_guild(self, guild_id: int) -> dict[str, Any]:
         await self.limiter.acquire()
@@ -192,7 +208,8 @@ class DiscordSink:
                     FailureReason.THREAD_LOST,
                     f"thread {sub.thread_id}: {outcome_detail(outcome)}",
                     at=self.clock(),
-                    effects=(ThreadForgotten(),),
+                    # a forum post replaced in plain sight: moderators are told, once
+                    effects=(ThreadForgotten(tell=sub.forum),),
                 )
             return outcome
 
@@ -271,6 +288,8 @@ class DiscordSink:
         destination = self.destination(sub)
         payload = render_status_change(change, self.context(unit.rows[0], sub))
         message = await self.post(destination, payload, nonce=unit.nonce)
+        if sub.forum:
+            await self.forums.show_status(sub, change.status)
         return Sent(message.id, destination, effects=(Announced(change.status),))
 
     async def _digest(self, unit: Unit, sub: SubscriptionRecord) -> Outcome:
@@ -310,6 +329,11 @@ class DiscordSink:
             else KeyPoints(KeyPointsKind.SUMMARY, ())
         )
         ctx = self.context(row, sub)
+        if sub.forum:
+            sources = await self.store.sources_of_story(sub.story_id)
+            status = liveliest(s.status for s in sources) if sources else StoryStatus.LIVE
+            payload = render_key_points(key_points, ctx)
+            return await self.forums.start(sub, row, payload, status)
         starter = await self.post(
             sub.channel_id, render_key_points(key_points, ctx), nonce=unit.nonce
         )
@@ -332,13 +356,15 @@ class DiscordSink:
     async def refresh_starter(
         self, sub: SubscriptionRecord, key_points: KeyPoints, ctx: RenderContext
     ) -> None:
-        """Thread mode: show the story's current key points in the thread's starter message."""
+        """Thread mode: show the story's current key points in the thread's starter message
+        (in the channel; in a forum, the post's first message)."""
         if not sub.thread or sub.starter_message_id is None or sub.channel_id is None:
             return
+        where = sub.thread_id if sub.forum else sub.channel_id
+        if where is None:
+            return
         try:
-            await self.edit(
-                sub.channel_id, sub.starter_message_id, render_key_points(key_points, ctx)
-            )
+            await self.edit(where, sub.starter_message_id, render_key_points(key_points, ctx))
         except discord.NotFound:
             log.info("subscription %s: the thread's starter message is gone", sub.id)
 

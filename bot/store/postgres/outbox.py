@@ -31,6 +31,7 @@ from bot.store.interface import OutboxStore
 from bot.store.postgres.database import (
     Connection,
     Database,
+    Record,
     affected,
     clean,
     clean_or_none,
@@ -339,8 +340,16 @@ async def _apply_effects(
                     starter,
                     sub_id,
                 )
-            case ThreadForgotten():
-                await db.execute("UPDATE subscriptions SET thread_id = NULL WHERE id = $1", sub_id)
+            case ThreadForgotten(tell=tell):
+                lost = await db.fetchrow(
+                    "UPDATE subscriptions SET thread_id = NULL"
+                    " WHERE id = $1 AND thread_id IS NOT NULL"
+                    " RETURNING guild_id, story_id, channel_id, channel_name, forum, thread",
+                    sub_id,
+                )
+                if tell and lost is not None and lost["guild_id"] is not None:
+                    replaced = nonce("r", "replaced", sub_id, now_us)
+                    await _queue_alert(db, lost, AlertKind.POST_REPLACED, replaced, now_us)
             case Announced(status=status):
                 await db.execute(
                     "UPDATE subscriptions SET announced_status = $1 WHERE id = $2",
@@ -361,7 +370,7 @@ async def _pause(
     paused = await db.fetchrow(
         "UPDATE subscriptions SET paused_at = $1, pause_reason = $2, pause_detail = $3"
         " WHERE id = $4 AND paused_at IS NULL"
-        " RETURNING id, guild_id, story_id, channel_id, thread",
+        " RETURNING id, guild_id, story_id, channel_id, thread, channel_name, forum",
         now_us,
         reason.value,
         clean_or_none(detail),
@@ -369,24 +378,44 @@ async def _pause(
     )
     if paused is None or paused["guild_id"] is None:
         return paused is not None
-    story = await db.fetchval("SELECT name FROM stories WHERE id = $1", paused["story_id"])
+    told = nonce("p", "pause", subscription_id, now_us)
+    await _queue_alert(
+        db, paused, AlertKind.SUBSCRIPTION_PAUSED, told, now_us, reason=reason, detail=detail
+    )
+    return True
+
+
+async def _queue_alert(
+    db: Connection,
+    sub: Record,
+    kind: AlertKind,
+    alert_nonce: str,
+    now_us: int,
+    *,
+    reason: PauseReason | None = None,
+    detail: str | None = None,
+) -> None:
+    """An alert about a subscription (SUB: its guild, story, channel and kind) to its server's
+    moderators."""
+    story = await db.fetchval("SELECT name FROM stories WHERE id = $1", sub["story_id"])
     alert = AlertContent(
-        kind=AlertKind.SUBSCRIPTION_PAUSED,
+        kind=kind,
         story=story,
-        channel_id=paused["channel_id"],
-        thread=bool(paused["thread"]),
+        channel_id=sub["channel_id"],
+        thread=bool(sub["thread"]),
         pause_reason=reason,
         pause_detail=detail,
+        channel_name=sub["channel_name"],
+        forum=bool(sub["forum"]),
     )
     await db.execute(
         "INSERT INTO deliveries (guild_id, kind, payload, next_attempt, nonce, created_at)"
         " VALUES ($1, 'alert', $2, $3, $4, $3)",
-        paused["guild_id"],
+        sub["guild_id"],
         alert_to_json(alert),
         now_us,
-        nonce("p", "pause", subscription_id, now_us),
+        alert_nonce,
     )
-    return True
 
 
 async def _write_history(

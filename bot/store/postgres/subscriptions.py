@@ -144,6 +144,8 @@ class Subscriptions(Database, SubscriptionsStore):
         now: datetime | None = None,
         exclusions: str | None = None,
         pattern: str | None = None,
+        forum: bool = False,
+        channel_name: str | None = None,
     ) -> int:
         if mode not in tuple(Mode):
             raise StoreError(f"unknown mode {mode!r}; use one of {', '.join(Mode)}")
@@ -162,12 +164,14 @@ class Subscriptions(Database, SubscriptionsStore):
                 )
             subscription_id = await db.fetchval(
                 "INSERT INTO subscriptions (story_id, guild_id, target, channel_id, mode, every,"
-                " mention_role_id, keywords, thread, created_at, exclusions, pattern)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                " mention_role_id, keywords, thread, created_at, exclusions, pattern, forum,"
+                " channel_name)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
                 " ON CONFLICT (story_id, target, (coalesce(channel_id, -1))) DO UPDATE SET"
                 " mode = excluded.mode, every = excluded.every,"
                 " mention_role_id = excluded.mention_role_id, keywords = excluded.keywords,"
                 " thread = excluded.thread, paused_at = NULL, pause_reason = NULL,"
+                " forum = excluded.forum, channel_name = excluded.channel_name,"
                 " exclusions = excluded.exclusions, pattern = excluded.pattern,"
                 " pause_detail = NULL,"
                 # a switch to digests starts the first period now, not at the subscription's
@@ -184,12 +188,26 @@ class Subscriptions(Database, SubscriptionsStore):
                 every,
                 mention_role_id,
                 clean_or_none(keywords),
-                bool(thread),
+                bool(thread or forum),
                 now_us,
                 clean_or_none(exclusions),
                 clean_or_none(pattern),
+                bool(forum),
+                clean_or_none(channel_name),
             )
             return int(subscription_id)
+
+        return await self._write(work)
+
+    async def rename_channel(self, channel_id: int, name: str) -> int:
+        async def work(db: Connection) -> int:
+            status = await db.execute(
+                "UPDATE subscriptions SET channel_name = $1 WHERE channel_id = $2"
+                " AND channel_name IS DISTINCT FROM $1",
+                clean(name),
+                channel_id,
+            )
+            return affected(status)
 
         return await self._write(work)
 

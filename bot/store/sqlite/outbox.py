@@ -199,10 +199,21 @@ class Outbox(Database, OutboxStore):
                         " WHERE id = ?",
                         (thread_id, starter, sub_id),
                     )
-                case ThreadForgotten():
-                    await db.execute(
-                        "UPDATE subscriptions SET thread_id = NULL WHERE id = ?", (sub_id,)
+                case ThreadForgotten(tell=tell):
+                    lost = await self._fetchone(
+                        "UPDATE subscriptions SET thread_id = NULL"
+                        " WHERE id = ? AND thread_id IS NOT NULL"
+                        " RETURNING guild_id, story_id, channel_id, channel_name, forum, thread",
+                        (sub_id,),
                     )
+                    if tell and lost is not None and lost["guild_id"] is not None:
+                        await self._queue_alert(
+                            db,
+                            lost,
+                            AlertKind.POST_REPLACED,
+                            _nonce("r", "replaced", sub_id, now_us),
+                            now_us,
+                        )
                 case Announced(status=status):
                     await db.execute(
                         "UPDATE subscriptions SET announced_status = ? WHERE id = ?",
@@ -222,32 +233,46 @@ class Outbox(Database, OutboxStore):
         paused = await self._fetchone(
             "UPDATE subscriptions SET paused_at = ?, pause_reason = ?, pause_detail = ?"
             " WHERE id = ? AND paused_at IS NULL"
-            " RETURNING id, guild_id, story_id, channel_id, thread",
+            " RETURNING id, guild_id, story_id, channel_id, thread, channel_name, forum",
             (now_us, reason.value, detail, subscription_id),
         )
         if paused is None or paused["guild_id"] is None:
             return paused is not None
-        story = await self._fetchone("SELECT name FROM stories WHERE id = ?", (paused[2],))
+        nonce = _nonce("p", "pause", subscription_id, now_us)
+        await self._queue_alert(
+            db, paused, AlertKind.SUBSCRIPTION_PAUSED, nonce, now_us, reason=reason, detail=detail
+        )
+        return True
+
+    async def _queue_alert(
+        self,
+        db: aiosqlite.Connection,
+        sub: aiosqlite.Row,
+        kind: AlertKind,
+        nonce: str,
+        now_us: int,
+        *,
+        reason: PauseReason | None = None,
+        detail: str | None = None,
+    ) -> None:
+        """An alert about a subscription (SUB: its guild, story, channel and kind) to its
+        server's moderators."""
+        story = await self._fetchone("SELECT name FROM stories WHERE id = ?", (sub["story_id"],))
         alert = AlertContent(
-            kind=AlertKind.SUBSCRIPTION_PAUSED,
+            kind=kind,
             story=None if story is None else story[0],
-            channel_id=paused["channel_id"],
-            thread=bool(paused["thread"]),
+            channel_id=sub["channel_id"],
+            thread=bool(sub["thread"]),
             pause_reason=reason,
             pause_detail=detail,
+            channel_name=sub["channel_name"],
+            forum=bool(sub["forum"]),
         )
         await db.execute(
             "INSERT INTO deliveries (guild_id, kind, payload, next_attempt, nonce, created_at)"
             " VALUES (?, 'alert', ?, ?, ?, ?)",
-            (
-                paused["guild_id"],
-                alert_to_json(alert),
-                now_us,
-                _nonce("p", "pause", subscription_id, now_us),
-                now_us,
-            ),
+            (sub["guild_id"], alert_to_json(alert), now_us, nonce, now_us),
         )
-        return True
 
     async def _write_history(
         self,

@@ -135,6 +135,8 @@ class Subscriptions(Database, SubscriptionsStore):
         now: datetime | None = None,
         exclusions: str | None = None,
         pattern: str | None = None,
+        forum: bool = False,
+        channel_name: str | None = None,
     ) -> int:
         if mode not in tuple(Mode):
             raise StoreError(f"unknown mode {mode!r}; use one of {', '.join(Mode)}")
@@ -150,12 +152,14 @@ class Subscriptions(Database, SubscriptionsStore):
                 )
             row = await self._fetchone(
                 "INSERT INTO subscriptions (story_id, guild_id, target, channel_id, mode, every,"
-                " mention_role_id, keywords, thread, created_at, exclusions, pattern)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " mention_role_id, keywords, thread, created_at, exclusions, pattern, forum,"
+                " channel_name)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (story_id, target, ifnull(channel_id, -1)) DO UPDATE SET"
                 " mode = excluded.mode, every = excluded.every,"
                 " mention_role_id = excluded.mention_role_id, keywords = excluded.keywords,"
                 " thread = excluded.thread, paused_at = NULL, pause_reason = NULL,"
+                " forum = excluded.forum, channel_name = excluded.channel_name,"
                 " exclusions = excluded.exclusions, pattern = excluded.pattern,"
                 " pause_detail = NULL,"
                 # a switch to digests starts the first period now, not at the subscription's
@@ -173,14 +177,25 @@ class Subscriptions(Database, SubscriptionsStore):
                     every,
                     mention_role_id,
                     keywords,
-                    thread,
+                    thread or forum,
                     now_us,
                     exclusions,
                     pattern,
+                    forum,
+                    channel_name,
                 ),
             )
             assert row is not None
             return int(row[0])
+
+    async def rename_channel(self, channel_id: int, name: str) -> int:
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "UPDATE subscriptions SET channel_name = ? WHERE channel_id = ?"
+                " AND channel_name IS NOT ?",
+                (name, channel_id, name),
+            )
+            return cursor.rowcount
 
     async def unsubscribe(self, story_id: int, *, channel_id: int | None) -> bool:
         async with self._transaction() as db:

@@ -60,6 +60,7 @@ class ChannelType:
     NEWS = 5
     PUBLIC_THREAD = 11
     PRIVATE_THREAD = 12
+    FORUM = 15
 
     THREADS = (PUBLIC_THREAD, PRIVATE_THREAD)
 
@@ -146,6 +147,10 @@ class Channel:
     archived: bool = False
     locked: bool = False  # archived by a moderator: only they can unarchive it
     message_count: int = 0
+    flags: int = 0  # a forum's REQUIRE_TAG; a forum post's PINNED
+    available_tags: list[dict[str, Any]] = field(default_factory=list)  # a forum's tags
+    applied_tags: list[int] = field(default_factory=list)  # a forum post's tags
+    in_forum: bool = False  # a thread that is a forum post
 
     @property
     def is_thread(self) -> bool:
@@ -163,8 +168,16 @@ class Channel:
             "topic": None,
             "rate_limit_per_user": 0,
             "last_message_id": None,
-            "flags": 0,
+            "flags": self.flags,
         }
+        if self.type == ChannelType.FORUM:
+            data.update(
+                available_tags=[dict(tag) for tag in self.available_tags],
+                default_reaction_emoji=None,
+                default_thread_rate_limit_per_user=0,
+                default_sort_order=None,
+                default_forum_layout=0,
+            )
         if self.is_thread:
             data.update(
                 owner_id=str(self.owner_id),
@@ -178,6 +191,8 @@ class Channel:
                     "locked": self.locked,
                 },
             )
+            if self.in_forum:
+                data["applied_tags"] = [str(tag) for tag in self.applied_tags]
         else:
             data["permission_overwrites"] = [o.payload() for o in self.overwrites.values()]
         return data

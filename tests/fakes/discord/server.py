@@ -23,6 +23,7 @@ from aiohttp import WSMsgType, web
 
 from .components import find_button
 from .files import Files, read_body, request_errors
+from .forums import Forums
 from .interactions import (
     CommandRefused,
     Invocation,
@@ -143,6 +144,7 @@ class FakeDiscord:
         self.gateway_connections = 0  # websockets opened, whether they IDENTIFY or not
         self.invocations: dict[str, Invocation] = {}
         self.files = Files()  # the CDN: attachments given to commands, files the bot uploads
+        self.forums = Forums(self)  # forum channels and their posts
         self.clock_offset = 0.0  # added to time.monotonic() for the nonce window
         self._nonces: dict[tuple[int, str], tuple[float, int]] = {}
         self._cursors: dict[int, int] = {}
@@ -275,6 +277,12 @@ class FakeDiscord:
         `locked`: then the bot cannot post in it again)."""
         thread.archived, thread.locked = True, locked
         await self.dispatch("THREAD_UPDATE", thread.payload())
+
+    async def rename_channel(self, channel: Channel, name: str) -> None:
+        """Rename a channel, as a moderator does, and tell the bot (CHANNEL_UPDATE)."""
+        channel.name = name
+        event = "THREAD_UPDATE" if channel.is_thread else "CHANNEL_UPDATE"
+        await self.dispatch(event, channel.payload())
 
     async def delete_channel(self, channel: Channel) -> None:
         """Delete a channel (and its threads) and tell the bot (CHANNEL_DELETE)."""
@@ -630,6 +638,8 @@ class FakeDiscord:
             a + "/webhooks/{app_id}/{token}/messages/{message_id}", self._delete_webhook_message
         )
         r.add_get(a + "/channels/{channel_id}", self._get_channel)
+        r.add_patch(a + "/channels/{channel_id}", self._modify_channel)
+        r.add_delete(a + "/channels/{channel_id}", self._delete_channel)
         r.add_get(a + "/channels/{channel_id}/messages", self._list_messages)
         r.add_post(a + "/channels/{channel_id}/messages", self._create_message)
         r.add_get(a + "/channels/{channel_id}/messages/{message_id}", self._get_message)
@@ -1088,6 +1098,31 @@ class FakeDiscord:
             return denied
         return web.json_response(channel.payload())
 
+    async def _modify_channel(self, request: web.Request) -> web.Response:
+        channel = self._channel(request)
+        if channel is None:
+            return error(404, 10003, "Unknown Channel")
+        body = await _json_body(request)
+        if channel.is_thread:
+            return await self.forums.modify_thread(channel, body)
+        if (denied := self._need(channel, Perm.MANAGE_CHANNELS)) is not None:
+            return denied
+        if set(body) != {"name"} or not 1 <= len(str(body["name"])) <= 100:
+            return error(400, 50035, "Invalid Form Body")  # only renames are modelled
+        await self.rename_channel(channel, str(body["name"]))
+        return web.json_response(channel.payload())
+
+    async def _delete_channel(self, request: web.Request) -> web.Response:
+        """DELETE /channels/{id}: a thread needs Manage Threads, a channel Manage Channels."""
+        channel = self._channel(request)
+        if channel is None:
+            return error(404, 10003, "Unknown Channel")
+        need = Perm.MANAGE_THREADS if channel.is_thread else Perm.MANAGE_CHANNELS
+        if (denied := self._need(channel, need)) is not None:
+            return denied
+        await self.delete_channel(channel)
+        return web.json_response(channel.payload())
+
     async def _create_message(self, request: web.Request) -> web.Response:
         channel = self._channel(request)
         if channel is None:
@@ -1095,6 +1130,8 @@ class FakeDiscord:
         send = Perm.SEND_MESSAGES_IN_THREADS if channel.is_thread else Perm.SEND_MESSAGES
         if (denied := self._need(channel, send)) is not None:
             return denied
+        if channel.type == ChannelType.FORUM:  # a forum holds posts, not messages
+            return error(400, 50008, "Cannot send messages in a non-text channel")
         if channel.archived and channel.locked:
             return error(400, 50083, "Thread is archived")
         if channel.archived:  # Discord unarchives a thread that is sent a message
@@ -1157,6 +1194,8 @@ class FakeDiscord:
             return error(404, 10008, "Unknown Message")
         if message["author"]["id"] != str(self.bot_user.id):
             return error(403, 50005, "Cannot edit a message authored by another user")
+        if channel.archived:  # only a message sent to it unarchives a thread
+            return error(400, 50083, "Thread is archived")
         body = await _json_body(request)
         edited = self._apply_edit(message, body)
         if isinstance(edited, web.Response):
@@ -1219,6 +1258,8 @@ class FakeDiscord:
         if channel is None:
             return error(404, 10003, "Unknown Channel")
         body = await _json_body(request)
+        if channel.type == ChannelType.FORUM:
+            return await self.forums.create_post(channel, body)
         kind = int(body.get("type", 12))
         need = Perm.CREATE_PUBLIC_THREADS if kind == 11 else Perm.CREATE_PRIVATE_THREADS
         if (denied := self._need(channel, need)) is not None:

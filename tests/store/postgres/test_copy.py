@@ -47,8 +47,13 @@ async def populate(path: Path) -> dict[str, int]:
         other = await store.add_source(
             story, "https://news.example/feed", selectors={"entry": "article"}, now=T0
         )
-        updates = await store.subscribe(story, guild_id=1, channel_id=10, now=T0)
-        threaded = await store.subscribe(story, guild_id=1, channel_id=11, thread=True, now=T0)
+        updates = await store.subscribe(
+            story, guild_id=1, channel_id=10, channel_name="news", now=T0
+        )
+        # a forum's subscription is one in a thread (the story's post) too
+        threaded = await store.subscribe(
+            story, guild_id=1, channel_id=11, forum=True, channel_name="live", now=T0
+        )
         await store.subscribe(story, guild_id=1, channel_id=12, mode="digest", now=T0)
         await store.subscribe(config_story, guild_id=None, channel_id=None, now=T0)
         # filters that leave every update out: routing decisions, one per update or edit
@@ -106,6 +111,7 @@ async def populate(path: Path) -> dict[str, int]:
             "other": other,
             "updates": updates,
             "filtered": filtered,
+            "threaded": threaded,
         }
     finally:
         await store.close()
@@ -216,6 +222,12 @@ async def test_the_copy_reads_back_the_same_through_the_store_and_posts_nothing_
         assert await records(after, ids) == await records(before, ids)
         filtered = await after.get_subscription(ids["filtered"])
         assert filtered is not None
+        forum = await after.get_subscription(ids["threaded"])
+        assert forum is not None and (forum.forum, forum.thread, forum.channel_name) == (
+            True,
+            True,
+            "live",
+        )
         assert (filtered.keywords, filtered.exclusions, filtered.pattern) == (
             "nothing says this",
             "rumour",

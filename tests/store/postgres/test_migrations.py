@@ -177,3 +177,22 @@ async def test_the_schema_has_every_table_column_and_index_of_sqlites(empty, tmp
     assert in_postgres == in_sqlite
     indexes = await query(empty, "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")
     assert sqlite_indexes <= {row[0] for row in indexes}
+
+
+async def test_version_3_leaves_earlier_subscriptions_in_text_channels_without_names(empty):
+    old = await PostgresStore.open(empty, migrate_to=2)
+    story = await old.ensure_story("Kept", guild_id=1, now=T0)
+    await old.close()
+    await query(  # as version 2 wrote a thread-mode subscription
+        empty,
+        "INSERT INTO subscriptions (story_id, guild_id, channel_id, thread, created_at)"
+        " VALUES ($1, 1, 10, true, 0)",
+        story,
+    )
+    store = await open_store(empty)
+    try:
+        (sub,) = await store.subscriptions(guild_id=1)
+        assert (sub.thread, sub.forum, sub.channel_name) == (True, False, None)
+        assert await store.rename_channel(10, "news") == 1
+    finally:
+        await store.close()

@@ -236,3 +236,22 @@ async def test_version_8_leaves_earlier_subscriptions_without_exclusions_or_patt
         assert (subscriber.exclusions, subscriber.pattern) == (None, None)
     finally:
         await store.close()
+
+
+async def test_version_9_leaves_earlier_subscriptions_in_text_channels_without_names(db_path):
+    old = await SQLiteStore.open(db_path, migrate_to=8)
+    story = await old.ensure_story("Kept", guild_id=1, now=T0)
+    await old.close()
+    with sqlite3.connect(db_path) as db:  # as version 8 wrote a thread-mode subscription
+        db.execute(
+            "INSERT INTO subscriptions (story_id, guild_id, channel_id, thread, created_at)"
+            " VALUES (?, 1, 10, 1, ?)",
+            (story, to_us(T0)),
+        )
+    store = await open_store(db_path)
+    try:
+        (sub,) = await store.subscriptions(guild_id=1)
+        assert (sub.thread, sub.forum, sub.channel_name) == (True, False, None)
+        assert await store.rename_channel(10, "news") == 1
+    finally:
+        await store.close()
