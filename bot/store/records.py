@@ -189,6 +189,7 @@ class SubscriptionRecord:
     pause_detail: str | None = None  # what Discord said when it paused
     exclusions: str | None = None  # comma-separated phrases, as given
     pattern: str | None = None  # one RE2 pattern, as given
+    publish: bool = False  # an announcement channel: publish what is posted (budget allowing)
 
     @property
     def filters(self) -> Filters:
@@ -219,6 +220,7 @@ class SubscriptionRecord:
             pause_detail=row["pause_detail"],
             exclusions=row["exclusions"],
             pattern=row["pattern"],
+            publish=bool(row["publish"]),
         )
 
 
