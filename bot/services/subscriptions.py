@@ -126,6 +126,7 @@ async def subscribe(
     pattern: str | None = None,
     thread: bool = False,
     backfill: int = 0,
+    publish: bool = False,
     now: datetime,
 ) -> Subscribed:
     """Subscribe a channel of this server to a story it can see (again: change it)."""
@@ -159,6 +160,7 @@ async def subscribe(
         thread=thread,
         now=now,
     )
+    await store.set_publish(subscription_id, publish)  # an option like the others: set each time
     queued = await queue_backfill(store, subscription_id, backfill, now=now)
     if queued or resumed:
         runtime.delivery_wakeup.set()
