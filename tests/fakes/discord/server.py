@@ -667,10 +667,7 @@ class FakeDiscord:
             a + "/channels/{channel_id}/messages/{message_id}/threads", self._thread_from_message
         )
         r.add_post(a + "/channels/{channel_id}/threads", self._thread_without_message)
-        r.add_post(
-            a + "/channels/{channel_id}/messages/{message_id}/crosspost",
-            lambda request: crosspost(self, request),
-        )
+        r.add_post(a + "/channels/{channel_id}/messages/{message_id}/crosspost", self._crosspost)
         r.add_get(a + "/guilds/{guild_id}", self._get_guild)
         r.add_get(a + "/guilds/{guild_id}/channels", self._get_guild_channels)
         r.add_get(a + "/guilds/{guild_id}/roles", self._get_roles)
@@ -1028,6 +1025,9 @@ class FakeDiscord:
         return web.Response(status=204)
 
     # ---- channels and messages -------------------------------------------------------------
+
+    async def _crosspost(self, request: web.Request) -> web.Response:
+        return await crosspost(self, request)
 
     def _channel(self, request: web.Request) -> Channel | None:
         return self.channels.get(int(request.match_info["channel_id"]))
