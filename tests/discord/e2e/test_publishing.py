@@ -108,8 +108,11 @@ async def test_publish_in_an_announcement_channel_publishes_each_message(harness
     assert record.message_id == int(message["id"]) and record.subscription_id == sub.id
     assert room.crossposted() == [int(message["id"])]
     assert message["flags"] & 1  # Discord's CROSSPOSTED flag
-    history = await harness.store.delivery_history(harness.guild.id, limit=10)
-    assert any(a.detail == "published" for a in history)
+    inv = await harness.server.invoke(
+        harness.guild, harness.moderator(), "deliveries", {"story": "Mars", "channel": room.news}
+    )
+    line = next(x for x in reply(inv).splitlines() if "Update 1" in x)
+    assert f"/{room.news.id}/{message['id']}" in line and line.endswith("(published)")
 
 
 async def test_without_publish_nothing_is_published_even_in_an_announcement_channel(harness):
