@@ -309,4 +309,6 @@ def describe_subscription(view: SubscriptionView) -> str:
         details.append(f"mentions <@&{sub.mention_role_id}>")
     if sub.thread:
         details.append("in a thread")
+    if sub.publish:
+        details.append("published")
     return f"**{view.story_name}** → <#{sub.channel_id}> ({', '.join(details)}) — {view.health}"

@@ -101,6 +101,8 @@ async def test_publish_in_an_announcement_channel_publishes_each_message(harness
     assert "published to following servers" in reply(inv)
     (sub,) = await harness.store.subscriptions(guild_id=harness.guild.id)
     assert sub.publish
+    listed = await harness.server.invoke(harness.guild, harness.moderator(), "subscriptions")
+    assert f"<#{room.news.id}> (updates, published)" in reply(listed)
     await room.new_update(1)
     [record] = await room.decided(1)
     [message] = room.posted()
