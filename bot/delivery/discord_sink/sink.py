@@ -324,7 +324,13 @@ class DiscordSink:
             key=isinstance(row.change, KeyPointsChanged | StatusChanged),
             story=row.story_name,
         )
-        note = await self.publisher.publish(request)
+        try:
+            note = await self.publisher.publish(request)
+        except Exception:  # the store failed: the message is posted, and must not go again
+            log.exception(
+                "channel %s: message %s left unpublished", sent.channel_id, sent.message_id
+            )
+            note = "not published: Bulletin could not count this hour's publishes"
         return replace(sent, note=note)
 
     # --- threads ---------------------------------------------------------------------------
