@@ -101,6 +101,16 @@ class Nullable(Node):
 
 
 @dataclass(frozen=True)
+class Rule(Node):
+    """A value checked by a function (a rule the other nodes cannot say)."""
+
+    check: Callable[[Any], Errors | None] = field(default=lambda _value: None)
+
+    def errors(self, value: Any) -> Errors | None:
+        return self.check(value)
+
+
+@dataclass(frozen=True)
 class AnyOf(Node):
     """One of several shapes (the spec's oneOf/anyOf): the first that fits; else the errors
     of the shape picked by `pick` (e.g. by an interaction callback's type)."""
@@ -258,6 +268,21 @@ THREAD_WITHOUT_MESSAGE = obj(
     invitable=n(Boolean()),
 )
 
+FORUM_POST = obj(
+    ("name", "message"),
+    name=Text(100, 1),
+    auto_archive_duration=n(ARCHIVE_DURATION),
+    rate_limit_per_user=n(Integer(0, 21600)),
+    applied_tags=n(Array(Snowflake(), 5)),
+    message=Obj(MESSAGE_FIELDS, rule=_create_rule),
+)
+# a forum's post carries its first message; a text channel's thread has none
+THREAD = Rule(
+    lambda body: (
+        FORUM_POST if isinstance(body, dict) and "message" in body else THREAD_WITHOUT_MESSAGE
+    ).errors(body)
+)
+
 # --- interactions -----------------------------------------------------------------------------
 
 CHOICE = obj(
@@ -326,14 +351,6 @@ def _permissions(value: Any) -> Errors | None:
     return _say("NUMBER_TYPE_COERCE", f"Value {value!r} is not a permission set.")
 
 
-@dataclass(frozen=True)
-class Rule(Node):
-    check: Callable[[Any], Errors | None] = field(default=lambda _value: None)
-
-    def errors(self, value: Any) -> Errors | None:
-        return self.check(value)
-
-
 COMMAND = obj(
     ("name",),
     name=NAME,
@@ -357,7 +374,7 @@ ENDPOINTS: dict[tuple[str, str], Node] = {
     ("POST", "/channels/{channel_id}/messages"): MESSAGE_CREATE,
     ("PATCH", "/channels/{channel_id}/messages/{message_id}"): MESSAGE_EDIT,
     ("POST", "/channels/{channel_id}/messages/{message_id}/threads"): THREAD_FROM_MESSAGE,
-    ("POST", "/channels/{channel_id}/threads"): THREAD_WITHOUT_MESSAGE,
+    ("POST", "/channels/{channel_id}/threads"): THREAD,
     ("POST", "/channels/{channel_id}/messages/{message_id}/crosspost"): NO_BODY,
     ("POST", "/interactions/{interaction_id}/{token}/callback"): CALLBACK,
     ("POST", "/webhooks/{app_id}/{token}"): WEBHOOK_MESSAGE,

@@ -134,6 +134,17 @@ def test_a_thread_name_and_archive_duration_are_checked() -> None:
     assert check("POST", route, {}) is not None
 
 
+def test_a_forum_post_carries_its_first_message_and_at_most_five_tags() -> None:
+    route = "/channels/{channel_id}/threads"
+    post = {"name": "Mars", "message": {"content": "Key points"}, "applied_tags": ["12"]}
+    assert check("POST", route, post) is None
+    assert check("POST", route, {**post, "applied_tags": [12]}) is not None
+    assert check("POST", route, {**post, "applied_tags": ["1"] * 6}) is not None
+    assert check("POST", route, {**post, "message": {"content": "x" * 2001}}) is not None
+    assert check("POST", route, {**post, "message": {}}) is not None  # an empty first message
+    assert check("POST", route, {"name": "Thread", "type": 11}) is None
+
+
 def test_every_route_in_the_table_is_one_the_fake_serves(discord_server: FakeDiscord) -> None:
     assert discord_server.port  # started: its routes are registered
     served = {
