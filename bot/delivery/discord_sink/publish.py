@@ -98,10 +98,14 @@ class Publisher:
             "User-Agent": self.client.http.user_agent,
         }
         timeout = aiohttp.ClientTimeout(total=self.timeout)
+        trace = None if self.client.http.http_trace is None else [self.client.http.http_trace]
         try:
             async with (
                 aiohttp.ClientSession(
-                    connector=self.client.http.connector, connector_owner=False, timeout=timeout
+                    connector=self.client.http.connector,
+                    connector_owner=False,
+                    timeout=timeout,
+                    trace_configs=trace,  # counted with discord.py's own requests (metrics)
                 ) as session,
                 session.post(url, headers=headers) as response,
             ):
