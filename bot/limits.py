@@ -18,3 +18,8 @@ THREAD_NAME = 100
 NONCE = 25  # a message nonce, as a string
 AUTOCOMPLETE_CHOICES = 25
 CHOICE_NAME = 100  # an application-command choice's name and value
+
+# Publishing (crossposting) a message of an announcement channel: about 10 an hour per channel
+# (Discord's documentation of the crosspost endpoint; its rate-limit headers say the rest).
+PUBLISHES_PER_HOUR = 10
+PUBLISH_RESERVE = 2  # of each hour's publishes, kept for key-point changes and "coverage ended"

@@ -117,6 +117,17 @@ class AlertKind(StrEnum):
     SOURCE_RESUMED = "source_resumed"  # it answers again
     SUBSCRIPTION_PAUSED = "subscription_paused"  # Discord refused a subscription's channel
     POST_REPLACED = "post_replaced"  # a story's forum post was deleted or locked: a new one
+    UNPUBLISHED = "unpublished"  # an announcement channel's publishes ran out for the hour
+
+
+class PublishOutcome(StrEnum):
+    """What became of publishing (crossposting) one message of an announcement channel."""
+
+    SENDING = "sending"  # a publish of the hour's budget taken; Discord not answered yet
+    PUBLISHED = "published"
+    FAILED = "failed"  # Discord refused it or did not answer (it still counts to the hour)
+    NO_BUDGET = "no_budget"  # left unpublished: the hour's publishes were used (or kept)
+    WAITING = "waiting"  # left unpublished: Discord asked Bulletin to wait (a 429)
 
 
 class DeliveryOutcome(StrEnum):

@@ -19,6 +19,7 @@ from bot.permissions import (
 )
 from bot.services import subscriptions
 from bot.services.common import Refusal, plural
+from bot.services.publishing import publish_detail, publish_refusal
 from cogs._replies import guild_id_of, reply_lines, runtime_of, story_autocomplete
 
 # The choices members see come from the vocabulary of bot.model, declared there once.
@@ -89,6 +90,7 @@ class Subscriptions(commands.Cog):
         pattern="Only updates matching this RE2 regular expression (any case, 200 characters)",
         thread="Post in a thread of the channel, one per story",
         backfill="Also post this many of the latest updates now (0-10)",
+        publish="Announcement channels: publish each message to the servers following it",
     )
     @app_commands.choices(mode=MODE_CHOICES, every=EVERY_CHOICES)
     async def subscribe(
@@ -104,11 +106,20 @@ class Subscriptions(commands.Cog):
         pattern: app_commands.Range[str, 1, 200] | None = None,
         thread: bool = False,
         backfill: app_commands.Range[int, 0, 10] = 0,
+        publish: bool = False,
     ) -> None:
         """Follow a story in a channel; subscribing again changes the subscription."""
         guild_id = guild_id_of(interaction)
         target = _target(interaction, channel)
         member = _check_member(interaction, target)
+        if publish and (
+            refusal := publish_refusal(
+                announcement=isinstance(target, discord.TextChannel) and target.is_news(),
+                thread=thread,
+                where=target.mention,
+            )
+        ):
+            raise Refusal(refusal)
         assert interaction.guild is not None
         forum = isinstance(target, discord.ForumChannel)
         bot_perms = target.permissions_for(interaction.guild.me)
@@ -143,6 +154,7 @@ class Subscriptions(commands.Cog):
             pattern=pattern,
             thread=thread,
             backfill=backfill,
+            publish=publish,
             now=datetime.now(UTC),
             forum=forum,
             channel_name=target.name,
@@ -158,6 +170,8 @@ class Subscriptions(commands.Cog):
             details.append("a post per story")
         elif thread:
             details.append("in a thread")
+        if publish:
+            details.append(publish_detail())
         text = f"{target.mention} {verb} “{done.story.name}” ({', '.join(details)})."
         if done.resumed:
             text = (

@@ -28,6 +28,7 @@ import cogs
 from bot.delivery.digest import TICK_SECONDS as DIGEST_TICK_SECONDS
 from bot.delivery.digest import Digests
 from bot.delivery.discord_sink import DiscordSink
+from bot.delivery.discord_sink.mentions import SnowflakeMentions
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.limiter import ChannelPacer, RateLimiter
 from bot.delivery.sinks import LogSink
@@ -89,7 +90,7 @@ class BulletinBot(commands.AutoShardedBot):
             intents=intents(),
             help_command=None,
             tree_cls=BulletinTree,
-            allowed_mentions=discord.AllowedMentions.none(),
+            allowed_mentions=SnowflakeMentions.none(),
             **options,
         )
         limiter = RateLimiter(

@@ -114,6 +114,8 @@ def attempt_text(attempt: DeliveryAttempt) -> str:
         case DeliveryOutcome.SENT if attempt.message_id and attempt.channel_id:
             guild = attempt.guild_id or 0
             outcome = f"posted {message_link(guild, attempt.channel_id, attempt.message_id)}"
+            if attempt.detail:  # an announcement channel's publish: done, or why not
+                outcome += f" ({clip(attempt.detail, 100)})"
         case DeliveryOutcome.SENT:
             outcome = f"nothing posted: {attempt.detail}" if attempt.detail else "done"
         case DeliveryOutcome.RETRY:

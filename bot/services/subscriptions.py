@@ -126,6 +126,7 @@ async def subscribe(
     pattern: str | None = None,
     thread: bool = False,
     backfill: int = 0,
+    publish: bool = False,
     now: datetime,
     forum: bool = False,
     channel_name: str | None = None,
@@ -163,6 +164,7 @@ async def subscribe(
         forum=forum,
         channel_name=channel_name,
     )
+    await store.set_publish(subscription_id, publish)  # an option like the others: set each time
     queued = await queue_backfill(store, subscription_id, backfill, now=now)
     if queued or resumed:
         runtime.delivery_wakeup.set()
@@ -337,4 +339,6 @@ def describe_subscription(view: SubscriptionView) -> str:
         details.append("a post per story")
     elif sub.thread:
         details.append("in a thread")
+    if sub.publish:
+        details.append("published")
     return f"**{view.story_name}** → <#{sub.channel_id}> ({', '.join(details)}) — {view.health}"

@@ -41,6 +41,7 @@ TABLES = (
     "posted_messages",
     "delivery_attempts",
     "routing_decisions",
+    "publications",
 )
 CHUNK = 5000  # rows read and sent at once
 TELL_EVERY = 50_000  # a progress line per this many rows of one table

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from bot.model import DigestContent, Mode, PauseReason, Snapshot, SourceKind
 from bot.outcome import Outcome
 from bot.store.overview import Backlog, KeyPointsVersion, SourceStates
+from bot.store.publishing import PublishingStore
 from bot.store.records import (
     Backfill,
     Delivery,
@@ -450,6 +451,7 @@ class Store(
     OutboxStore,
     HistoryStore,
     StatusStore,
+    PublishingStore,
 ):
     """Everything Bulletin keeps."""
 

@@ -191,6 +191,7 @@ class SubscriptionRecord:
     pattern: str | None = None  # one RE2 pattern, as given
     forum: bool = False  # a forum channel: the story's thread is a forum post
     channel_name: str | None = None  # the channel's name when subscribed or last renamed
+    publish: bool = False  # an announcement channel: publish what is posted (budget allowing)
 
     @property
     def filters(self) -> Filters:
@@ -223,6 +224,7 @@ class SubscriptionRecord:
             pattern=row["pattern"],
             forum=bool(row["forum"]),
             channel_name=row["channel_name"],
+            publish=bool(row["publish"]),
         )
 
 

@@ -102,7 +102,7 @@ async def test_a_keyword_match_pings_only_the_role(discord_server, guild, dispat
     await dispatcher.drain()
     (record,) = discord_server.records_in(guild.system_channel_id, "create")
     assert record.request["content"].startswith(f"<@&{role.id}>")
-    assert record.request["allowed_mentions"] == {"parse": [], "roles": [role.id]}
+    assert record.request["allowed_mentions"] == {"parse": [], "roles": [str(role.id)]}
 
 
 async def test_plain_updates_do_not_ping(discord_server, guild, dispatcher, follow):
@@ -122,7 +122,7 @@ async def test_a_key_point_change_pings_the_role(discord_server, guild, dispatch
     await source.poll(snap(entry(0), key_points=("A", "B")))
     await dispatcher.drain()
     record = discord_server.records_in(guild.system_channel_id, "create")[-1]
-    assert record.request["allowed_mentions"]["roles"] == [role.id]
+    assert record.request["allowed_mentions"]["roles"] == [str(role.id)]
 
 
 async def test_an_edit_is_applied_in_place_marked_updated(

@@ -43,7 +43,7 @@ async def test_updates_pass_every_filter_and_ping_only_when_the_filters_pick_the
     (record,) = discord_server.records_in(guild.system_channel_id, "create")
     if pinged:
         assert record.request["content"].startswith(f"<@&{role.id}>")
-        assert record.request["allowed_mentions"] == {"parse": [], "roles": [role.id]}
+        assert record.request["allowed_mentions"] == {"parse": [], "roles": [str(role.id)]}
     else:
         assert not record.request.get("content")
         assert not record.request["allowed_mentions"].get("roles")

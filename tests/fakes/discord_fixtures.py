@@ -39,6 +39,9 @@ async def discord_server() -> AsyncIterator[FakeDiscord]:
     finally:
         await server.close()
         point_discord_at(None, None)
+    # every request Discord's specification refuses fails the test that made it be sent
+    unexpected = [v for v in server.violations if not server.violations_expected]
+    assert not unexpected, f"requests Discord's API specification refuses: {unexpected}"
 
 
 @pytest.fixture

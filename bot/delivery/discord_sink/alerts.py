@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import discord
 
+from bot import limits
 from bot.delivery.sinks import alert_text
 from bot.model import AlertContent, AlertKind, PauseReason
 from bot.permissions import bot_needs, missing_text
@@ -16,6 +17,8 @@ def alert_message(alert: AlertContent) -> str:
         return pause_alert_text(alert)
     if alert.kind is AlertKind.POST_REPLACED:
         return post_replaced_text(alert)
+    if alert.kind is AlertKind.UNPUBLISHED:
+        return unpublished_alert_text(alert)
     return alert_text(alert)
 
 
@@ -35,6 +38,21 @@ def post_replaced_text(alert: AlertContent) -> str:
         f"The post for **{name}** in {channel_label(alert)} was deleted or locked, so "
         "Bulletin starts a new post there for the story. To stop following it there, use "
         f"`/unsubscribe story:{name}` with that channel."
+    )
+
+
+def unpublished_alert_text(alert: AlertContent) -> str:
+    """An announcement channel ran out of publishes for the hour: what is still posted, what
+    the servers following the channel miss, and when it mends itself."""
+    name = discord.utils.escape_markdown(alert.story or "a story")
+    return (
+        f"Bulletin left some messages about **{name}** unpublished in {channel_label(alert)}: "
+        f"Discord allows about {limits.PUBLISHES_PER_HOUR} publishes an hour per channel, and "
+        f"Bulletin keeps {limits.PUBLISH_RESERVE} of them for key-point changes and "
+        '"coverage ended". Everything is still posted there; servers following the '
+        "channel miss the unpublished updates. Publishing resumes by itself within the hour; "
+        "fewer publishing subscriptions in that channel (`/subscribe … publish:false`) leave "
+        "more for the rest. This is said once an hour at most."
     )
 
 

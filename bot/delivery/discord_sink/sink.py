@@ -7,13 +7,15 @@ embeds, ≤6,000 characters a message; more than 30 become the newest 30 and "an
 went: key-point changes ping the subscription's role (and, in thread mode, edit the thread's
 starter message in place); "coverage ended" is said once; a digest lists its period; a thread
 starter opens the story's thread; an alert goes to the server's alerts channel. Edits are in
-`edits`. Every request passes our global `RateLimiter` and the `ChannelPacer`.
+`edits`; publishing in announcement channels in `publish`. Every request passes our global
+`RateLimiter` and the `ChannelPacer`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -31,6 +33,7 @@ from bot.delivery.discord_sink.errors import (
 )
 from bot.delivery.discord_sink.forums import ForumPosts
 from bot.delivery.discord_sink.payloads import to_send_kwargs
+from bot.delivery.discord_sink.publish import Publisher
 from bot.delivery.limiter import ChannelPacer, RateLimiter
 from bot.delivery.render import (
     MAX_UPDATES_PER_POLL,
@@ -60,6 +63,7 @@ from bot.model import (
 )
 from bot.outcome import (
     Announced,
+    EditedInPlace,
     GivenUp,
     Outcome,
     Paused,
@@ -71,6 +75,7 @@ from bot.outcome import (
 )
 from bot.schedule import liveliest
 from bot.store import Delivery, Store, SubscriptionRecord
+from bot.store.publishing import PublishRequest
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +112,7 @@ class DiscordSink:
         self.clock = clock
         self.sent = 0  # messages posted (not edits), for the benchmark and logs
         self.forums = ForumPosts(self)
+        self.publisher = Publisher(client, store, limiter=limiter, clock=clock)
 
     # --- requests --------------------------------------------------------------------------
 
@@ -195,7 +201,10 @@ class DiscordSink:
             if row.kind is DeliveryKind.ALERT:
                 return await self._alert(unit)
             assert sub is not None, "only alerts have no subscription"
-            return await self._send(unit, sub, later)
+            outcome = await self._send(unit, sub, later)
+            if sub.publish and isinstance(outcome, Sent):
+                outcome = await self._publish(unit, sub, outcome)
+            return outcome
         except NoThread:
             return Retry(FailureReason.THREAD_LOST, "no thread yet", at=self.clock())
         except Exception as error:
@@ -315,6 +324,33 @@ class DiscordSink:
             await self.refresh_starter(sub, content.key_points, ctx)
         shown = tuple((source_id, entry.id) for source_id, entry in content.entries)
         return Sent(message.id, destination, effects=(Shown(shown, digest=True),))
+
+    async def _publish(self, unit: Unit, sub: SubscriptionRecord, sent: Sent) -> Sent:
+        """An announcement channel's new message, published if the hour allows (an edit in
+        place reaches the servers that follow the channel by itself)."""
+        edited = any(isinstance(effect, EditedInPlace) for effect in sent.effects)
+        if sent.message_id is None or sent.channel_id is None or edited:
+            return sent
+        if sent.channel_id != sub.channel_id:  # a thread's messages cannot be published
+            return sent
+        row = unit.rows[0]
+        request = PublishRequest(
+            channel_id=sent.channel_id,
+            guild_id=sub.guild_id,
+            subscription_id=sub.id,
+            delivery_id=row.id,
+            message_id=sent.message_id,
+            key=isinstance(row.change, KeyPointsChanged | StatusChanged),
+            story=row.story_name,
+        )
+        try:
+            note = await self.publisher.publish(request)
+        except Exception:  # the store failed: the message is posted, and must not go again
+            log.exception(
+                "channel %s: message %s left unpublished", sent.channel_id, sent.message_id
+            )
+            note = "not published: Bulletin could not count this hour's publishes"
+        return replace(sent, note=note)
 
     # --- threads ---------------------------------------------------------------------------
 

@@ -3,8 +3,8 @@
 `PostgresStore` is the store's interface (`bot.store.interface.Store`) made of one part per
 concern, each a `Database` over the same connection pool: stories and sources, polls, entries,
 subscriptions and servers, the outbox, what happened to an update (history), what the web
-window reads (status). The pool is made where the store is opened (the async main), or made
-there by the caller and handed in (`PostgresStore(pool, url=...)`).
+window reads (status), publishing in announcement channels. The pool is made where the store is
+opened (the async main), or made there by the caller and handed in (`PostgresStore(pool, ...)`).
 """
 
 from __future__ import annotations
@@ -16,12 +16,15 @@ from bot.store.postgres.history import History
 from bot.store.postgres.migrate import LATEST, migrate
 from bot.store.postgres.outbox import Outbox
 from bot.store.postgres.polls import Polls
+from bot.store.postgres.publishing import Publishing
 from bot.store.postgres.status import Status
 from bot.store.postgres.stories import Stories
 from bot.store.postgres.subscriptions import Subscriptions
 
 
-class PostgresStore(Stories, Polls, Entries, Subscriptions, Outbox, History, Status, Store):
+class PostgresStore(
+    Stories, Polls, Entries, Subscriptions, Outbox, History, Status, Publishing, Store
+):
     """Everything Bulletin keeps, in one PostgreSQL database."""
 
     @classmethod

@@ -3,7 +3,7 @@
 `SQLiteStore` is the store's interface (`bot.store.interface.Store`) made of one part per
 concern, each a `Database` over the same connection: stories and sources, polls, entries,
 subscriptions and servers, the outbox, what happened to an update (history), what the web
-window reads (status).
+window reads (status), publishing in announcement channels.
 """
 
 from __future__ import annotations
@@ -17,12 +17,15 @@ from bot.store.sqlite.history import History
 from bot.store.sqlite.migrate import LATEST
 from bot.store.sqlite.outbox import Outbox
 from bot.store.sqlite.polls import Polls
+from bot.store.sqlite.publishing import Publishing
 from bot.store.sqlite.status import Status
 from bot.store.sqlite.stories import Stories
 from bot.store.sqlite.subscriptions import Subscriptions
 
 
-class SQLiteStore(Stories, Polls, Entries, Subscriptions, Outbox, History, Status, Store):
+class SQLiteStore(
+    Stories, Polls, Entries, Subscriptions, Outbox, History, Status, Publishing, Store
+):
     """Everything Bulletin keeps, in one SQLite file."""
 
     @classmethod

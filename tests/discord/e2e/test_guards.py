@@ -132,6 +132,7 @@ SPEC: dict[str, tuple[int | None, list[tuple]]] = {
             ("pattern", 3, False, {"min_length": 1, "max_length": 200}),
             ("thread", 5, False, {}),
             ("backfill", 4, False, {"min_value": 0, "max_value": 10}),
+            ("publish", 5, False, {}),
         ],
     ),
     "unsubscribe": (Perm.MANAGE_CHANNELS, [STORY, ("channel", 7, False, {})]),

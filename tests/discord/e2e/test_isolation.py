@@ -10,7 +10,7 @@ import pytest
 
 from bot.sources.extract import extract
 from tests.builders import poll
-from tests.fakes.discord import Perm
+from tests.fakes.discord import ChannelType, Perm
 from tests.services.pages import live_page
 
 NOW = datetime(2026, 11, 25, 5, 0, tzinfo=UTC)
@@ -61,6 +61,7 @@ COMMANDS = [
     ("unsubscribe", {"story": "Mars"}),
     ("subscriptions", {}),
     ("subscribe", {"story": "Mars", "exclude": "rumour", "pattern": "touchdown|lander"}),
+    ("subscribe", {"story": "Mars", "channel": "B-NEWS", "publish": True}),
     ("deliveries", {"story": "Mars"}),
     ("deliveries", {"story": "Mars", "channel": "B-ALERTS"}),
     ("why", {"story": "Mars", "update": "Touchdown confirmed"}),
@@ -87,6 +88,9 @@ async def test_another_servers_admin_can_neither_read_nor_change_this_server(
     admin = harness.member("b-admin", Perm.ADMINISTRATOR, other)
     if options.get("channel") == "B-ALERTS":
         options = {**options, "channel": harness.server.add_channel(other, "b-alerts")}
+    if options.get("channel") == "B-NEWS":
+        news = harness.server.add_channel(other, "b-news", type=ChannelType.NEWS)
+        options = {**options, "channel": news}
     before = await state_of(harness, harness.guild.id)
     inv = await harness.server.invoke(other, admin, command, options, timeout=8)
     said = everything(inv)

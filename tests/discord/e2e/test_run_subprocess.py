@@ -142,6 +142,7 @@ async def world_in(directory: Path, *, token: str) -> AsyncIterator[World]:
             yield world
     finally:
         await discord.close()
+    assert discord.violations == []  # the bot as a process sends what Discord's spec accepts
 
 
 def read_database(path: Path, sql: str, *args: object) -> list[tuple[object, ...]]:

@@ -22,6 +22,8 @@ MAX_FILES = 10  # attachments of one message
 MAX_FILE_BYTES = 10 * 1024 * 1024  # the attachment_size_limit the fake announces
 MAX_FILENAME = 1024
 SNOWFLAKE = re.compile(r"0|[1-9][0-9]*")
+# where a request keeps its multipart body once read
+_READ: web.RequestKey[tuple[dict[str, Any], dict[int, FilePart]]] = web.RequestKey("read_body")
 
 
 @dataclass
@@ -128,9 +130,12 @@ class FilePart:
 
 
 async def read_body(request: web.Request) -> tuple[dict[str, Any], dict[int, FilePart]]:
-    """The JSON body and the uploaded files (files[n] parts) of a request, JSON or multipart."""
+    """The JSON body and the uploaded files (files[n] parts) of a request, JSON or multipart.
+    A multipart stream is read once: what it held is kept on the request for a second reader."""
+    if (kept := request.get(_READ)) is not None:
+        return kept
     if not request.content_type.startswith("multipart/"):
-        if not request.can_read_body:
+        if not request.body_exists:
             return {}, {}
         sent = await request.json()
         return (sent if isinstance(sent, dict) else {"_not_an_object": sent}), {}
@@ -149,6 +154,7 @@ async def read_body(request: web.Request) -> tuple[dict[str, Any], dict[int, Fil
             files[int(match.group(1))] = FilePart(part.filename or "", bytes(data), content_type)
         else:
             body["_unknown_part"] = name
+    request[_READ] = (body, files)
     return body, files
 
 

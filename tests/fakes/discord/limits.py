@@ -128,11 +128,13 @@ class Window:
 
 @dataclass
 class RateLimits:
-    """Configurable limits. `message_create` is per channel; `route` is every other bucket."""
+    """Configurable limits. `message_create` and `crosspost` are per channel; `route` is every
+    other bucket."""
 
     global_per_second: int = 50
     message_create: tuple[int, float] = (5, 5.0)
     route: tuple[int, float] = (50, 1.0)
+    crosspost: tuple[int, float] = (10, 3600.0)  # publishes per announcement channel
     _global: Window | None = None
     _buckets: dict[tuple[str, str], Window] = field(default_factory=dict)
     hits: int = 0  # 429s served
@@ -151,6 +153,8 @@ class RateLimits:
 
     def bucket(self, name: str, major: str) -> Window:
         limit, period = self.message_create if name == "message_create" else self.route
+        if name.endswith("/crosspost"):
+            limit, period = self.crosspost
         key = (name, major)
         window = self._buckets.get(key)
         if window is None or (window.limit, window.period) != (limit, period):

@@ -22,6 +22,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from .components import find_button
+from .crosspost import crosspost
 from .files import Files, read_body, request_errors
 from .forums import Forums
 from .interactions import (
@@ -46,6 +47,8 @@ from .model import (
     snowflake,
 )
 from .shards import ShardSpec, guild_of_event
+from .spec import ENDPOINTS, Violation
+from .spec import check as check_spec
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +143,8 @@ class FakeDiscord:
         self.requests: list[tuple[str, str, int]] = []  # (method, path, status) of every REST call
         self.commands: dict[int | None, dict[str, dict[str, Any]]] = {}
         self.faults: list[Fault] = []
+        self.violations: list[Violation] = []  # requests Discord's specification refuses
+        self.violations_expected = False  # a test that sends them on purpose says so
         self.sessions: dict[str, Session] = {}
         self.gateway_connections = 0  # websockets opened, whether they IDENTIFY or not
         self.invocations: dict[str, Invocation] = {}
@@ -151,6 +156,7 @@ class FakeDiscord:
         self._pending: list[tuple[str, dict[str, Any]]] = []
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
+        self._app = web.Application()
         self._sockets: set[web.WebSocketResponse] = set()
         self.port = 0
 
@@ -169,7 +175,7 @@ class FakeDiscord:
         return f"ws://127.0.0.1:{self.port}/gateway"
 
     async def start(self) -> None:
-        app = web.Application(middlewares=[self._middleware])
+        app = self._app = web.Application(middlewares=[self._middleware])
         self._routes(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -177,6 +183,10 @@ class FakeDiscord:
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.files.base_url = self.base_url
+
+    def app_routes(self) -> list[web.AbstractRoute]:
+        """Every route the server answers (for the check that the spec table names them)."""
+        return list(self._app.router.routes())
 
     async def close(self) -> None:
         for ws in list(self._sockets):
@@ -582,6 +592,8 @@ class FakeDiscord:
         now = self.limits.now()
         if not bucket.take(now):
             response = self._too_many(bucket.reset_after(now), scope="user", is_global=False)
+        elif (refused := await self._against_spec(request, template[len(API) :])) is not None:
+            response = refused
         else:
             response = await handler(request)
         reset_after = bucket.reset_after(now)
@@ -597,6 +609,22 @@ class FakeDiscord:
             }
         )
         return response
+
+    async def _against_spec(self, request: web.Request, route: str) -> web.Response | None:
+        """400 for a body Discord's specification refuses (kept in `violations`), else None."""
+        if (request.method, route) not in ENDPOINTS:
+            return None
+        body: Any = {}
+        if request.content_type.startswith("multipart/"):
+            body, _files = await read_body(request)  # kept on the request for the handler
+        elif request.body_exists:
+            body = await request.json()  # aiohttp keeps the bytes: the handler reads them again
+        problem = check_spec(request.method, route, body)
+        if problem is None:
+            return None
+        self.violations.append(Violation(request.method, request.path, problem, body))
+        log.error("fake Discord: %s %s breaks the spec: %s", request.method, route, problem)
+        return error(400, 50035, "Invalid Form Body", problem)
 
     def _too_many(self, retry_after: float, *, scope: str, is_global: bool) -> web.Response:
         self.limits.hits += 1
@@ -649,6 +677,7 @@ class FakeDiscord:
             a + "/channels/{channel_id}/messages/{message_id}/threads", self._thread_from_message
         )
         r.add_post(a + "/channels/{channel_id}/threads", self._thread_without_message)
+        r.add_post(a + "/channels/{channel_id}/messages/{message_id}/crosspost", self._crosspost)
         r.add_get(a + "/guilds/{guild_id}", self._get_guild)
         r.add_get(a + "/guilds/{guild_id}/channels", self._get_guild_channels)
         r.add_get(a + "/guilds/{guild_id}/roles", self._get_roles)
@@ -1007,6 +1036,9 @@ class FakeDiscord:
 
     # ---- channels and messages -------------------------------------------------------------
 
+    async def _crosspost(self, request: web.Request) -> web.Response:
+        return await crosspost(self, request)
+
     def _channel(self, request: web.Request) -> Channel | None:
         return self.channels.get(int(request.match_info["channel_id"]))
 
@@ -1313,10 +1345,9 @@ class FakeDiscord:
 async def _json_body(request: web.Request) -> dict[str, Any]:
     """The JSON body, also from a multipart form's payload_json (messages with files)."""
     if request.content_type.startswith("multipart/"):
-        form = await request.post()
-        raw = form.get("payload_json")
-        return json.loads(str(raw)) if raw is not None else {}
-    if not request.can_read_body:
+        body, _files = await read_body(request)
+        return body
+    if not request.body_exists:
         return {}
     body = await request.json()
     return body if isinstance(body, dict) else {}

@@ -104,9 +104,12 @@ async def test_a_file_with_discord_pys_numeric_id_is_refused_as_the_spec_says(
     discord_server, guild, probe, member
 ):
     discord_server.interaction_deadline = 1.0
+    discord_server.violations_expected = True
     with pytest.raises(TimeoutError):  # the bot's answer was refused: no answer arrived
         await discord_server.invoke(guild, member, "send", {"numeric": True})
     assert discord_server.count("POST", "/interactions/*/callback", status=400) == 1
+    [violation] = discord_server.violations
+    assert "attachments" in violation.errors["data"]
 
 
 async def test_a_press_reaches_the_button_and_its_answer_updates_the_message(

@@ -35,10 +35,13 @@ async def test_a_sent_message_is_recorded_with_its_embed(discord_server, guild, 
     ids=["title", "description", "total"],
 )
 async def test_an_oversized_embed_is_refused_with_50035(discord_server, guild, general, embed):
+    discord_server.violations_expected = True
     with pytest.raises(discord.HTTPException) as caught:
         await general.send(embed=embed)
     assert (caught.value.status, caught.value.code) == (400, 50035)
     assert discord_server.messages_in(guild.system_channel_id) == []
+    [violation] = discord_server.violations
+    assert "embeds" in violation.errors
 
 
 async def test_a_429_is_waited_out_and_the_message_arrives_once(discord_server, guild, general):

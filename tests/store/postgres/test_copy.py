@@ -12,10 +12,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from bot.model import FailureReason, LeftOutReason, NewEntry, PauseReason
+from bot.model import FailureReason, LeftOutReason, NewEntry, PauseReason, PublishOutcome
 from bot.outcome import GivenUp, Retry, Sent, Shown, ThreadStarted
 from bot.store import Store, open_store
 from bot.store.copy import TABLES
+from bot.store.publishing import PublishBudget, PublishRequest
 from tests import postgres
 from tests.builders import T0, entry, poll, snap
 
@@ -105,6 +106,14 @@ async def populate(path: Path) -> dict[str, int]:
         await store.pause_subscription(
             threaded, reason=PauseReason.NO_PERMISSION, detail="403 Missing Access", now=DUE
         )
+        # an announcement channel's publishes: one published, one left unpublished
+        await store.set_publish(updates, True)
+        budget = PublishBudget(per_hour=1, reserve=0)
+        for message_id in (555, 556):
+            ask = PublishRequest(10, 1, updates, first.id, message_id, key=False, story="Story")
+            ticket = await store.take_publish(ask, now=DUE, budget=budget)
+            if ticket.granted:
+                await store.publish_done(ticket.id, outcome=PublishOutcome.PUBLISHED)
         return {
             "story": story,
             "source": source,
@@ -192,6 +201,7 @@ async def records(store: Store, ids: dict[str, int]) -> list[object]:
         await store.posted_message(ids["updates"], ids["source"], "e3"),
         await store.get_entry(ids["source"], "e2"),
         await store.routing_decisions(ids["other"], "e8", subscription_ids=subs),
+        await store.publications(channel_id=10),
         await store.entry_outbox(ids["other"], "e8", subscription_ids=subs),
         await store.entry_outbox(ids["source"], "e3", subscription_ids=subs),
     ]

@@ -29,6 +29,7 @@ TABLES = {
     "posted_messages",
     "delivery_attempts",
     "routing_decisions",
+    "publications",
     "schema_migrations",
 }
 
