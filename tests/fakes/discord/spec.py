@@ -276,6 +276,14 @@ FORUM_POST = obj(
     applied_tags=n(Array(Snowflake(), 5)),
     message=Obj(MESSAGE_FIELDS, rule=_create_rule),
 )
+# PATCH /channels/{id} on a thread (Bulletin moves a forum post's tags, reopens an archived one)
+THREAD_MODIFY = obj(
+    name=n(Text(100, 1)),
+    archived=n(Boolean()),
+    locked=n(Boolean()),
+    auto_archive_duration=n(ARCHIVE_DURATION),
+    applied_tags=n(Array(Snowflake(), 5)),
+)
 # a forum's post carries its first message; a text channel's thread has none
 THREAD = Rule(
     lambda body: (
@@ -375,6 +383,7 @@ ENDPOINTS: dict[tuple[str, str], Node] = {
     ("PATCH", "/channels/{channel_id}/messages/{message_id}"): MESSAGE_EDIT,
     ("POST", "/channels/{channel_id}/messages/{message_id}/threads"): THREAD_FROM_MESSAGE,
     ("POST", "/channels/{channel_id}/threads"): THREAD,
+    ("PATCH", "/channels/{channel_id}"): THREAD_MODIFY,
     ("POST", "/channels/{channel_id}/messages/{message_id}/crosspost"): NO_BODY,
     ("POST", "/interactions/{interaction_id}/{token}/callback"): CALLBACK,
     ("POST", "/webhooks/{app_id}/{token}"): WEBHOOK_MESSAGE,

@@ -145,6 +145,14 @@ def test_a_forum_post_carries_its_first_message_and_at_most_five_tags() -> None:
     assert check("POST", route, {"name": "Thread", "type": 11}) is None
 
 
+def test_a_posts_tags_and_archived_state_are_checked_when_changed() -> None:
+    route = "/channels/{channel_id}"
+    assert check("PATCH", route, {"applied_tags": ["12", "13"], "archived": False}) is None
+    assert check("PATCH", route, {"applied_tags": [12]}) is not None  # a number, not digits
+    assert check("PATCH", route, {"applied_tags": ["1"] * 6}) is not None
+    assert check("PATCH", route, {"archived": "no"}) is not None
+
+
 def test_every_route_in_the_table_is_one_the_fake_serves(discord_server: FakeDiscord) -> None:
     assert discord_server.port  # started: its routes are registered
     served = {
