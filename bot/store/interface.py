@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from bot.model import DigestContent, Mode, PauseReason, Snapshot, SourceKind
 from bot.outcome import Outcome
+from bot.store.election import Election
 from bot.store.overview import Backlog, KeyPointsVersion, SourceStates
 from bot.store.records import (
     Backfill,
@@ -452,3 +453,8 @@ class Store(
     @abstractmethod
     async def schema_version(self) -> int:
         """The version of the database's schema (its migrations applied)."""
+
+    @abstractmethod
+    def delivery_election(self) -> Election:
+        """The role of draining the outbox, which one process of a fleet holds at a time
+        (`bot.store.election`). Each call is a new candidate: one per process."""

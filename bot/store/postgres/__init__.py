@@ -9,11 +9,13 @@ there by the caller and handed in (`PostgresStore(pool, url=...)`).
 
 from __future__ import annotations
 
+from bot.store.election import Election
 from bot.store.interface import Store
 from bot.store.postgres.database import create_pool, is_postgres_url, shown_url
+from bot.store.postgres.election import AdvisoryLock
 from bot.store.postgres.entries import Entries
 from bot.store.postgres.history import History
-from bot.store.postgres.migrate import LATEST, migrate
+from bot.store.postgres.migrate import DELIVERY_LOCK, LATEST, migrate
 from bot.store.postgres.outbox import Outbox
 from bot.store.postgres.polls import Polls
 from bot.store.postgres.status import Status
@@ -35,6 +37,9 @@ class PostgresStore(Stories, Polls, Entries, Subscriptions, Outbox, History, Sta
             await pool.close()
             raise
         return cls(pool, url=url)
+
+    def delivery_election(self) -> Election:
+        return AdvisoryLock(self._url, DELIVERY_LOCK, role="the delivery lock")
 
 
 __all__ = ["LATEST", "PostgresStore", "is_postgres_url", "shown_url"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+from bot.store.election import Election, Sole
 from bot.store.interface import Store
 from bot.store.sqlite.database import connect
 from bot.store.sqlite.entries import Entries
@@ -29,6 +30,9 @@ class SQLiteStore(Stories, Polls, Entries, Subscriptions, Outbox, History, Statu
     async def open(cls, path: str | os.PathLike[str], *, migrate_to: int = LATEST) -> SQLiteStore:
         """Open (creating and migrating) the database at `path`."""
         return cls(await connect(path, migrate_to=migrate_to))
+
+    def delivery_election(self) -> Election:
+        return Sole()  # one process per SQLite file: it always delivers
 
 
 __all__ = ["SQLiteStore"]
