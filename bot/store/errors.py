@@ -13,3 +13,9 @@ class StoreError(BulletinError):
 class StalePoll(Exception):
     """A poll was planned from a state of its source that has changed since (another poll of
     it was recorded meanwhile): nothing was written; read the state again and plan anew."""
+
+
+class LeaseLost(StalePoll):
+    """The poll's lease on its source was taken over by another process (it had expired: this
+    one was slow or stalled): nothing was written, and planning anew would not help; the new
+    holder records the source's poll."""

@@ -15,6 +15,7 @@ from bot.store.postgres.database import create_pool, is_postgres_url, shown_url
 from bot.store.postgres.election import AdvisoryLock
 from bot.store.postgres.entries import Entries
 from bot.store.postgres.history import History
+from bot.store.postgres.leases import Leases
 from bot.store.postgres.migrate import DELIVERY_LOCK, LATEST, migrate
 from bot.store.postgres.outbox import Outbox
 from bot.store.postgres.polls import Polls
@@ -23,7 +24,7 @@ from bot.store.postgres.stories import Stories
 from bot.store.postgres.subscriptions import Subscriptions
 
 
-class PostgresStore(Stories, Polls, Entries, Subscriptions, Outbox, History, Status, Store):
+class PostgresStore(Stories, Polls, Leases, Entries, Subscriptions, Outbox, History, Status, Store):
     """Everything Bulletin keeps, in one PostgreSQL database."""
 
     @classmethod

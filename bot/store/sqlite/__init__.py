@@ -15,6 +15,7 @@ from bot.store.interface import Store
 from bot.store.sqlite.database import connect
 from bot.store.sqlite.entries import Entries
 from bot.store.sqlite.history import History
+from bot.store.sqlite.leases import Leases
 from bot.store.sqlite.migrate import LATEST
 from bot.store.sqlite.outbox import Outbox
 from bot.store.sqlite.polls import Polls
@@ -23,7 +24,7 @@ from bot.store.sqlite.stories import Stories
 from bot.store.sqlite.subscriptions import Subscriptions
 
 
-class SQLiteStore(Stories, Polls, Entries, Subscriptions, Outbox, History, Status, Store):
+class SQLiteStore(Stories, Polls, Leases, Entries, Subscriptions, Outbox, History, Status, Store):
     """Everything Bulletin keeps, in one SQLite file."""
 
     @classmethod

@@ -25,7 +25,7 @@ from bot.model import (
     StoryStatus,
 )
 from bot.store.codec import alert_to_json, change_kind, change_to_json, to_us, to_us_or_none
-from bot.store.errors import StalePoll, StoreError
+from bot.store.errors import LeaseLost, StalePoll, StoreError
 from bot.store.interface import PollsStore
 from bot.store.records import (
     PollOutcome,
@@ -175,12 +175,12 @@ class Polls(Database, PollsStore):
             async with self._lock:
                 cursor = await self._db.execute(*update)
                 if cursor.rowcount == 0:
-                    raise StalePoll(f"source {record.source_id} was polled meanwhile")
+                    raise await self._refusal(record)
             return
         async with self._transaction() as db:
             cursor = await db.execute(*update)
             if cursor.rowcount == 0:
-                raise StalePoll(f"source {record.source_id} was polled meanwhile")
+                raise await self._refusal(record)
             if record.siblings is not None:
                 await self._check_siblings(record)
             if record.plan is not None:
@@ -194,9 +194,29 @@ class Polls(Database, PollsStore):
                     record.source_id, record.alert, record.error, now_us, database=db
                 )
 
+    async def _refusal(self, record: PollRecord) -> StalePoll:
+        """Why the source's row refused RECORD (under the lock): its lease, or its version."""
+        if record.lease is not None:
+            row = await self._fetchone(
+                "SELECT lease_owner FROM sources WHERE id = ?", (record.source_id,)
+            )
+            if row is not None and row[0] not in (None, record.lease):
+                return LeaseLost(f"source {record.source_id}'s lease was taken over")
+        return StalePoll(f"source {record.source_id} was polled meanwhile")
+
+    @classmethod
+    def _source_update(cls, record: PollRecord, now_us: int) -> tuple[str, tuple[object, ...]]:
+        """The UPDATE of the source's row for a poll, guarded by the version it was planned
+        from and, taken under a lease, by the lease's owner (whose lease it releases)."""
+        sql, args = cls._versioned_update(record, now_us)
+        if record.lease is None:
+            return sql, args
+        sql = sql.replace("UPDATE sources SET ", "UPDATE sources SET lease_until = NULL, ", 1)
+        # a source never claimed (lease_owner NULL) is anyone's: a poll outside the poller
+        return f"{sql} AND ifnull(lease_owner, ?) = ?", (*args, record.lease, record.lease)
+
     @staticmethod
-    def _source_update(record: PollRecord, now_us: int) -> tuple[str, tuple[object, ...]]:
-        """The UPDATE of the source's row for a poll that is not the plain unchanged one."""
+    def _versioned_update(record: PollRecord, now_us: int) -> tuple[str, tuple[object, ...]]:
         guard = (to_us(record.next_check), record.status.value, record.source_id, record.version)
         if record.outcome is PollOutcome.FAILED:
             return (

@@ -1,0 +1,54 @@
+"""Leases on sources in PostgreSQL: each due source is polled by one process of a fleet.
+
+A claim leases the due sources a process picked, skipping those another process is claiming at
+that moment (`FOR UPDATE SKIP LOCKED`: nobody waits) and those whose lease another holds and has
+not let expire. The holder renews its leases while their polls run; a process that dies stops
+renewing, and its sources are taken over once their leases expire. The poll's record checks the
+lease's owner (`Polls.record_poll`), so a late holder whose lease was taken over writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.store.codec import to_us
+from bot.store.interface import LeasesStore
+from bot.store.postgres.database import Database
+from bot.store.records import SourceRecord
+
+
+class Leases(Database, LeasesStore):
+    async def claim_sources(
+        self, source_ids: Sequence[int], *, owner: str, now: datetime, until: datetime
+    ) -> list[SourceRecord]:
+        if not source_ids:
+            return []
+        rows = await self._fetch(
+            "UPDATE sources s SET lease_owner = $1, lease_until = $2 FROM ("
+            " SELECT id FROM sources WHERE id = ANY($3::bigint[]) AND next_check <= $4"
+            " AND (lease_until IS NULL OR lease_until <= $4)"
+            " ORDER BY id FOR UPDATE SKIP LOCKED) free"
+            " WHERE s.id = free.id RETURNING s.*",
+            owner,
+            to_us(until),
+            list(source_ids),
+            to_us(now),
+        )
+        return sorted(
+            (SourceRecord.from_row(row) for row in rows), key=lambda s: (s.next_check, s.id)
+        )
+
+    async def renew_leases(
+        self, source_ids: Sequence[int], *, owner: str, until: datetime
+    ) -> list[int]:
+        if not source_ids:
+            return []
+        rows = await self._fetch(
+            "UPDATE sources SET lease_until = $1 WHERE id = ANY($2::bigint[])"
+            " AND lease_owner = $3 AND lease_until IS NOT NULL RETURNING id",
+            to_us(until),
+            list(source_ids),
+            owner,
+        )
+        return sorted(row[0] for row in rows)
