@@ -157,3 +157,39 @@ async def until_true(url: str, sql: str, within: float = 20) -> None:
     async with asyncio.timeout(within):
         while not await scalar(url, sql):  # noqa: ASYNC110 - the database has no event
             await asyncio.sleep(0.1)
+
+
+async def test_postgresql_restarted_mid_run_loses_nothing_and_posts_nothing_twice(tmp_path):
+    cluster = postgres.Cluster()  # of this test's own: restarting it disturbs no other test
+    try:
+        await asyncio.to_thread(cluster.init)
+        await asyncio.to_thread(cluster.start)
+        await scalar(cluster.url(), 'CREATE DATABASE "fleet"')
+        url = cluster.url("fleet", password=PASSWORD)  # trust: any password is taken
+        async with SourceServer() as server:
+            server.page("/live", page(1))
+            async with fleet(tmp_path, url, server, 2, interval=1) as processes:
+                await until(processes, lambda: all("is following" in p.out for p in processes))
+                await until_true(url, "SELECT last_polled IS NOT NULL FROM sources")
+                for count in range(2, 8):
+                    server.page("/live", page(count))
+                    await asyncio.sleep(1.0)
+                    if count == 4:
+                        await asyncio.to_thread(cluster.stop, "fast")  # sessions cut
+                        await asyncio.sleep(1.5)  # and nobody answers for a while
+                        await asyncio.to_thread(cluster.start)
+                updates = [f"Harbour festival update {n}" for n in range(2, 8)]
+                await until(processes, lambda: all(printed(processes, u) for u in updates), 60)
+                await asyncio.sleep(1)
+                statuses = [await p.stop(signal.SIGTERM) for p in processes]
+    finally:
+        await asyncio.to_thread(cluster.remove)
+    assert [printed(processes, u) for u in updates] == [1] * len(updates)
+    for process in processes:  # each printed its share in order
+        shown = [process.out.index(u) for u in updates if u in process.out]
+        assert shown == sorted(shown)
+    assert statuses == [0, 0]
+    logs = "".join(p.out + p.err for p in processes)
+    assert "lost the connection to PostgreSQL at 127.0.0.1" in logs
+    assert "Traceback" not in logs
+    assert PASSWORD not in logs
