@@ -46,16 +46,14 @@ class Leases:
         self._clock = clock or (lambda: datetime.now(UTC))
         self.owner = owner or new_owner()
 
-    async def claim(
-        self, sources: Sequence[SourceRecord], now: datetime
-    ) -> dict[int, SourceRecord]:
-        """Lease those of SOURCES that no other process holds: {id: source as it is now}."""
+    async def claim(self, sources: Sequence[SourceRecord], now: datetime) -> set[int]:
+        """Lease those of SOURCES that no other process holds: their ids."""
         if not sources:
-            return {}
+            return set()
         claimed = await self._store.claim_sources(
             [source.id for source in sources], owner=self.owner, now=now, until=now + self.length
         )
-        return {source.id: source for source in claimed}
+        return set(claimed)
 
     async def renew(self, source_ids: Collection[int]) -> None:
         """Renew the leases of the sources being polled (a scheduled job)."""

@@ -148,9 +148,7 @@ class Poller:
                     due = await self._store.due_sources(now, limit + 4 * self._max_in_flight)
                     fresh, skipped = self._pick(due, room)
                 claimed = await self._leases.claim([source for source, _ in fresh], now)
-                fresh = [
-                    (claimed[source.id], host) for source, host in fresh if source.id in claimed
-                ]
+                fresh = [(source, host) for source, host in fresh if source.id in claimed]
             except Exception:
                 log.exception("cannot read the due sources; trying again at the next tick")
                 return 0

@@ -168,11 +168,11 @@ class LeasesStore(ABC):
     @abstractmethod
     async def claim_sources(
         self, source_ids: Sequence[int], *, owner: str, now: datetime, until: datetime
-    ) -> list[SourceRecord]:
+    ) -> list[int]:
         """Lease to OWNER, until UNTIL, those of SOURCE_IDS still due at NOW whose lease is
         free (never taken, released, or expired): each source is claimed by one process of a
-        fleet, the others skip it (PostgreSQL: `FOR UPDATE SKIP LOCKED`). The sources claimed,
-        as they are now. An SQLite file serves one process: its claims ignore older leases."""
+        fleet, the others skip it (PostgreSQL: `FOR UPDATE SKIP LOCKED`). The ids claimed, in
+        order. An SQLite file serves one process: its claims ignore older leases."""
 
     @abstractmethod
     async def renew_leases(

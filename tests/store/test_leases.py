@@ -19,8 +19,7 @@ LEASE = timedelta(seconds=30)
 
 
 async def claim(store: Store, source: int, owner: str, now: datetime = NOW) -> list[int]:
-    claimed = await store.claim_sources([source], owner=owner, now=now, until=now + LEASE)
-    return [record.id for record in claimed]
+    return await store.claim_sources([source], owner=owner, now=now, until=now + LEASE)
 
 
 async def answered(store: Store, source: int, owner: str | None, now: datetime = NOW) -> PollReport:

@@ -15,13 +15,12 @@ from datetime import datetime
 from bot.store.codec import to_us
 from bot.store.interface import LeasesStore
 from bot.store.postgres.database import Database
-from bot.store.records import SourceRecord
 
 
 class Leases(Database, LeasesStore):
     async def claim_sources(
         self, source_ids: Sequence[int], *, owner: str, now: datetime, until: datetime
-    ) -> list[SourceRecord]:
+    ) -> list[int]:
         if not source_ids:
             return []
         rows = await self._fetch(
@@ -29,15 +28,13 @@ class Leases(Database, LeasesStore):
             " SELECT id FROM sources WHERE id = ANY($3::bigint[]) AND next_check <= $4"
             " AND (lease_until IS NULL OR lease_until <= $4)"
             " ORDER BY id FOR UPDATE SKIP LOCKED) free"
-            " WHERE s.id = free.id RETURNING s.*",
+            " WHERE s.id = free.id RETURNING s.id",
             owner,
             to_us(until),
             list(source_ids),
             to_us(now),
         )
-        return sorted(
-            (SourceRecord.from_row(row) for row in rows), key=lambda s: (s.next_check, s.id)
-        )
+        return sorted(row[0] for row in rows)
 
     async def renew_leases(
         self, source_ids: Sequence[int], *, owner: str, until: datetime

@@ -10,23 +10,22 @@ from datetime import datetime
 
 from bot.store.codec import to_us
 from bot.store.interface import LeasesStore
-from bot.store.records import SourceRecord
 from bot.store.sqlite.database import Database
 
 
 class Leases(Database, LeasesStore):
     async def claim_sources(
         self, source_ids: Sequence[int], *, owner: str, now: datetime, until: datetime
-    ) -> list[SourceRecord]:
+    ) -> list[int]:
         if not source_ids:
             return []
         # One process per file: a lease left by an earlier run of it (killed) is taken at once.
         rows = await self._query_all(
             "UPDATE sources SET lease_owner = ?, lease_until = ?"
-            " WHERE id IN (SELECT value FROM json_each(?)) AND next_check <= ? RETURNING *",
+            " WHERE id IN (SELECT value FROM json_each(?)) AND next_check <= ? RETURNING id",
             (owner, to_us(until), json.dumps(list(source_ids)), to_us(now)),
         )
-        return sorted((SourceRecord.from_row(row) for row in rows), key=_due_order)
+        return sorted(row[0] for row in rows)
 
     async def renew_leases(
         self, source_ids: Sequence[int], *, owner: str, until: datetime
@@ -39,7 +38,3 @@ class Leases(Database, LeasesStore):
             (to_us(until), json.dumps(list(source_ids)), owner),
         )
         return sorted(row[0] for row in rows)
-
-
-def _due_order(source: SourceRecord) -> tuple[datetime, int]:
-    return (source.next_check, source.id)

@@ -38,13 +38,13 @@ async def test_a_source_leased_by_another_is_not_due_for_it_until_the_lease_expi
     a, b = two
     [source] = await sources(a, 1)
     claimed = await a.claim_sources([source], owner="a", now=NOW, until=NOW + LEASE)
-    assert [s.id for s in claimed] == [source]
+    assert claimed == [source]
     assert await b.due_sources(NOW, 10) == []
     assert await b.claim_sources([source], owner="b", now=NOW, until=NOW + LEASE) == []
     expired = NOW + LEASE
     assert [s.id for s in await b.due_sources(expired, 10)] == [source]
     taken = await b.claim_sources([source], owner="b", now=expired, until=expired + LEASE)
-    assert [s.id for s in taken] == [source]
+    assert taken == [source]
 
 
 async def test_claims_made_at_once_share_the_due_sources_without_overlap(two):
@@ -58,6 +58,6 @@ async def test_claims_made_at_once_share_the_due_sources_without_overlap(two):
                 for store, name in ((a, "a"), (b, "b"), (a, "a2"), (b, "b2"))
             )
         )
-        claimed = [source.id for batch in got for source in batch]
+        claimed = [source for batch in got for source in batch]
         assert sorted(claimed) == ids  # each once, none lost
         now += LEASE  # every lease expired: all are claimable again
