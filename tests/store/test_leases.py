@@ -4,6 +4,7 @@ a late holder whose lease was taken over records nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import datetime, timedelta
 
@@ -11,7 +12,7 @@ import pytest
 
 from bot.polling.pipeline import PollReport, Read, record_read
 from bot.sources.fetch import FetchResult
-from bot.store import LeaseLost, Store
+from bot.store import LeaseLost, PollOutcome, PollRecord, Store
 from tests.builders import T0, entry, poll, snap
 
 NOW = T0 + timedelta(minutes=1)
@@ -81,3 +82,35 @@ async def test_a_poll_outside_the_poller_records_without_a_lease(store, source):
 async def test_a_source_never_claimed_takes_a_leased_poll(store, source):
     await answered(store, source, "a")  # the poller's poll_source called alone (benchmarks)
     assert (await store.get_source(source)).last_polled == NOW
+
+
+async def test_unchanged_polls_recorded_at_once_each_learn_their_own_fate(store):
+    """On PostgreSQL such polls are written together (one statement): each caller still hears
+    of its own poll alone."""
+    story = await store.ensure_story("Many", now=T0)
+    sources = [await store.add_source(story, f"https://example.org/{n}", now=T0) for n in range(12)]
+    mine, theirs, stale, free = sources[:4], sources[4], sources[5], sources[6:]
+    for source in mine:
+        assert await claim(store, source, "mine") == [source]
+    assert await claim(store, theirs, "theirs") == [theirs]
+    planned = await store.get_source(stale)
+    await answered(store, stale, None)  # recorded since the poll below was planned
+    late = PollRecord(
+        source_id=stale,
+        version=planned.version,
+        outcome=PollOutcome.UNCHANGED,
+        now=NOW,
+        next_check=NOW + timedelta(minutes=1),
+        status=planned.status,
+    )
+    results = await asyncio.gather(
+        *(answered(store, source, "mine") for source in [*mine, theirs]),
+        *(answered(store, source, None) for source in free),
+        store.record_poll(late),
+        return_exceptions=True,
+    )
+    assert [type(result).__name__ for result in results] == (
+        ["PollReport"] * 4 + ["LeaseLost"] + ["PollReport"] * 6 + ["StalePoll"]
+    )
+    versions = [(await store.get_source(source)).version for source in sources]
+    assert versions == [1] * 4 + [0] + [1] * 7

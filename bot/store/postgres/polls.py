@@ -29,6 +29,7 @@ from bot.model import (
 from bot.store.codec import alert_to_json, change_kind, change_to_json, to_us, to_us_or_none
 from bot.store.errors import LeaseLost, StalePoll, StoreError
 from bot.store.interface import PollsStore
+from bot.store.postgres.answers import Answers, combinable
 from bot.store.postgres.database import (
     Connection,
     Database,
@@ -71,6 +72,13 @@ def _writes_nothing_but_the_source(record: PollRecord) -> bool:
 
 
 class Polls(Database, PollsStore):
+    _answers: Answers | None = None  # unchanged polls written together (made when first used)
+
+    async def close(self) -> None:
+        if self._answers is not None:
+            await self._answers.close()
+        await super().close()
+
     async def due_sources(self, now: datetime, limit: int) -> list[SourceRecord]:
         # The sources are walked in the order of the index (next_check, id), each checked as
         # it comes, until LIMIT are found: a scalar subquery, which PostgreSQL evaluates row by
@@ -181,6 +189,12 @@ class Polls(Database, PollsStore):
         return [SiblingSource(row[0], row[1], StoryStatus(row[2]), row[3]) for row in rows]
 
     async def record_poll(self, record: PollRecord) -> None:
+        if combinable(record):
+            # the common unchanged poll: with those made meanwhile, one statement for all
+            if self._answers is None:
+                self._answers = Answers(self)
+            await self._answers.record(record)
+            return
         now_us = to_us(record.now)
         sql, args = _source_update(record, now_us)
 
