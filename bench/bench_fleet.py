@@ -5,7 +5,8 @@ Polling: 1,000 sources each (the shared fixtures, read in place, about 20 % chan
 poll) on a local server in a child process, a route set of its own per fleet so that each
 fleet sees the same changes. Each Bulletin process is a child process with the real Poller,
 Fetcher, extraction and store, told when a round starts (every source due at once) and
-reporting its CPU when nothing is left for it. Rounds are interleaved (SQLite, PostgreSQL,
+reporting its CPU when nothing is left for it; it picks as its tick would (a pick, then the
+poller's own refills as half its room frees). Rounds are interleaved (SQLite, PostgreSQL,
 two on PostgreSQL, then again) and medians reported. CPU per poll counts every Bulletin process
 of the fleet and every process of the private PostgreSQL cluster (from /proc).
 
@@ -22,6 +23,7 @@ import random
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -32,6 +34,7 @@ from tests.postgres import Cluster
 
 SOURCES = 1000
 ROUNDS = 3  # changing rounds per fleet, interleaved
+STILL_ROUNDS = 2  # rounds where nothing changes
 FLEETS = (("SQLite", "sqlite", 1), ("PostgreSQL", "pg1", 1), ("PostgreSQL, 2 processes", "pg2", 2))
 CHANNELS = 2000
 RATE = 45.0
@@ -55,10 +58,12 @@ def _serve(files: list[str], connection: Connection) -> None:
                 for source in range(SOURCES):
                     server.route(f"/{name}/{source}", _handler(source, bodies, state))
 
-            async def ok(_request: web.Request) -> web.Response:
+            async def control(request: web.Request) -> web.Response:
+                for state in states.values():
+                    state["mode"] = request.query["mode"]
                 return web.Response(text="ok")
 
-            server.route("/ok", ok)
+            server.route("/control", control)
             connection.send(server.port)
             await asyncio.Event().wait()
 
@@ -100,8 +105,13 @@ async def _polling(target: str, port: int, connection: Connection) -> None:
             now["at"] = command
             cpu, polls = time.process_time(), poller.polls
             while True:
-                await poller.run_once()
-                if not poller.in_flight and not await store.due_sources(command, 1):
+                # As the poller's tick drives it: a pick, then refills from the poller itself
+                # as half its room frees; a new pick only once it is idle.
+                if (
+                    not poller.in_flight
+                    and not await poller.run_once()
+                    and not await store.due_sources(command, 1)
+                ):
                     break  # nothing left for this process (the other's are leased to it)
                 await asyncio.sleep(0.01)
             connection.send((time.process_time() - cpu, poller.polls - polls))
@@ -124,6 +134,18 @@ async def _add_sources(target: str, port: int, name: str) -> None:
         await store.close()
 
 
+@dataclass(frozen=True)
+class Round:
+    wall: float  # seconds
+    bulletin: float  # CPU seconds of the fleet's processes
+    server: float  # CPU seconds of the PostgreSQL cluster
+    polls: int
+
+    def per_poll(self, part: float | None = None) -> float:
+        """CPU ms per poll: of PART, else of everything."""
+        return (self.bulletin + self.server if part is None else part) / self.polls * 1000
+
+
 class Fleet:
     """The processes of one fleet, each waiting to be told a round has begun."""
 
@@ -142,15 +164,19 @@ class Fleet:
             if not pipe.poll(60) or pipe.recv() != "ready":
                 raise RuntimeError("a benchmark process did not start")
 
-    def round(self, now: datetime) -> tuple[float, float, int]:
-        """Every source due at NOW: (wall s, CPU s of the fleet and the database, polls)."""
+    def round(self, now: datetime) -> Round:
+        """Every source due at NOW, polled by the fleet."""
         wall, server = time.perf_counter(), self.server()
         for pipe in self.pipes:
             pipe.send(now)
         replies = [pipe.recv() for pipe in self.pipes]
         wall = time.perf_counter() - wall
-        cpu = sum(cpu for cpu, _ in replies) + self.server() - server
-        return wall, cpu, sum(polls for _, polls in replies)
+        return Round(
+            wall,
+            sum(cpu for cpu, _ in replies),
+            self.server() - server,
+            sum(polls for _, polls in replies),
+        )
 
     def close(self) -> None:
         for pipe in self.pipes:
@@ -194,41 +220,60 @@ def _polling_section(directory: Path, cluster: Cluster) -> None:
         for fleet in fleets.values():  # the baselines: every body parsed once, not counted
             now += timedelta(hours=2)
             fleet.round(now)
-        rounds: dict[str, list[tuple[float, float, int]]] = {label: [] for label in fleets}
-        for _ in range(ROUNDS):
-            for label, fleet in fleets.items():
-                now += timedelta(hours=2)
-                rounds[label].append(fleet.round(now))
+        changing: dict[str, list[Round]] = {label: [] for label in fleets}
+        still: dict[str, list[Round]] = {label: [] for label in fleets}
+        for rounds, mode in ((changing, "changing"), (still, "still")):
+            asyncio.run(_control(port, mode))
+            for _ in range(ROUNDS if mode == "changing" else STILL_ROUNDS):
+                for label, fleet in fleets.items():
+                    now += timedelta(hours=2)
+                    rounds[label].append(fleet.round(now))
     finally:
         for fleet in fleets.values():
             fleet.close()
         source_server.terminate()
         source_server.join(5)
-    per_poll = {
-        label: statistics.median(cpu / polls for _, cpu, polls in results)
-        for label, results in rounds.items()
-    }
-    rows = []
-    for label, results in rounds.items():
-        rate = statistics.median(polls / wall * 60 for wall, _, polls in results)
+    _report(changing, still)
+
+
+async def _control(port: int, mode: str) -> None:
+    import aiohttp
+
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}/control?mode={mode}") as response,
+    ):
+        await response.read()
+
+
+def _report(changing: dict[str, list[Round]], still: dict[str, list[Round]]) -> None:
+    def median(rounds: list[Round], measure: Callable[[Round], float]) -> float:
+        return statistics.median(measure(r) for r in rounds)
+
+    both = {label: median(rounds, Round.per_poll) for label, rounds in changing.items()}
+    rows: list[list[object]] = []
+    for label, rounds in changing.items():
         rows.append(
             [
                 label,
-                f"{rate:,.0f}",
-                f"{per_poll[label] * 1000:.2f} ms",
-                f"{per_poll[label] / per_poll['SQLite']:.2f}",
-                f"{sum(polls for _, _, polls in results) / len(results):,.0f}",
+                f"{median(rounds, lambda r: r.polls / r.wall * 60):,.0f}",
+                f"{median(rounds, lambda r: r.per_poll(r.bulletin)):.2f} ms",
+                f"{median(rounds, lambda r: r.per_poll(r.server)):.2f} ms",
+                f"{both[label]:.2f} ms",
+                f"{both[label] / both['SQLite']:.2f}",
+                f"{median(still[label], Round.per_poll):.2f} ms",
             ]
         )
     print("## Fleets: polling 1,000 sources at 20 % changing\n")
-    print(
-        table(["fleet", "polls per minute", "CPU per poll", "÷ SQLite's", "polls per round"], rows)
-    )
-    two, one = per_poll["PostgreSQL, 2 processes"], per_poll["PostgreSQL"]
+    headers = ["fleet", "polls per minute", "CPU per poll: Bulletin", "database server",
+               "both", "both ÷ SQLite's", "CPU per unchanged poll"]  # fmt: skip
+    print(table(headers, rows))
+    two, one = both["PostgreSQL, 2 processes"], both["PostgreSQL"]
     print(
         f"\nTwo processes ÷ one on PostgreSQL, CPU per poll: {two / one:.2f}. Medians of "
-        f"{ROUNDS} interleaved rounds; CPU per poll counts every Bulletin process and every "
-        "process of the private PostgreSQL cluster (initdb, default settings)."
+        f"{ROUNDS} interleaved rounds at 20 % changing ({STILL_ROUNDS} unchanged); CPU counts "
+        "every Bulletin process of the fleet and every process of the private PostgreSQL "
+        "cluster (initdb, default settings)."
     )
 
 
