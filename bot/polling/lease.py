@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.base import BaseScheduler
 
-from bot.store import SourceRecord, Store
+from bot.store import DatabaseUnavailable, SourceRecord, Store
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +50,21 @@ class Leases:
         """Lease those of SOURCES that no other process holds: their ids."""
         if not sources:
             return set()
-        claimed = await self._store.claim_sources(
-            [source.id for source in sources], owner=self.owner, now=now, until=now + self.length
-        )
+        try:
+            claimed = await self._store.claim_sources(
+                [source.id for source in sources],
+                owner=self.owner,
+                now=now,
+                until=now + self.length,
+            )
+        except DatabaseUnavailable as error:
+            # nothing was claimed, so nothing is polled: the sources stay due for the next tick
+            log.error(
+                "cannot claim the due sources: the database failed (%s); trying again at the "
+                "next tick",
+                error,
+            )
+            return set()
         return set(claimed)
 
     async def renew(self, source_ids: Collection[int]) -> None:
@@ -64,8 +76,8 @@ class Leases:
             kept = await self._store.renew_leases(
                 wanted, owner=self.owner, until=self._clock() + self.length
             )
-        except Exception as error:
-            # the next renewal tries again; a lease that expires meanwhile is taken over
+        except Exception as error:  # the next renewal tries again
+            # a lease that expires meanwhile is taken over
             log.warning("could not renew the leases of %d polls (%s)", len(wanted), error)
             return
         lost = set(wanted) - set(kept)

@@ -10,6 +10,11 @@ class StoreError(BulletinError):
     that does not exist, ...); the message says what to do."""
 
 
+class DatabaseUnavailable(StoreError):
+    """The database cannot be used just now (locked past its busy timeout, a full disk, an I/O
+    error): nothing was written; the same call may succeed later."""
+
+
 class StalePoll(Exception):
     """A poll was planned from a state of its source that has changed since (another poll of
     it was recorded meanwhile): nothing was written; read the state again and plan anew."""

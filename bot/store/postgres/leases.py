@@ -13,8 +13,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.store.codec import to_us
+from bot.store.errors import LeaseLost, StalePoll
 from bot.store.interface import LeasesStore
-from bot.store.postgres.database import Database
+from bot.store.postgres.database import Connection, Database
+from bot.store.records import PollRecord
 
 
 class Leases(Database, LeasesStore):
@@ -49,3 +51,25 @@ class Leases(Database, LeasesStore):
             owner,
         )
         return sorted(row[0] for row in rows)
+
+
+def under_lease(
+    sql: str, args: tuple[object, ...], lease: str | None
+) -> tuple[str, tuple[object, ...]]:
+    """The UPDATE of a source's row for a poll (SQL, ARGS), guarded too, when the poll was
+    taken under a lease, by the lease's owner; recording it releases the lease."""
+    if lease is None:
+        return sql, args
+    sql = sql.replace("UPDATE sources SET ", "UPDATE sources SET lease_until = NULL, ", 1)
+    # a source never claimed (lease_owner NULL) is anyone's: a poll outside the poller
+    owner = f"${len(args) + 1}"
+    return f"{sql} AND coalesce(lease_owner, {owner}) = {owner}", (*args, lease)
+
+
+async def refusal(db: Connection, record: PollRecord) -> StalePoll:
+    """Why the source's row refused RECORD: its lease is another's, or its version moved."""
+    if record.lease is not None:
+        owner = await db.fetchval("SELECT lease_owner FROM sources WHERE id = $1", record.source_id)
+        if owner not in (None, record.lease):
+            return LeaseLost(f"source {record.source_id}'s lease was taken over")
+    return StalePoll(f"source {record.source_id} was polled meanwhile")

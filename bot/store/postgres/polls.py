@@ -27,7 +27,7 @@ from bot.model import (
     StoryStatus,
 )
 from bot.store.codec import alert_to_json, change_kind, change_to_json, to_us, to_us_or_none
-from bot.store.errors import LeaseLost, StalePoll, StoreError
+from bot.store.errors import StalePoll, StoreError
 from bot.store.interface import PollsStore
 from bot.store.postgres.answers import Answers, combinable
 from bot.store.postgres.database import (
@@ -37,6 +37,7 @@ from bot.store.postgres.database import (
     clean,
     clean_or_none,
 )
+from bot.store.postgres.leases import refusal, under_lease
 from bot.store.postgres.statement import (
     ENTRY_NAMES,
     GUARD,
@@ -216,7 +217,7 @@ class Polls(Database, PollsStore):
             # the common unchanged (or failed) poll: one statement, no transaction around it
             async def update(db: Connection) -> None:
                 if affected(await db.execute(sql, *args)) == 0:
-                    raise await _refusal(db, record)
+                    raise await refusal(db, record)
 
             await self._write_once(update, applied=applied)
             return
@@ -231,14 +232,14 @@ class Polls(Database, PollsStore):
 
             async def write(db: Connection) -> None:
                 if await db.fetchval(statement.sql, *statement.args) == 0:
-                    raise await _refusal(db, record)
+                    raise await refusal(db, record)
 
             await self._write_once(write, applied=applied)
             return
 
         async def work(db: Connection) -> None:
             if affected(await db.execute(sql, *args)) == 0:
-                raise await _refusal(db, record)
+                raise await refusal(db, record)
             if record.siblings is not None:
                 await _check_siblings(db, record)
             if record.plan is not None:
@@ -308,25 +309,10 @@ class Polls(Database, PollsStore):
         )
 
 
-async def _refusal(db: Connection, record: PollRecord) -> StalePoll:
-    """Why the source's row refused RECORD: its lease is another's, or its version moved."""
-    if record.lease is not None:
-        owner = await db.fetchval("SELECT lease_owner FROM sources WHERE id = $1", record.source_id)
-        if owner not in (None, record.lease):
-            return LeaseLost(f"source {record.source_id}'s lease was taken over")
-    return StalePoll(f"source {record.source_id} was polled meanwhile")
-
-
 def _source_update(record: PollRecord, now_us: int) -> tuple[str, tuple[object, ...]]:
     """The UPDATE of the source's row for a poll, guarded by the version it was planned from
     and, taken under a lease, by the lease's owner (whose lease it releases)."""
-    sql, args = _versioned_update(record, now_us)
-    if record.lease is None:
-        return sql, args
-    sql = sql.replace("UPDATE sources SET ", "UPDATE sources SET lease_until = NULL, ", 1)
-    # a source never claimed (lease_owner NULL) is anyone's: a poll outside the poller
-    owner = f"${len(args) + 1}"
-    return f"{sql} AND coalesce(lease_owner, {owner}) = {owner}", (*args, record.lease)
+    return under_lease(*_versioned_update(record, now_us), record.lease)
 
 
 def _versioned_update(record: PollRecord, now_us: int) -> tuple[str, tuple[object, ...]]:

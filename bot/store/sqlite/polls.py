@@ -25,7 +25,7 @@ from bot.model import (
     StoryStatus,
 )
 from bot.store.codec import alert_to_json, change_kind, change_to_json, to_us, to_us_or_none
-from bot.store.errors import LeaseLost, StalePoll, StoreError
+from bot.store.errors import StalePoll, StoreError
 from bot.store.interface import PollsStore
 from bot.store.records import (
     PollOutcome,
@@ -38,6 +38,7 @@ from bot.store.records import (
 )
 from bot.store.rules import TOUCH_EVERY, outbox_nonce, us
 from bot.store.sqlite.database import Database
+from bot.store.sqlite.leases import refusal, under_lease
 from bot.store.trail import LeftOut
 
 _TOUCH_EVERY_US = us(TOUCH_EVERY)
@@ -175,12 +176,12 @@ class Polls(Database, PollsStore):
             async with self._lock:
                 cursor = await self._db.execute(*update)
                 if cursor.rowcount == 0:
-                    raise await self._refusal(record)
+                    raise await refusal(self._db, record)
             return
         async with self._transaction() as db:
             cursor = await db.execute(*update)
             if cursor.rowcount == 0:
-                raise await self._refusal(record)
+                raise await refusal(self._db, record)
             if record.siblings is not None:
                 await self._check_siblings(record)
             if record.plan is not None:
@@ -194,26 +195,11 @@ class Polls(Database, PollsStore):
                     record.source_id, record.alert, record.error, now_us, database=db
                 )
 
-    async def _refusal(self, record: PollRecord) -> StalePoll:
-        """Why the source's row refused RECORD (under the lock): its lease, or its version."""
-        if record.lease is not None:
-            row = await self._fetchone(
-                "SELECT lease_owner FROM sources WHERE id = ?", (record.source_id,)
-            )
-            if row is not None and row[0] not in (None, record.lease):
-                return LeaseLost(f"source {record.source_id}'s lease was taken over")
-        return StalePoll(f"source {record.source_id} was polled meanwhile")
-
     @classmethod
     def _source_update(cls, record: PollRecord, now_us: int) -> tuple[str, tuple[object, ...]]:
         """The UPDATE of the source's row for a poll, guarded by the version it was planned
         from and, taken under a lease, by the lease's owner (whose lease it releases)."""
-        sql, args = cls._versioned_update(record, now_us)
-        if record.lease is None:
-            return sql, args
-        sql = sql.replace("UPDATE sources SET ", "UPDATE sources SET lease_until = NULL, ", 1)
-        # a source never claimed (lease_owner NULL) is anyone's: a poll outside the poller
-        return f"{sql} AND ifnull(lease_owner, ?) = ?", (*args, record.lease, record.lease)
+        return under_lease(*cls._versioned_update(record, now_us), record.lease)
 
     @staticmethod
     def _versioned_update(record: PollRecord, now_us: int) -> tuple[str, tuple[object, ...]]:
