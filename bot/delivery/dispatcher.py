@@ -13,7 +13,8 @@ its thread gets a starter row first. Every attempt lands in the delivery history
 Several processes on one database: only the holder of the store's delivery election drains
 (`Store.delivery_election`: an advisory lock in PostgreSQL; an SQLite file's one process always
 holds it), so the fleet's sends keep one rate and each lane its order. The others ask again
-every `ELECTION_RETRY` seconds, and take over within that when the holder dies. A holder that
+every `ELECTION_RETRY` seconds, and take over within that when the holder dies; rows they
+write are announced to the holder, which is woken at once. A holder that
 sees its election lost stops before its next send; what it had claimed goes again from the new
 holder under the same nonces.
 """
@@ -85,6 +86,9 @@ class Dispatcher:
         self._observer = observer or Observer()
         self._sinks = dict(sinks)
         self._wakeup = wakeup or asyncio.Event()
+        # rows another process of the fleet wrote: it announces them, and this one, if it
+        # delivers, is woken (asyncpg calls its listeners on the event loop)
+        self._election.on_announcement(self._wakeup.set)
         self._idle = idle
         self._clock = clock or (lambda: datetime.now(UTC))
         self._rng = rng or random.Random()
@@ -136,7 +140,9 @@ class Dispatcher:
                 taken = not self._election.held
                 # confirmed at every round (a round trip: a server gone silent is noticed)
                 if not await self._campaign():
-                    await _wait(stop, seconds=ELECTION_RETRY)
+                    await _wait(stop, self._wakeup, seconds=ELECTION_RETRY)
+                    if self._wakeup.is_set():
+                        await self._election.announce()  # rows written here: for the deliverer
                     continue
                 if taken:
                     await _wait(stop, seconds=SETTLE_SECONDS)

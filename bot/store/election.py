@@ -11,6 +11,7 @@ holds every role (`Sole`).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 
 class Election(ABC):
@@ -31,6 +32,14 @@ class Election(ABC):
     async def resign(self) -> None:
         """Give the role up (at a clean stop), so that another process takes it at once."""
 
+    @abstractmethod
+    async def announce(self) -> None:
+        """Tell the holder, wherever it runs, that there is work for it (new outbox rows)."""
+
+    @abstractmethod
+    def on_announcement(self, callback: Callable[[], None]) -> None:
+        """Call CALLBACK whenever work is announced while this candidate holds the role."""
+
 
 class Sole(Election):
     """The role of a database that serves one process: always held."""
@@ -43,6 +52,12 @@ class Sole(Election):
         return True
 
     async def resign(self) -> None:
+        return None
+
+    async def announce(self) -> None:
+        return None  # the one process wakes its own deliverer
+
+    def on_announcement(self, callback: Callable[[], None]) -> None:
         return None
 
 

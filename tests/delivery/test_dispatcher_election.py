@@ -128,3 +128,28 @@ async def test_digests_ticked_by_two_processes_at_once_are_written_once_per_peri
     rows = [row for row in await one.pending_deliveries(clock()) if row.kind is DeliveryKind.DIGEST]
     # the first period (with the 3 updates) once per subscription; the empty ones not at all
     assert sorted(row.subscription_id for row in rows) == sorted(subs)
+
+
+async def test_rows_written_by_another_process_are_sent_at_once_not_at_the_next_look(stores):
+    one, two = stores
+    story = await outbox_with_updates(one, 0)
+    sent: list[tuple[str, str | None]] = []
+    stop = asyncio.Event()
+    wakeups = {"a": asyncio.Event(), "b": asyncio.Event()}
+    a = Dispatcher(one, {"console": SlowSink("a", sent)}, idle=60, wakeup=wakeups["a"])
+    b = Dispatcher(two, {"console": SlowSink("b", sent)}, idle=60, wakeup=wakeups["b"])
+    tasks = [asyncio.create_task(a.run(stop)), asyncio.create_task(b.run(stop))]
+    try:
+        await until(lambda: len(sent) == 1, within=10)  # the key points, by whichever holds
+        other, store = ("b", two) if a.delivering else ("a", one)
+        source = (await store.sources_of_story(story))[0].id
+        await poll(store, source, snapshot(1, ("Ferries run",)), T0 + timedelta(minutes=2))
+        wakeups[other].set()  # as its poller does after a poll that queued rows
+        started = asyncio.get_running_loop().time()
+        await until(lambda: len(sent) == 2, within=10)
+        # the deliverer looks by itself only every 60 s here: it was told
+        assert asyncio.get_running_loop().time() - started < 5
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+    assert [what for _, what in sent] == [None, "u1"]

@@ -6,6 +6,10 @@ all close the session, PostgreSQL releases the lock, and the next candidate to a
 The connection is the candidate's own, never one of the pool's (whose connections are lent to
 any call and never hold a session lock, see `database._keep`).
 
+Candidates that do not hold the role tell the holder of new work with a `NOTIFY` on their own
+connection; the holder `LISTEN`s on its, so rows another process wrote go out at once rather
+than at the holder's next look.
+
 The holder learns of its loss without asking: asyncpg marks the connection closed as soon as
 its socket goes (`held` turns False before the next send). A server that stops answering
 without closing is found by `campaign`'s round trip, bounded by `CHECK_TIMEOUT`.
@@ -16,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 import asyncpg
 from asyncpg import exceptions as pg_errors
@@ -26,6 +31,7 @@ from bot.store.postgres.database import CONNECT_TIMEOUT, LOST, one_line, where
 log = logging.getLogger(__name__)
 
 CHECK_TIMEOUT = 5.0  # seconds a round trip on the election's connection may take
+CHANNEL = "bulletin_outbox"  # what candidates NOTIFY and the holder LISTENs on
 # Not holding the role, not an error: the server is away, or the connection failed.
 _UNANSWERED: tuple[type[BaseException], ...] = (
     *LOST,
@@ -46,6 +52,7 @@ class AdvisoryLock(Election):
         self._connection: asyncpg.Connection | None = None
         self._held = False
         self._unreachable = False  # said once per outage
+        self._announced: Callable[[], None] | None = None
 
     @property
     def held(self) -> bool:
@@ -62,6 +69,8 @@ class AdvisoryLock(Election):
                     self._held = bool(
                         await connection.fetchval("SELECT pg_try_advisory_lock($1)", self._key)
                     )
+                    if self._held and self._announced is not None:
+                        await connection.add_listener(CHANNEL, self._heard)
         except _UNANSWERED as error:
             if self._held or not self._unreachable:
                 log.warning(
@@ -75,6 +84,23 @@ class AdvisoryLock(Election):
             return False
         self._unreachable = False
         return self._held
+
+    async def announce(self) -> None:
+        if self.held:
+            return  # the holder wakes itself
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT + CHECK_TIMEOUT):
+                connection = await self._connected()
+                await connection.execute(f"NOTIFY {CHANNEL}")
+        except _UNANSWERED:
+            self._drop()  # the holder finds the rows at its next look anyway
+
+    def on_announcement(self, callback: Callable[[], None]) -> None:
+        self._announced = callback
+
+    def _heard(self, *_notification: object) -> None:
+        if self._announced is not None:
+            self._announced()
 
     async def resign(self) -> None:
         connection, self._connection = self._connection, None
