@@ -14,9 +14,9 @@ Several processes on one database: only the holder of the store's delivery elect
 (`Store.delivery_election`: an advisory lock in PostgreSQL; an SQLite file's one process always
 holds it), so the fleet's sends keep one rate and each lane its order. The others ask again
 every `ELECTION_RETRY` seconds, and take over within that when the holder dies; rows they
-write are announced to the holder, which is woken at once. A holder that
-sees its election lost stops before its next send; what it had claimed goes again from the new
-holder under the same nonces.
+write are announced to the holder, which is woken at once. A holder that sees its election
+lost stops before its next send; what it had claimed goes again from the new holder under the
+same nonces.
 """
 
 from __future__ import annotations

@@ -80,13 +80,9 @@ class Leases:
             # a lease that expires meanwhile is taken over
             log.warning("could not renew the leases of %d polls (%s)", len(wanted), error)
             return
-        lost = set(wanted) - set(kept)
-        if lost:
-            log.warning(
-                "sources %s: their leases were taken over by another process; these polls "
-                "will not be recorded",
-                ", ".join(map(str, sorted(lost))),
-            )
+        # Not renewed: recorded (released) meanwhile, or taken over; the latter is logged
+        # when its poll's record is refused.
+        log.debug("renewed %d of %d leases", len(kept), len(wanted))
 
     def start(self, scheduler: BaseScheduler, in_flight: Callable[[], Collection[int]]) -> None:
         """Renew the leases of the IN_FLIGHT sources every third of the lease."""
