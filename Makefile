@@ -40,7 +40,7 @@ fuzz: $(STAMP)
 
 # Long crash-and-restart runs (make test runs a few iterations).
 soak: $(STAMP)
-	BULLETIN_SOAK=1 $(BIN)/python -m pytest tests/faults
+	BULLETIN_SOAK=1 $(BIN)/python -m pytest tests/faults tests/discord/e2e/test_fleet_postgres.py
 
 format: $(STAMP)
 	$(BIN)/ruff format .

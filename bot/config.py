@@ -69,6 +69,7 @@ class PollingConfig:
     per_host: int = _FETCH.per_host  # fetches in flight at once to one host
     pause_after_failures: int = 10  # consecutive failures before a source is paused
     retention_days: int = 30  # how long seen entries are kept after they leave a source
+    lease: int = 30  # seconds a process of a fleet holds a due source (renewed while it polls)
     # False, True, or "host:port" strings allowed although their address is not public.
     allow_private_addresses: bool | tuple[str, ...] = _FETCH.allow_private_addresses
 
@@ -319,6 +320,7 @@ _POLLING_KEYS = (
     "per_host",
     "pause_after_failures",
     "retention_days",
+    "lease",
     "allow_private_addresses",
 )
 
@@ -347,6 +349,7 @@ def _parse_polling(table: Mapping[str, Any]) -> PollingConfig:
         retention_days=_int(
             table, "polling", "retention_days", d.retention_days, 1, MAX_RETENTION_DAYS
         ),
+        lease=_int(table, "polling", "lease", d.lease, 1, MAX_INTERVAL),
         allow_private_addresses=_parse_allow_private(table.get("allow_private_addresses", False)),
     )
 

@@ -9,6 +9,14 @@ The dispatcher owns every state change: a sink only returns an outcome. A `Retry
 time here, from one backoff with jitter (honouring what the far end asked), and after
 `MAX_ATTEMPTS` a row is given up (kept, not dropped). A subscription in thread mode without
 its thread gets a starter row first. Every attempt lands in the delivery history.
+
+Several processes on one database: only the holder of the store's delivery election drains
+(`Store.delivery_election`: an advisory lock in PostgreSQL; an SQLite file's one process always
+holds it), so the fleet's sends keep one rate and each lane its order. The others ask again
+every `ELECTION_RETRY` seconds, and take over within that when the holder dies; rows they
+write are announced to the holder, which is woken at once. A holder that sees its election
+lost stops before its next send; what it had claimed goes again from the new holder under the
+same nonces.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from bot.model import DeliveryKind, FailureReason
 from bot.observe import Observer
 from bot.outcome import GivenUp, Outcome, Paused, Retry, Sent
 from bot.store import Delivery, Store, SubscriptionRecord
+from bot.store.election import Election
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +47,10 @@ MAX_ATTEMPTS = 20  # then the row is given up
 # Discord drops a message whose nonce it saw from us within "the past few minutes" (undocumented
 # length): a resend later than this after its first try may post twice.
 NONCE_WINDOW = timedelta(minutes=2)
+ELECTION_RETRY = 2.0  # seconds between two asks for the delivery election by a process without it
+# After taking the election over, wait one second of the rate's window: the previous holder's
+# last sends and ours never share a second (each spaces its own sends at `rate`).
+SETTLE_SECONDS = 1.0
 
 
 def retry_delay(attempts: int, rng: random.Random, retry_after: float | None = None) -> float:
@@ -64,11 +77,18 @@ class Dispatcher:
         rng: random.Random | None = None,
         concurrency: int = 64,
         observer: Observer | None = None,
+        election: Election | None = None,
     ) -> None:
         self._store = store
+        # None: the store's own candidate (always held on SQLite)
+        self._election = election or store.delivery_election()
+        self._delivering = False  # as last seen, for the log
         self._observer = observer or Observer()
         self._sinks = dict(sinks)
         self._wakeup = wakeup or asyncio.Event()
+        # rows another process of the fleet wrote: it announces them, and this one, if it
+        # delivers, is woken (asyncpg calls its listeners on the event loop)
+        self._election.on_announcement(self._wakeup.set)
         self._idle = idle
         self._clock = clock or (lambda: datetime.now(UTC))
         self._rng = rng or random.Random()
@@ -79,11 +99,19 @@ class Dispatcher:
     def wakeup(self) -> asyncio.Event:
         return self._wakeup
 
+    @property
+    def delivering(self) -> bool:
+        """Does this process hold the delivery election (as far as it knows)?"""
+        return self._election.held
+
     async def drain(self) -> int:
-        """Send everything due now; the number of rows delivered."""
+        """Send everything due now, if this process holds the delivery election (it asks for
+        it when it does not); the number of rows delivered."""
         async with self._lock:
             delivered = 0
             for _ in range(ROUNDS):
+                if not await self._elected():
+                    break
                 rows = await self._store.pending_deliveries(
                     self._clock(), BATCH, targets=self._sinks
                 )
@@ -103,27 +131,46 @@ class Dispatcher:
             return delivered
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Drain, then wait for a wakeup (or `idle` seconds), until STOP is set."""
-        while not stop.is_set():
-            self._wakeup.clear()
-            try:
-                await self.drain()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                # a database hiccup must not end delivery for good; try again shortly
-                log.exception("delivery round failed; retrying in %.0f s", self._idle)
-            waiters = [
-                asyncio.ensure_future(self._wakeup.wait()),
-                asyncio.ensure_future(stop.wait()),
-            ]
-            try:
-                await asyncio.wait(waiters, timeout=self._idle, return_when="FIRST_COMPLETED")
-            finally:
-                for waiter in waiters:
-                    waiter.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await waiter
+        """Drain, then wait for a wakeup (or `idle` seconds), until STOP is set; without the
+        delivery election, ask for it every `ELECTION_RETRY` seconds instead. At the end the
+        election is given up, so that another process takes it at once."""
+        try:
+            while not stop.is_set():
+                self._wakeup.clear()
+                taken = not self._election.held
+                # confirmed at every round (a round trip: a server gone silent is noticed)
+                if not await self._campaign():
+                    await _wait(stop, self._wakeup, seconds=ELECTION_RETRY)
+                    if self._wakeup.is_set():
+                        await self._election.announce()  # rows written here: for the deliverer
+                    continue
+                if taken:
+                    await _wait(stop, seconds=SETTLE_SECONDS)
+                    continue
+                try:
+                    await self.drain()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    # a database hiccup must not end delivery for good; try again shortly
+                    log.exception("delivery round failed; retrying in %.0f s", self._idle)
+                await _wait(stop, self._wakeup, seconds=self._idle)
+        finally:
+            await self._election.resign()
+
+    async def _elected(self) -> bool:
+        """Held, as known without asking (the usual case), or taken now."""
+        return self._election.held or await self._campaign()
+
+    async def _campaign(self) -> bool:
+        held = await self._election.campaign()
+        if held != self._delivering:
+            self._delivering = held
+            if held:
+                log.info("this process delivers the outbox now (it holds the delivery election)")
+            else:
+                log.warning("this process no longer delivers: it lost the delivery election")
+        return held
 
     async def _guarded(self, rows: list[Delivery]) -> tuple[int, bool]:
         async with self._lanes:
@@ -159,6 +206,12 @@ class Dispatcher:
                 claimed.add(unit.run)
                 run = [u for u in units[index:] if u.run == unit.run and not u.skip]
                 await self._store.claim([(u.ids, u.nonce, u.more) for u in run], now=self._clock())
+            if not self._election.held:
+                # another process may deliver now: it resends what was claimed here
+                log.debug(
+                    "delivery election lost; subscription %s waits", unit.rows[0].subscription_id
+                )
+                break
             later = [row for following in units[index + 1 :] for row in following.rows]
             outcome = await self._send(sink, unit, sub, later)
             await self._store.record_delivery(unit.rows, outcome, now=self._clock())
@@ -234,6 +287,18 @@ class Dispatcher:
                 log.warning("%s: subscription paused (%s: %s)", where, reason, detail)
             case GivenUp(reason=reason, detail=detail):
                 log.warning("%s cannot be sent (%s: %s); kept as given up", where, reason, detail)
+
+
+async def _wait(stop: asyncio.Event, *events: asyncio.Event, seconds: float) -> None:
+    """Until STOP or one of EVENTS is set, or SECONDS pass."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in (stop, *events)]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when="FIRST_COMPLETED")
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiter
 
 
 def _lanes(rows: Sequence[Delivery]) -> list[list[Delivery]]:

@@ -6,7 +6,8 @@ Everything between the fetch and the store is pure: `bot.diff` plans the changes
 `bot.schedule` the status and the next check, `bot.delivery.routing` which subscription gets
 which change. The store records the outcome in one transaction, and refuses (`StalePoll`) a
 plan made from a state that another poll of the source changed meanwhile; the plan is then
-made again from the new state.
+made again from the new state. A poll taken under a lease (`lease`: its owner, see
+`bot.polling.lease`) is refused for good (`LeaseLost`) once another process took the lease over.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from bot.sources.fetch_errors import (
     TooManyRedirects,
 )
 from bot.store import (
+    LeaseLost,
     PollOutcome,
     PollRecord,
     SourceRecord,
@@ -121,7 +123,13 @@ async def read_source(
 
 
 async def record_read(
-    store: Store, source: SourceRecord, read: Read, *, now: datetime, rng: random.Random
+    store: Store,
+    source: SourceRecord,
+    read: Read,
+    *,
+    now: datetime,
+    rng: random.Random,
+    lease: str | None = None,
 ) -> PollReport:
     """Record a poll whose fetch answered: its snapshot's changes, or "not changed"."""
     if read.snapshot is None:
@@ -130,9 +138,11 @@ async def record_read(
             if read.fetched.status == "not_modified"
             else PollOutcome.UNCHANGED
         )
-        return await _record_answer(store, source, outcome, read.fetched, now=now, rng=rng)
+        return await _record_answer(
+            store, source, outcome, read.fetched, now=now, rng=rng, lease=lease
+        )
     return await record_snapshot(
-        store, source.id, read.snapshot, now=now, rng=rng, fetched=read.fetched
+        store, source.id, read.snapshot, now=now, rng=rng, fetched=read.fetched, lease=lease
     )
 
 
@@ -144,6 +154,7 @@ async def record_snapshot(
     now: datetime,
     rng: random.Random,
     fetched: FetchResult | None = None,
+    lease: str | None = None,
 ) -> PollReport:
     """Diff SNAPSHOT against what the store holds of the source, and record it."""
     for attempt in range(REPLANS):
@@ -179,11 +190,14 @@ async def record_snapshot(
             touch=tuple(i for i in poll.seen_ids if i in state.touch_due),
             last_update_at=last_update,
             alert=AlertKind.SOURCE_RESUMED if source.auto_paused else None,
+            lease=lease,
         )
         # The first poll that finds something is a baseline: it posts nothing but the key
         # points (rule 2), and the status it finds is stored silently.
         try:
             return await store_poll(store, source, record, announce=not baseline_now)
+        except LeaseLost:
+            raise
         except StalePoll:
             log.debug("%s: polled meanwhile; planning again (%d)", source.url, attempt + 1)
     raise StalePoll(f"source {source_id} kept changing while its poll was recorded")
@@ -197,6 +211,7 @@ async def _record_answer(
     *,
     now: datetime,
     rng: random.Random,
+    lease: str | None,
 ) -> PollReport:
     """A poll that found the document unchanged: it answered, and its status may move."""
     for attempt in range(REPLANS):
@@ -213,9 +228,12 @@ async def _record_answer(
             etag=fetched.etag,
             last_modified=fetched.last_modified,
             alert=AlertKind.SOURCE_RESUMED if source.auto_paused else None,
+            lease=lease,
         )
         try:
             return await store_poll(store, source, record, announce=True)
+        except LeaseLost:
+            raise
         except StalePoll:
             log.debug("%s: polled meanwhile; planning again (%d)", source.url, attempt + 1)
     raise StalePoll(f"source {source.id} kept changing while its poll was recorded")
@@ -229,6 +247,7 @@ async def record_failure(
     now: datetime,
     rng: random.Random,
     pause_after: int,
+    lease: str | None = None,
 ) -> PollReport:
     """Record a failed poll: backoff (or the source's Retry-After), and a pause after
     PAUSE_AFTER failures in a row, told once to every audience of the source."""
@@ -264,9 +283,12 @@ async def record_failure(
             error=message,
             failures=failures,
             alert=AlertKind.SOURCE_PAUSED if paused and not source.auto_paused else None,
+            lease=lease,
         )
         try:
             await store.record_poll(record)
+        except LeaseLost:
+            raise
         except StalePoll:
             log.debug("%s: polled meanwhile; planning again (%d)", source.url, attempt + 1)
             continue

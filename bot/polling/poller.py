@@ -8,7 +8,8 @@ host holds at most twice `per_host` of those places (its fetches and as many que
 them), so the sources of one slow host cannot fill them all; the rest of its due sources wait
 in the database for a later pick. When a pick was full, a finished poll picks again at once,
 so a backlog drains faster than one tick a second. A source is never polled twice at once
-(the in-flight set).
+(the in-flight set), nor by two processes of a fleet: the picked sources are claimed under a
+lease first (`bot.polling.lease`), and only those claimed are polled.
 
 Each poll is isolated: whatever goes wrong is recorded as a failure of that source alone, with
 backoff (or the source's Retry-After), and after `pause_after_failures` in a row the source is
@@ -31,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from bot.model import AlertKind
+from bot.polling.lease import Leases
 from bot.polling.pipeline import (
     PollReport,
     read_source,
@@ -39,7 +41,7 @@ from bot.polling.pipeline import (
     selectors_of,
 )
 from bot.runtime import Runtime
-from bot.store import SourceRecord, StalePoll
+from bot.store import LeaseLost, SourceRecord, StalePoll
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,7 @@ class Poller:
         self._stopped = False
         self._idle = asyncio.Event()
         self._idle.set()
+        self._leases = Leases(runtime.store, seconds=self._settings.lease, clock=self._clock)
         self.polls = 0  # polls finished (any outcome), for benchmarks and logs
 
     @property
@@ -114,6 +117,7 @@ class Poller:
             next_run_time=now + PRUNE_FIRST,
             replace_existing=True,
         )
+        self._leases.start(self._runtime.scheduler, lambda: self._in_flight)
 
     async def _scheduled(self, job: Callable[[], Awaitable[object]]) -> None:
         """Run JOB for the scheduler. Shutting the scheduler down cancels a job caught mid-await,
@@ -143,6 +147,8 @@ class Poller:
                     # the first due sources were mostly of busy hosts: look further
                     due = await self._store.due_sources(now, limit + 4 * self._max_in_flight)
                     fresh, skipped = self._pick(due, room)
+                claimed = await self._leases.claim([source for source, _ in fresh], now)
+                fresh = [(source, host) for source, host in fresh if source.id in claimed]
             except Exception:
                 log.exception("cannot read the due sources; trying again at the next tick")
                 return 0
@@ -228,6 +234,12 @@ class Poller:
             await self.poll_source(source)
         except asyncio.CancelledError:
             raise
+        except LeaseLost:
+            log.warning(
+                "%s: this poll was too slow: its lease was taken over by another process, "
+                "which polls the source instead; nothing of it is recorded",
+                source.url,
+            )
         except StalePoll:
             # another poll of it was recorded meanwhile (a moderator's /source add): it holds
             log.debug("%s: polled meanwhile; this poll is not recorded", source.url)
@@ -268,13 +280,16 @@ class Poller:
                 now=now,
                 rng=self._rng,
                 pause_after=self._settings.pause_after_failures,
+                lease=self._leases.owner,
             )
             self._log_failure(source, report, now)
             self._observed(source, report, started, size=0)
             if report.alert is not None:
                 self._runtime.delivery_wakeup.set()
             return
-        report = await record_read(self._store, source, read, now=now, rng=self._rng)
+        report = await record_read(
+            self._store, source, read, now=now, rng=self._rng, lease=self._leases.owner
+        )
         self._observed(source, report, started, size=read.fetched.size)
         if report.changes:
             log.debug("%s: %d change(s)", source.url, len(report.changes))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from bot.store.errors import StalePoll, StoreError
+from bot.store.errors import DatabaseUnavailable, LeaseLost, StalePoll, StoreError
 from bot.store.interface import DEFAULT_RETENTION, Store
 from bot.store.overview import Backlog, KeyPointsVersion, SourceStates
 from bot.store.postgres import PostgresStore, is_postgres_url, shown_url
@@ -53,12 +53,14 @@ __all__ = [
     "DEFAULT_RETENTION",
     "Backfill",
     "Backlog",
+    "DatabaseUnavailable",
     "Delivery",
     "DeliveryAttempt",
     "DeliveryHealth",
     "DigestShown",
     "KeyPointsRecord",
     "KeyPointsVersion",
+    "LeaseLost",
     "LeftOut",
     "MessageEntry",
     "OutboxRow",

@@ -10,6 +10,17 @@ class StoreError(BulletinError):
     that does not exist, ...); the message says what to do."""
 
 
+class DatabaseUnavailable(StoreError):
+    """The database cannot be used just now (locked past its busy timeout, a full disk, an I/O
+    error): nothing was written; the same call may succeed later."""
+
+
 class StalePoll(Exception):
     """A poll was planned from a state of its source that has changed since (another poll of
     it was recorded meanwhile): nothing was written; read the state again and plan anew."""
+
+
+class LeaseLost(StalePoll):
+    """The poll's lease on its source was taken over by another process (it had expired: this
+    one was slow or stalled): nothing was written, and planning anew would not help; the new
+    holder records the source's poll."""

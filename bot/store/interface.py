@@ -1,11 +1,12 @@
 """The store's interface: what Bulletin keeps, whatever keeps it.
 
-One abstract class per concern (stories and sources; polls; entries and key points; servers and
-subscriptions; the outbox; what happened to an update; what the web window reads), and `Store`,
-all of them together: each backend implements `Store` (`bot.store.sqlite.SQLiteStore`,
-`bot.store.postgres.PostgresStore`), and the store's conformance suite in tests/store runs
-against every backend. The store keeps and hands out data; it decides nothing: which
-subscription gets which change, filters and a story's status are the callers' pure functions.
+One abstract class per concern (stories and sources; polls; leases on sources; entries and key
+points; servers and subscriptions; the outbox; what happened to an update; what the web window
+reads), and `Store`, all of them together: each backend implements `Store`
+(`bot.store.sqlite.SQLiteStore`, `bot.store.postgres.PostgresStore`), and the store's
+conformance suite in tests/store runs against every backend. The store keeps and hands out
+data; it decides nothing: which subscription gets which change, filters and a story's status
+are the callers' pure functions.
 
 Every method that writes does so in one transaction; times are timezone-aware datetimes.
 """
@@ -18,6 +19,7 @@ from datetime import datetime, timedelta
 
 from bot.model import DigestContent, Mode, PauseReason, Snapshot, SourceKind
 from bot.outcome import Outcome
+from bot.store.election import Election
 from bot.store.overview import Backlog, KeyPointsVersion, SourceStates
 from bot.store.publishing import PublishingStore
 from bot.store.records import (
@@ -120,7 +122,7 @@ class PollsStore(ABC):
     @abstractmethod
     async def due_sources(self, now: datetime, limit: int) -> list[SourceRecord]:
         """Up to LIMIT sources whose next check has come and that an active story still
-        uses, the longest due first."""
+        uses, the longest due first; none whose lease another process holds (PostgreSQL)."""
 
     @abstractmethod
     async def poll_state(self, source_id: int, snapshot: Snapshot, *, now: datetime) -> PollState:
@@ -155,7 +157,30 @@ class PollsStore(ABC):
         its changes, why subscriptions were left without its updates and edits (`left_out`),
         and the alert it calls for. Raises `StalePoll`, writing nothing,
         when the source (or, with `siblings`, another source of its stories) was
-        recorded since the poll was planned."""
+        recorded since the poll was planned, and `LeaseLost` when the poll was taken under a
+        lease (`record.lease`) that another process holds now. A recorded poll releases its
+        lease."""
+
+
+class LeasesStore(ABC):
+    """Which process of a fleet polls a due source: a lease on it, renewed while its poll runs
+    and expiring, so that a dead process's sources are taken over."""
+
+    @abstractmethod
+    async def claim_sources(
+        self, source_ids: Sequence[int], *, owner: str, now: datetime, until: datetime
+    ) -> list[int]:
+        """Lease to OWNER, until UNTIL, those of SOURCE_IDS still due at NOW whose lease is
+        free (never taken, released, or expired): each source is claimed by one process of a
+        fleet, the others skip it (PostgreSQL: `FOR UPDATE SKIP LOCKED`). The ids claimed, in
+        order. An SQLite file serves one process: its claims ignore older leases."""
+
+    @abstractmethod
+    async def renew_leases(
+        self, source_ids: Sequence[int], *, owner: str, until: datetime
+    ) -> list[int]:
+        """Move the leases OWNER still holds on SOURCE_IDS (expired ones too, unless taken over;
+        not those released by their poll's record) to UNTIL: the ids renewed."""
 
 
 class EntriesStore(ABC):
@@ -446,6 +471,7 @@ class StatusStore(ABC):
 class Store(
     StoriesStore,
     PollsStore,
+    LeasesStore,
     EntriesStore,
     SubscriptionsStore,
     OutboxStore,
@@ -462,3 +488,8 @@ class Store(
     @abstractmethod
     async def schema_version(self) -> int:
         """The version of the database's schema (its migrations applied)."""
+
+    @abstractmethod
+    def delivery_election(self) -> Election:
+        """The role of draining the outbox, which one process of a fleet holds at a time
+        (`bot.store.election`). Each call is a new candidate: one per process."""

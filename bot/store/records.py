@@ -407,7 +407,9 @@ class PollRecord:
     `version` is the source's version the poll was planned from: when another poll was
     recorded since, nothing is written and `StalePoll` is raised. `siblings`, when given, are
     the other sources' statuses that story status changes were planned from; they are checked
-    the same way."""
+    the same way. `lease`, when given, is the owner of the lease the poll was taken under
+    (`PollsStore.claim_sources`): when another process holds the source's lease now, nothing
+    is written and `LeaseLost` is raised; when recorded, the lease is released."""
 
     source_id: int
     version: int
@@ -434,6 +436,7 @@ class PollRecord:
     left_out: tuple[LeftOut, ...] = ()  # updates and edits subscriptions do not get, and why
     alert: AlertKind | None = None  # told once to every server (and console) using the source
     siblings: tuple[SiblingSource, ...] | None = None
+    lease: str | None = None  # the lease owner the poll was taken under (None: not leased)
 
 
 @dataclass(frozen=True, slots=True)

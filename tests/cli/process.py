@@ -74,6 +74,11 @@ class Bulletin:
             raise AssertionError(f"output never matched:\n{self.out}\n{self.err}") from None
 
     @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
+    @property
     def returncode(self) -> int | None:
         """The exit status, or None while it runs."""
         assert self._process is not None

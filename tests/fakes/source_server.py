@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import time
 import zlib
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
@@ -73,6 +74,7 @@ class SourceServer:
         self.port = 0
         self.hits: Counter[str] = Counter()
         self.requests: dict[str, list[dict[str, str]]] = {}
+        self.times: dict[str, list[float]] = {}  # when each request came (time.monotonic)
         self._routes: dict[str, Handler] = {}
         self._runner: web.AppRunner | None = None
         self._stopping = asyncio.Event()
@@ -117,6 +119,7 @@ class SourceServer:
         path = request.path
         self.hits[path] += 1
         self.requests.setdefault(path, []).append(dict(request.headers))
+        self.times.setdefault(path, []).append(time.monotonic())
         handler = self._routes.get(path)
         if handler is None:
             return web.Response(status=404, text="not found")

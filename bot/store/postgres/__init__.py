@@ -9,11 +9,14 @@ opened (the async main), or made there by the caller and handed in (`PostgresSto
 
 from __future__ import annotations
 
+from bot.store.election import Election
 from bot.store.interface import Store
 from bot.store.postgres.database import create_pool, is_postgres_url, shown_url
+from bot.store.postgres.election import AdvisoryLock
 from bot.store.postgres.entries import Entries
 from bot.store.postgres.history import History
-from bot.store.postgres.migrate import LATEST, migrate
+from bot.store.postgres.leases import Leases
+from bot.store.postgres.migrate import DELIVERY_LOCK, LATEST, migrate
 from bot.store.postgres.outbox import Outbox
 from bot.store.postgres.polls import Polls
 from bot.store.postgres.publishing import Publishing
@@ -23,7 +26,16 @@ from bot.store.postgres.subscriptions import Subscriptions
 
 
 class PostgresStore(
-    Stories, Polls, Entries, Subscriptions, Outbox, History, Status, Publishing, Store
+    Stories,
+    Polls,
+    Leases,
+    Entries,
+    Subscriptions,
+    Outbox,
+    History,
+    Status,
+    Publishing,
+    Store,
 ):
     """Everything Bulletin keeps, in one PostgreSQL database."""
 
@@ -38,6 +50,9 @@ class PostgresStore(
             await pool.close()
             raise
         return cls(pool, url=url)
+
+    def delivery_election(self) -> Election:
+        return AdvisoryLock(self._url, DELIVERY_LOCK, role="the delivery lock")
 
 
 __all__ = ["LATEST", "PostgresStore", "is_postgres_url", "shown_url"]

@@ -225,6 +225,7 @@ class Database:
 
     def __init__(self, pool: Pool, *, url: str, owns_pool: bool = True) -> None:
         self._pool = pool
+        self._url = url
         self._where = where(url)
         self._owns_pool = owns_pool
         self._outage_since: float | None = None

@@ -23,6 +23,10 @@ _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # pg_advisory_xact_lock key of schema changes ("BULLETN" in ASCII, then 1). The keys of the
 # store's advisory locks are all here, so that no two uses share one.
 MIGRATION_LOCK = 0x42554C4C45544E01
+# pg_try_advisory_lock key (session-level) of the outbox's one deliverer (bot.store.election)
+DELIVERY_LOCK = 0x42554C4C45544E02
+# (publishing.py locks each announcement channel by a hash of its id, a 64-bit key that meets
+# these two only by a 1-in-2**63 chance)
 
 _VERSIONS = """
 CREATE TABLE IF NOT EXISTS schema_migrations (

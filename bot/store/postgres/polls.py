@@ -29,6 +29,7 @@ from bot.model import (
 from bot.store.codec import alert_to_json, change_kind, change_to_json, to_us, to_us_or_none
 from bot.store.errors import StalePoll, StoreError
 from bot.store.interface import PollsStore
+from bot.store.postgres.answers import Answers, combinable
 from bot.store.postgres.database import (
     Connection,
     Database,
@@ -36,6 +37,7 @@ from bot.store.postgres.database import (
     clean,
     clean_or_none,
 )
+from bot.store.postgres.leases import refusal, under_lease
 from bot.store.postgres.statement import (
     ENTRY_NAMES,
     GUARD,
@@ -71,6 +73,13 @@ def _writes_nothing_but_the_source(record: PollRecord) -> bool:
 
 
 class Polls(Database, PollsStore):
+    _answers: Answers | None = None  # unchanged polls written together (made when first used)
+
+    async def close(self) -> None:
+        if self._answers is not None:
+            await self._answers.close()
+        await super().close()
+
     async def due_sources(self, now: datetime, limit: int) -> list[SourceRecord]:
         # The sources are walked in the order of the index (next_check, id), each checked as
         # it comes, until LIMIT are found: a scalar subquery, which PostgreSQL evaluates row by
@@ -81,6 +90,8 @@ class Polls(Database, PollsStore):
             " LEFT JOIN guilds g ON g.id = st.guild_id"
             # an active story: not paused by a moderator, its server (if any) not left
             " WHERE ss.source_id = s.id AND st.paused_at IS NULL AND g.left_at IS NULL LIMIT 1)"
+            # none another process holds a lease on (see bot.store.postgres.leases)
+            " AND (s.lease_until IS NULL OR s.lease_until <= $1)"
             " ORDER BY s.next_check, s.id LIMIT $2",
             to_us(now),
             limit,
@@ -179,6 +190,12 @@ class Polls(Database, PollsStore):
         return [SiblingSource(row[0], row[1], StoryStatus(row[2]), row[3]) for row in rows]
 
     async def record_poll(self, record: PollRecord) -> None:
+        if combinable(record):
+            # the common unchanged poll: with those made meanwhile, one statement for all
+            if self._answers is None:
+                self._answers = Answers(self)
+            await self._answers.record(record)
+            return
         now_us = to_us(record.now)
         sql, args = _source_update(record, now_us)
 
@@ -200,7 +217,7 @@ class Polls(Database, PollsStore):
             # the common unchanged (or failed) poll: one statement, no transaction around it
             async def update(db: Connection) -> None:
                 if affected(await db.execute(sql, *args)) == 0:
-                    raise StalePoll(f"source {record.source_id} was polled meanwhile")
+                    raise await refusal(db, record)
 
             await self._write_once(update, applied=applied)
             return
@@ -215,14 +232,14 @@ class Polls(Database, PollsStore):
 
             async def write(db: Connection) -> None:
                 if await db.fetchval(statement.sql, *statement.args) == 0:
-                    raise StalePoll(f"source {record.source_id} was polled meanwhile")
+                    raise await refusal(db, record)
 
             await self._write_once(write, applied=applied)
             return
 
         async def work(db: Connection) -> None:
             if affected(await db.execute(sql, *args)) == 0:
-                raise StalePoll(f"source {record.source_id} was polled meanwhile")
+                raise await refusal(db, record)
             if record.siblings is not None:
                 await _check_siblings(db, record)
             if record.plan is not None:
@@ -293,7 +310,12 @@ class Polls(Database, PollsStore):
 
 
 def _source_update(record: PollRecord, now_us: int) -> tuple[str, tuple[object, ...]]:
-    """The UPDATE of the source's row for a poll, guarded by the version it was planned from."""
+    """The UPDATE of the source's row for a poll, guarded by the version it was planned from
+    and, taken under a lease, by the lease's owner (whose lease it releases)."""
+    return under_lease(*_versioned_update(record, now_us), record.lease)
+
+
+def _versioned_update(record: PollRecord, now_us: int) -> tuple[str, tuple[object, ...]]:
     guard = (to_us(record.next_check), record.status.value, record.source_id, record.version)
     tail = " next_check = ${}, status = ${} WHERE id = ${} AND version = ${}"
     if record.outcome is PollOutcome.FAILED:

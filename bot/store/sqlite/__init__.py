@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 
+from bot.store.election import Election, Sole
 from bot.store.interface import Store
 from bot.store.sqlite.database import connect
 from bot.store.sqlite.entries import Entries
 from bot.store.sqlite.history import History
+from bot.store.sqlite.leases import Leases
 from bot.store.sqlite.migrate import LATEST
 from bot.store.sqlite.outbox import Outbox
 from bot.store.sqlite.polls import Polls
@@ -24,7 +26,16 @@ from bot.store.sqlite.subscriptions import Subscriptions
 
 
 class SQLiteStore(
-    Stories, Polls, Entries, Subscriptions, Outbox, History, Status, Publishing, Store
+    Stories,
+    Polls,
+    Leases,
+    Entries,
+    Subscriptions,
+    Outbox,
+    History,
+    Status,
+    Publishing,
+    Store,
 ):
     """Everything Bulletin keeps, in one SQLite file."""
 
@@ -32,6 +43,9 @@ class SQLiteStore(
     async def open(cls, path: str | os.PathLike[str], *, migrate_to: int = LATEST) -> SQLiteStore:
         """Open (creating and migrating) the database at `path`."""
         return cls(await connect(path, migrate_to=migrate_to))
+
+    def delivery_election(self) -> Election:
+        return Sole()  # one process per SQLite file: it always delivers
 
 
 __all__ = ["SQLiteStore"]

@@ -38,6 +38,7 @@ from bot.store.records import (
 )
 from bot.store.rules import TOUCH_EVERY, outbox_nonce, us
 from bot.store.sqlite.database import Database
+from bot.store.sqlite.leases import refusal, under_lease
 from bot.store.trail import LeftOut
 
 _TOUCH_EVERY_US = us(TOUCH_EVERY)
@@ -175,12 +176,12 @@ class Polls(Database, PollsStore):
             async with self._lock:
                 cursor = await self._db.execute(*update)
                 if cursor.rowcount == 0:
-                    raise StalePoll(f"source {record.source_id} was polled meanwhile")
+                    raise await refusal(self._db, record)
             return
         async with self._transaction() as db:
             cursor = await db.execute(*update)
             if cursor.rowcount == 0:
-                raise StalePoll(f"source {record.source_id} was polled meanwhile")
+                raise await refusal(self._db, record)
             if record.siblings is not None:
                 await self._check_siblings(record)
             if record.plan is not None:
@@ -194,9 +195,14 @@ class Polls(Database, PollsStore):
                     record.source_id, record.alert, record.error, now_us, database=db
                 )
 
+    @classmethod
+    def _source_update(cls, record: PollRecord, now_us: int) -> tuple[str, tuple[object, ...]]:
+        """The UPDATE of the source's row for a poll, guarded by the version it was planned
+        from and, taken under a lease, by the lease's owner (whose lease it releases)."""
+        return under_lease(*cls._versioned_update(record, now_us), record.lease)
+
     @staticmethod
-    def _source_update(record: PollRecord, now_us: int) -> tuple[str, tuple[object, ...]]:
-        """The UPDATE of the source's row for a poll that is not the plain unchanged one."""
+    def _versioned_update(record: PollRecord, now_us: int) -> tuple[str, tuple[object, ...]]:
         guard = (to_us(record.next_check), record.status.value, record.source_id, record.version)
         if record.outcome is PollOutcome.FAILED:
             return (

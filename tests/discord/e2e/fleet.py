@@ -2,9 +2,9 @@
 
 Every process is given a database target, and everything the tests read or seed goes through
 the bot's own `open_store` on that target, never through one backend's SQL. Today each process
-has an SQLite file of its own (several processes on one SQLite database are not supported);
-once the PostgreSQL backend lands, the same URL may be given to every process of a fleet
-(`database_table` writes `[database] url` for a URL, `path` for a file).
+has an SQLite file of its own (several processes on one SQLite database are not supported),
+or every process of a fleet the same PostgreSQL URL (`database_table` writes `[database] url`
+for a URL, `path` for a file).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -53,6 +53,10 @@ class Fleet:
     shard_count: int | None = None
     dev_guild: int | None = None
     interval: int = 15  # the story's polling interval, seconds
+    lease: int | None = None  # [polling] lease, seconds (None: the default)
+    rate: float | None = None  # [delivery] rate (None: the default)
+    # more stories of the config besides STORY: {name: page path}
+    more_stories: dict[str, str] = field(default_factory=dict)
 
     def write_config(self, name: str, database: str) -> Path:
         discord = [
@@ -63,6 +67,12 @@ class Fleet:
             discord.append(f"dev_guild = {self.dev_guild}")
         if self.shard_count is not None:
             discord.append(f"shard_count = {self.shard_count}")
+        polling = f"lease = {self.lease}\n" if self.lease is not None else ""
+        delivery = f"\n[delivery]\nrate = {self.rate}\n" if self.rate is not None else ""
+        stories = "".join(
+            f'\n[[stories]]\nname = "{story}"\nsources = ["{self.sources.url(page)}"]\n'
+            for story, page in self.more_stories.items()
+        )
         path = self.directory / f"{name}.toml"
         path.write_text(
             "[discord]\n"
@@ -75,11 +85,11 @@ interval = {self.interval}
 min_interval = 1
 timeout = 3
 allow_private_addresses = ["{self.sources.host_port}"]
-
+{polling}{delivery}
 [[stories]]
 name = "{STORY}"
 sources = ["{self.sources.url(STORY_PAGE)}"]
-""",
+{stories}""",
             encoding="utf-8",
         )
         return path
@@ -146,11 +156,13 @@ async def stories_of(database: str, guild: Guild) -> list[str]:
         await store.close()
 
 
-async def subscribe_story(database: str, guild: Guild, channel_id: int) -> None:
+async def subscribe_story(
+    database: str, guild: Guild, channel_id: int, story_name: str = STORY
+) -> None:
     """A subscription of the config's story in GUILD, as /subscribe leaves it."""
     store = await open_store(database)
     try:
-        story = await store.ensure_story(STORY)
+        story = await store.ensure_story(story_name)
         await store.subscribe(story, guild_id=guild.id, channel_id=channel_id)
     finally:
         await store.close()

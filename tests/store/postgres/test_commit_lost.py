@@ -3,8 +3,9 @@ again, so the call's writes are made exactly once either way.
 
 Between the store and PostgreSQL sits a proxy of the test's own that, once armed, cuts the
 connection at the next COMMIT (or at the next changed poll's one statement, which commits by
-itself): after passing it on (the server commits; the answer never arrives) or instead of
-passing it on (the server rolls back)."""
+itself, or at the statement of unchanged polls written together): after passing it on (the
+server commits; the answer never arrives) or instead of passing it on (the server rolls
+back)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from bot.model import FailureReason
 from bot.outcome import GivenUp
 from bot.store import Store, open_store
 from tests import postgres
-from tests.builders import T0, entry, poll, snap
+from tests.builders import T0, answer, entry, poll, snap
 
 SSL_REQUEST = 80877103
 
@@ -33,6 +34,7 @@ class CommitCutter:
         self.upstream_port = upstream_port
         self.armed: str | None = None  # "after" or "before" passing the COMMIT on
         self.statement = False  # cut at a changed poll's statement instead of a COMMIT
+        self.marker = b"WITH src AS"  # how that statement begins
         self.cuts = 0
         self._server: asyncio.Server | None = None
         self.port = 0
@@ -84,7 +86,7 @@ class CommitCutter:
             (length,) = struct.unpack("!i", length_bytes)
             body = await reader.readexactly(length - 4)
             message = kind + length_bytes + body
-            if self.armed and self.statement and kind == b"P" and b"WITH src AS" in body:
+            if self.armed and self.statement and kind == b"P" and self.marker in body:
                 if self.armed == "before":
                     self.armed = None
                     self.cuts += 1
@@ -168,3 +170,25 @@ async def test_a_poll_whose_commit_answer_is_lost_is_recorded_once(cut, mode):
         await store.close()
     queued = await rows(url, "SELECT entry_id FROM deliveries WHERE kind = 'new'")
     assert [q[0] for q in queued] == ["e2"]
+
+
+@pytest.mark.parametrize("mode", ["after", "before"])
+async def test_unchanged_polls_written_together_whose_answer_is_lost_are_recorded_once(cut, mode):
+    cutter, url = cut
+    store, first = await ready_store(url)
+    try:
+        story = await store.ensure_story("S", now=T0)
+        others = [await store.add_source(story, f"https://example.org/{n}", now=T0) for n in (2, 3)]
+        sources = [first, *others]
+        versions = [(await store.get_source(s)).version for s in sources]
+        cutter.statement = True
+        cutter.marker = b"FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]"
+        cutter.armed = mode
+        later = T0 + timedelta(minutes=1)
+        await asyncio.gather(*(answer(store, s, now=later, etag=f'"{s}"') for s in sources))
+        assert cutter.cuts == 1
+        after = [await store.get_source(s) for s in sources]
+        assert [s.version for s in after] == [v + 1 for v in versions]
+        assert [(s.last_polled, s.etag) for s in after] == [(later, f'"{s}"') for s in sources]
+    finally:
+        await store.close()
