@@ -11,6 +11,7 @@ claim succeeds; the interface is the same.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -89,7 +90,7 @@ class Leases:
         scheduler.add_job(
             self._renew_in_flight,
             "interval",
-            args=[in_flight],
+            args=[in_flight, scheduler],
             seconds=max(self.length.total_seconds() / 3, 0.2),
             id="bulletin-lease-renewal",
             coalesce=True,
@@ -98,8 +99,16 @@ class Leases:
             replace_existing=True,
         )
 
-    async def _renew_in_flight(self, in_flight: Callable[[], Collection[int]]) -> None:
-        await self.renew(list(in_flight()))
+    async def _renew_in_flight(
+        self, in_flight: Callable[[], Collection[int]], scheduler: BaseScheduler
+    ) -> None:
+        try:
+            await self.renew(list(in_flight()))
+        except asyncio.CancelledError:
+            # cut short by the scheduler's shutdown: a stop, not a failed job (APScheduler
+            # would log it with a traceback)
+            if scheduler.running:
+                raise
 
 
 __all__ = ["Leases", "new_owner"]
