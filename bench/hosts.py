@@ -94,11 +94,14 @@ def _case(hosts: int) -> list[list[str]]:
             raise RuntimeError("the feed server did not start")
         port = parent.recv()
         results: dict[str, dict[str, object] | None] = {}
+        # BULLETIN_BENCH_KEEP: a directory that keeps the runs' files (logs, profiles)
+        keep = os.environ.get("BULLETIN_BENCH_KEEP")
         with tempfile.TemporaryDirectory(prefix="bulletin-hosts-") as directory:
-            root = Path(directory)
+            root = Path(keep) / f"hosts-{hosts}" if keep else Path(directory)
+            root.mkdir(parents=True, exist_ok=True)
             for name in RUNS:
                 folder = root / name
-                folder.mkdir()
+                folder.mkdir(exist_ok=True)
                 if name == "reader":
                     results[name] = _reader(hosts, port, folder)
                     continue
@@ -128,9 +131,13 @@ def _case(hosts: int) -> list[list[str]]:
         for result in (results["before"], results["after"])
     ]
     rows.append([f"{where}: idle, each feed polled again within", "-", *gaps])
-    peaks = [
-        "-" if result is None else f"{result['peak_mb']:.0f} MB"
-        for result in (results["reader"], results["before"], results["after"])
+    peaks = ["-" if results["reader"] is None else f"{results['reader']['peak_mb']:.0f} MB"]
+    peaks += [
+        "-"
+        if result is None
+        else f"{result['peak_mb']:.0f} MB ({result['started_mb']:.0f} MB as the first poll "
+        f"starts, {result['cold_mb']:.0f} MB after the cold pass)"
+        for result in (results["before"], results["after"])
     ]
     rows.append([f"{where}: peak RSS", *peaks])
     return rows

@@ -63,9 +63,9 @@ def _cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _peak_mb(pid: int) -> float:
+def _peak_mb(pid: int, field: str = "VmHWM") -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -94,9 +94,10 @@ def run_bulletin(hosts: int, port: int, directory: Path, poller: Path | None) ->
     config = write_config(directory, hosts, port)
     env = {key: value for key, value in os.environ.items() if key != "DISCORD_TOKEN"}
     command = [sys.executable, "-m", "bench.hosts_bulletin", str(config)]
-    profile = os.environ.get("BULLETIN_BENCH_PROFILE")  # a file: pyinstrument's text report
-    if profile:
-        command[1:1] = ["-m", "pyinstrument", "-r", "text", "--show-all", "-o", profile]
+    # BULLETIN_BENCH_PROFILE=PASS: pyinstrument's report of that pass, in DIRECTORY/PASS.txt
+    profiled = os.environ.get("BULLETIN_BENCH_PROFILE")
+    if profiled:
+        env["BULLETIN_BENCH_PROFILE_TO"] = str(directory / f"{profiled}.txt")
     if poller is not None:
         command.append(str(poller))
     _ask(port, "mark")
@@ -104,22 +105,36 @@ def run_bulletin(hosts: int, port: int, directory: Path, poller: Path | None) ->
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, env=env)
     try:
         passes: dict[str, object] = {}
+
+        def profile(name: str, sent: signal.Signals) -> None:
+            if profiled == name:
+                process.send_signal(sent)
+
         _wait_for(port, "first", 60)
+        passes["started_mb"] = _peak_mb(process.pid)  # imports, config and the first read
+        profile("cold", signal.SIGUSR1)
         cpu = _cpu(process.pid)
         report = _wait_for(port, "every", PASS_LIMIT)
+        profile("cold", signal.SIGUSR2)
         cold = _pass(port, process.pid, report, cpu)
         cold["wall"] -= report["first"] or 0.0
         passes["cold"] = cold
+        passes["cold_mb"] = _peak_mb(process.pid)
         time.sleep(1.0)  # the cold pass's last polls are recorded
         _ask(port, "change")
         _ask(port, "mark")
+        profile("warm", signal.SIGUSR1)
         cpu = _cpu(process.pid)
-        passes["warm"] = _pass(port, process.pid, _wait_for(port, "every", PASS_LIMIT), cpu)
+        report = _wait_for(port, "every", PASS_LIMIT)
+        profile("warm", signal.SIGUSR2)
+        passes["warm"] = _pass(port, process.pid, report, cpu)
         time.sleep(1.0)
         _ask(port, "mark")
+        profile("idle", signal.SIGUSR1)
         cpu = _cpu(process.pid)
         time.sleep(IDLE_WINDOW)
         report = _wait_for(port, "every", PASS_LIMIT)
+        profile("idle", signal.SIGUSR2)
         passes["idle"] = _pass(port, process.pid, report, cpu)
         passes["peak_mb"] = _peak_mb(process.pid)
         return passes
@@ -132,7 +147,27 @@ def run_bulletin(hosts: int, port: int, directory: Path, poller: Path | None) ->
             process.wait()
 
 
+def _profile_on_signals(path: str) -> None:
+    """SIGUSR1 starts pyinstrument, SIGUSR2 stops it and writes its text report to PATH."""
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.0005, async_mode="disabled")
+
+    def start(*_: object) -> None:
+        profiler.start()
+
+    def stop(*_: object) -> None:
+        profiler.stop()
+        Path(path).write_text(profiler.output_text(show_all=False, color=False))
+
+    signal.signal(signal.SIGUSR1, start)
+    signal.signal(signal.SIGUSR2, stop)
+
+
 def _launch(config: str, poller: str | None) -> int:
+    profile_to = os.environ.get("BULLETIN_BENCH_PROFILE_TO")
+    if profile_to:
+        _profile_on_signals(profile_to)
     if poller is not None:
         import bot.polling.poller
 
@@ -141,6 +176,10 @@ def _launch(config: str, poller: str | None) -> int:
         before = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(before)
         bot.polling.poller.Poller = before.Poller  # type: ignore[misc]
+    if os.environ.get("BULLETIN_BENCH_UVLOOP"):
+        import uvloop
+
+        uvloop.install()
     from bot.cli import main
 
     return main(["run", "--config", config])

@@ -12,7 +12,7 @@ import sys
 
 from bot.errors import BulletinError, masked_url
 from bot.store.copy import copy_database
-from bot.store.postgres.database import is_postgres_url
+from bot.store.targets import is_postgres_url
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

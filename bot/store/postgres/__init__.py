@@ -10,7 +10,7 @@ there by the caller and handed in (`PostgresStore(pool, url=...)`).
 from __future__ import annotations
 
 from bot.store.interface import Store
-from bot.store.postgres.database import create_pool, is_postgres_url, shown_url
+from bot.store.postgres.database import create_pool
 from bot.store.postgres.entries import Entries
 from bot.store.postgres.history import History
 from bot.store.postgres.migrate import LATEST, migrate
@@ -19,6 +19,7 @@ from bot.store.postgres.polls import Polls
 from bot.store.postgres.status import Status
 from bot.store.postgres.stories import Stories
 from bot.store.postgres.subscriptions import Subscriptions
+from bot.store.targets import is_postgres_url, shown_url
 
 
 class PostgresStore(Stories, Polls, Entries, Subscriptions, Outbox, History, Status, Store):
