@@ -30,6 +30,7 @@ from bench.hosts_server import FEEDS, feed_host, feed_url
 
 IDLE_WINDOW = 8.0  # seconds: four intervals
 PASS_LIMIT = 150.0  # a pass not over by then is reported as such
+SETTLE = 6.0  # seconds between the cold pass and the warm one
 
 
 def write_config(directory: Path, hosts: int, port: int) -> Path:
@@ -120,7 +121,7 @@ def run_bulletin(hosts: int, port: int, directory: Path, poller: Path | None) ->
         cold["wall"] -= report["first"] or 0.0
         passes["cold"] = cold
         passes["cold_mb"] = _peak_mb(process.pid)
-        time.sleep(1.0)  # the cold pass's last polls are recorded
+        time.sleep(SETTLE)  # the cold pass's last polls and the console's first key points
         _ask(port, "change")
         _ask(port, "mark")
         profile("warm", signal.SIGUSR1)
