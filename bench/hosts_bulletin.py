@@ -95,7 +95,8 @@ def run_bulletin(hosts: int, port: int, directory: Path, poller: Path | None) ->
     config = write_config(directory, hosts, port)
     env = {key: value for key, value in os.environ.items() if key != "DISCORD_TOKEN"}
     command = [sys.executable, "-m", "bench.hosts_bulletin", str(config)]
-    # BULLETIN_BENCH_PROFILE=PASS: pyinstrument's report of that pass, in DIRECTORY/PASS.txt
+    # BULLETIN_BENCH_PROFILE=PASS: pyinstrument's report of that pass, in DIRECTORY/PASS.txt;
+    # =memory: the largest Python allocations (tracemalloc) after the cold pass
     profiled = os.environ.get("BULLETIN_BENCH_PROFILE")
     if profiled:
         env["BULLETIN_BENCH_PROFILE_TO"] = str(directory / f"{profiled}.txt")
@@ -117,6 +118,7 @@ def run_bulletin(hosts: int, port: int, directory: Path, poller: Path | None) ->
         cpu = _cpu(process.pid)
         report = _wait_for(port, "every", PASS_LIMIT)
         profile("cold", signal.SIGUSR2)
+        profile("memory", signal.SIGUSR2)
         cold = _pass(port, process.pid, report, cpu)
         cold["wall"] -= report["first"] or 0.0
         passes["cold"] = cold
@@ -148,8 +150,24 @@ def run_bulletin(hosts: int, port: int, directory: Path, poller: Path | None) ->
             process.wait()
 
 
+def _memory_on_signal(path: str) -> None:
+    """Python's allocations traced from the start; SIGUSR2 writes the largest to PATH."""
+    import tracemalloc
+
+    tracemalloc.start(1)
+
+    def write(*_: object) -> None:
+        top = tracemalloc.take_snapshot().statistics("filename")[:40]
+        Path(path).write_text("\n".join(str(stat) for stat in top))
+
+    signal.signal(signal.SIGUSR2, write)
+
+
 def _profile_on_signals(path: str) -> None:
     """SIGUSR1 starts pyinstrument, SIGUSR2 stops it and writes its text report to PATH."""
+    if path.endswith("memory.txt"):
+        _memory_on_signal(path)
+        return
     from pyinstrument import Profiler
 
     profiler = Profiler(interval=0.0005, async_mode="disabled")
