@@ -75,8 +75,10 @@ class Poller:
         self._rng = rng or random.Random()
         self._clock = clock or (lambda: datetime.now(UTC))
         self._tick = tick
-        # Polls in flight: fetching, or reading and recording what they fetched.
-        self._max_in_flight = max_in_flight or max(8, self._settings.concurrency * 2)
+        # Polls in flight: fetching, or reading and recording what they fetched. No poll
+        # waits for a fetch slot any more (the host queues hold them back), so `concurrency`
+        # of them keep the fetches busy; more would only hold bodies waiting to be read.
+        self._max_in_flight = max_in_flight or max(8, self._settings.concurrency)
         self._hold = HOLD_FACTOR * self._max_in_flight  # due sources kept in memory at most
         self._in_flight: dict[int, asyncio.Task[None]] = {}
         self._held: set[int] = set()  # waiting in a queue or polling: never read in twice
