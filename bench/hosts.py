@@ -84,6 +84,16 @@ def _reader_cell(result: dict[str, object] | None, name: str) -> str:
     return f"{one['wall']:.1f} s, {_ms(one['cpu'], FEEDS)} per feed"
 
 
+def _gap(result: dict[str, object] | None) -> str:
+    if result is None:
+        return "-"
+    idle = result["idle"]
+    assert isinstance(idle, dict)
+    if not idle["longest_gap"]:  # the pass ended before any feed was polled twice
+        return f"over {idle['wall']:.0f} s (no feed polled twice in the pass)"
+    return f"{idle['longest_gap']:.2f} s"
+
+
 def _case(hosts: int) -> list[list[str]]:
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
@@ -126,10 +136,7 @@ def _case(hosts: int) -> list[list[str]]:
                 _bulletin_cell(results["after"], name),
             ]
         )
-    gaps = [
-        "-" if result is None else f"{result['idle']['longest_gap']:.2f} s"  # type: ignore[index]
-        for result in (results["before"], results["after"])
-    ]
+    gaps = [_gap(results["before"]), _gap(results["after"])]
     rows.append([f"{where}: idle, each feed polled again within", "-", *gaps])
     peaks = ["-" if results["reader"] is None else f"{results['reader']['peak_mb']:.0f} MB"]
     peaks += [
