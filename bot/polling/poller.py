@@ -211,7 +211,7 @@ class Poller:
             self._refill = asyncio.create_task(self.run_once(), name="poll refill")
 
     async def wait_idle(self) -> None:
-        """Wait until no poll is in flight (tests, benchmarks)."""
+        """Wait until no poll is in flight and no due source waits (tests, benchmarks)."""
         await self._idle.wait()
 
     async def stop(self) -> None:
@@ -243,9 +243,10 @@ class Poller:
             log.debug("%s: polled meanwhile; this poll is not recorded", source.url)
         except sqlite3.OperationalError as error:
             # The database, not the source (locked past busy_timeout, disk full): nothing of
-            # this poll was written, so the source is still due and the next tick retries it.
+            # this poll was written, so the source is still due, and a read from the start
+            # (once nothing waits, or within a minute) finds it again.
             log.error(
-                "%s: poll not recorded, the database failed (%s); retrying at the next tick",
+                "%s: poll not recorded, the database failed (%s); retrying within a minute",
                 source.url,
                 error,
             )
