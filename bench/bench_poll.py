@@ -29,6 +29,7 @@ from pathlib import Path
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bench.common import FIXTURES, table
+from bench.hosts import run_hosts
 from bot.config import Config, DatabaseConfig, PollingConfig
 from bot.errors import BulletinError
 from bot.polling import Poller
@@ -338,6 +339,15 @@ def _createdb(cluster: Cluster) -> None:
 
 
 def run() -> None:
+    # BULLETIN_BENCH_POLL: "stores" (SQLite and PostgreSQL) or "hosts" (beside `reader`) only
+    part = os.environ.get("BULLETIN_BENCH_POLL", "")
+    if part != "hosts":
+        _run_stores()
+    if part != "stores":
+        run_hosts()
+
+
+def _run_stores() -> None:
     print("## Polling: 1,000 sources on a local server\n")
     files = _fixture_files()
     if not files:

@@ -20,6 +20,7 @@ from bot.runtime import Runtime
 from bot.sources.summary import extracted_key_points
 from bot.store import Store
 
+FIRST_LOOK, LAST_LOOK = 0.2, 2.0  # seconds between looks for a story's first poll
 FIRST_POLL_GRACE = 5.0  # seconds past the fetch timeout to wait for a story's first poll
 
 
@@ -91,11 +92,14 @@ async def _key_points_after_first_poll(
     arrive through the outbox; if it has none, show the extracted summary once."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + grace
+    pause = FIRST_LOOK
     while loop.time() < deadline:
         sources = await store.sources_of_story(story_id)
         if all(s.last_polled is not None for s in sources):
             break
-        await asyncio.sleep(0.2)
+        # looked at less and less often: a thousand stories waiting cost little
+        await asyncio.sleep(pause)
+        pause = min(pause * 1.5, LAST_LOOK)
     await dispatcher.drain()  # the baseline's key points first, if any
     await _show_key_points(store, sink, story_id, name, announced=True)
     await _say_if_ended(store, sink, story_id, name)

@@ -11,8 +11,7 @@ import asyncio
 import sys
 
 from bot.errors import BulletinError, masked_url
-from bot.store.copy import copy_database
-from bot.store.postgres.database import is_postgres_url
+from bot.store.targets import is_postgres_url
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
             f"got {masked_url(args.target)!r}"
         )
     _tell(f"copying {args.source} into {masked_url(args.target)}")
+    from bot.store.copy import copy_database  # asyncpg, loaded only for this command
+
     copied = asyncio.run(copy_database(args.source, args.target, progress=_tell))
     _tell(
         f"copied {copied.total:,} rows of {len(copied.rows)} tables in {copied.seconds:.1f} s"

@@ -21,8 +21,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import re2
-
 from bot.model import (
     Change,
     Changes,
@@ -80,6 +78,8 @@ def _has_phrase(pattern: re.Pattern[str], entry: Entry) -> bool:
 
 
 def _options() -> Any:
+    import re2  # loaded with the first pattern: most processes have none
+
     options = re2.Options()
     options.case_sensitive = False
     options.never_capture = True  # only "does it match": RE2 may then use its DFA alone
@@ -94,6 +94,8 @@ class PatternError(ValueError):
 @functools.lru_cache(maxsize=1024)
 def compile_pattern(pattern: str) -> Any:
     """PATTERN compiled by RE2 (any case); PatternError with RE2's reason when it refuses."""
+    import re2
+
     try:
         return re2.compile(pattern, options=_options())
     except re2.error as error:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -96,12 +97,18 @@ async def read_source(
     etag: str | None = None,
     last_modified: str | None = None,
     previous_hash: str | None = None,
+    fetch_ended: Callable[[], None] | None = None,
 ) -> Read:
     """Fetch a source and read its document (in EXTRACTOR's thread: a hostile page may cost
-    a second of parsing, and the event loop keeps serving every other source meanwhile)."""
-    fetched = await fetcher.fetch(
-        url, etag=etag, last_modified=last_modified, previous_hash=previous_hash
-    )
+    a second of parsing, and the event loop keeps serving every other source meanwhile).
+    FETCH_ENDED, if given, is called as soon as the fetch is over, whatever its outcome."""
+    try:
+        fetched = await fetcher.fetch(
+            url, etag=etag, last_modified=last_modified, previous_hash=previous_hash
+        )
+    finally:
+        if fetch_ended is not None:
+            fetch_ended()
     if fetched.body is None:
         return Read(fetched, None)
     work = partial(

@@ -1,15 +1,21 @@
 """The poll cycle: which sources are due, fetching them, and recording what each poll found.
 
 APScheduler drives it: an interval job (every `tick` seconds, coalesced, one instance at a time)
-picks the sources whose next check has come (`Store.due_sources`; the due times live in the
-database, with jitter from `bot.schedule`) and starts one task per source, at most
-`max_in_flight` at once; the Fetcher bounds the fetches themselves (overall and per host). A
-host holds at most twice `per_host` of those places (its fetches and as many queued behind
-them), so the sources of one slow host cannot fill them all; the rest of its due sources wait
-in the database for a later pick. When a pick was full, a finished poll picks again at once,
-so a backlog drains faster than one tick a second. A source is never polled twice at once
-(the in-flight set), nor by two processes of a fleet: the picked sources are claimed under a
-lease first (`bot.polling.lease`), and only those claimed are polled.
+reads the sources whose next check has come (`Store.due_sources`, one indexed query; the due
+times live in the database, with jitter from `bot.schedule`) into a queue per host
+(`HostQueues`). From there a poll starts whenever its host has fewer than `per_host` fetches in
+flight and fewer than `max_in_flight` polls run in all: as soon as a fetch ends, the next source
+of its host starts, and as soon as a poll ends, the next source of any host. Hosts take turns, so
+a backlog of one host never delays another. Nothing else bounds a host's rate.
+
+A read goes on from the last source it read (the due times and ids are an index's order), so the
+sources already queued are not read again; once nothing is queued or polling (and every minute),
+a read starts from the beginning again, which finds any source made due behind that mark (a
+resumed story, a poll the database failed to record). At most `8 × max_in_flight` sources wait in
+memory; when a read was full, a finished poll reads on at once. A source is never polled twice
+at once (the held set), nor by two processes of a fleet: the sources read are claimed under
+a lease first (`bot.polling.lease`, renewed while they wait and poll), and only those claimed
+are queued.
 
 Each poll is isolated: whatever goes wrong is recorded as a failure of that source alone, with
 backoff (or the source's Retry-After), and after `pause_after_failures` in a row the source is
@@ -26,12 +32,11 @@ import logging
 import random
 import sqlite3
 import time
-from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
 from bot.model import AlertKind
+from bot.polling.hosts import HostQueues, host_of
 from bot.polling.lease import Leases
 from bot.polling.pipeline import (
     PollReport,
@@ -46,6 +51,8 @@ from bot.store import LeaseLost, SourceRecord, StalePoll
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0
+HOLD_FACTOR = 8
+READ_FROM_START_EVERY = timedelta(minutes=1)
 PRUNE_EVERY = timedelta(days=1)
 PRUNE_FIRST = timedelta(minutes=10)  # not in the first minutes of a run (or a demo)
 
@@ -71,14 +78,18 @@ class Poller:
         self._rng = rng or random.Random()
         self._clock = clock or (lambda: datetime.now(UTC))
         self._tick = tick
-        # Tasks waiting on the Fetcher's semaphores cost little, but not nothing: bounded.
-        self._max_in_flight = max_in_flight or max(8, self._settings.concurrency * 2)
+        # Polls in flight: fetching, or reading and recording what they fetched. No poll
+        # waits for a fetch slot any more (the host queues hold them back), so `concurrency`
+        # of them keep the fetches busy; more would only hold bodies waiting to be read.
+        self._max_in_flight = max_in_flight or max(8, self._settings.concurrency)
+        self._hold = HOLD_FACTOR * self._max_in_flight  # due sources kept in memory at most
         self._in_flight: dict[int, asyncio.Task[None]] = {}
-        self._host_of: dict[int, str] = {}  # host of each source in flight
-        self._per_host = Counter[str]()  # polls in flight per host
-        self._host_share = 2 * self._settings.per_host  # the most one host may hold
-        self._picking = asyncio.Lock()
-        self._backlog = False
+        self._held: set[int] = set()  # waiting in a queue or polling: never read in twice
+        self._queues = HostQueues(self._settings.per_host)
+        self._reading = asyncio.Lock()
+        self._after: tuple[datetime, int] | None = None  # where the next read goes on from
+        self._read_from_start = datetime.min.replace(tzinfo=UTC)
+        self._more_due = False
         self._refill: asyncio.Task[int] | None = None
         self._stopped = False
         self._idle = asyncio.Event()
@@ -90,6 +101,11 @@ class Poller:
     def in_flight(self) -> frozenset[int]:
         """Ids of the sources being polled now."""
         return frozenset(self._in_flight)
+
+    @property
+    def waiting(self) -> int:
+        """Due sources read and waiting for their host (or for room among the polls)."""
+        return len(self._queues)
 
     def start(self) -> None:
         """Add the poll tick and the daily prune to the scheduler."""
@@ -117,7 +133,7 @@ class Poller:
             next_run_time=now + PRUNE_FIRST,
             replace_existing=True,
         )
-        self._leases.start(self._runtime.scheduler, lambda: self._in_flight)
+        self._leases.start(self._runtime.scheduler, lambda: self._held)
 
     async def _scheduled(self, job: Callable[[], Awaitable[object]]) -> None:
         """Run JOB for the scheduler. Shutting the scheduler down cancels a job caught mid-await,
@@ -130,84 +146,82 @@ class Poller:
             log.debug("%s cut short by the shutdown", getattr(job, "__name__", job))
 
     async def run_once(self) -> int:
-        """Start polls of the sources due now (those not already in flight); how many."""
+        """Read the sources due now into their hosts' queues and start the polls that may
+        start; how many started."""
         if self._stopped:
             return 0
-        async with self._picking:
-            room = self._max_in_flight - len(self._in_flight)
+        async with self._reading:
+            room = self._hold - len(self._held)
             if room <= 0:
-                self._backlog = True
+                self._more_due = True
                 return 0
             now = self._clock()
-            limit = room + len(self._in_flight)
+            if self._after is not None and now - self._read_from_start >= READ_FROM_START_EVERY:
+                self._after = None
+            if self._after is None:
+                self._read_from_start = now
             try:
-                due = await self._store.due_sources(now, limit)
-                fresh, skipped = self._pick(due, room)
-                if skipped and len(fresh) < room and len(due) == limit:
-                    # the first due sources were mostly of busy hosts: look further
-                    due = await self._store.due_sources(now, limit + 4 * self._max_in_flight)
-                    fresh, skipped = self._pick(due, room)
-                claimed = await self._leases.claim([source for source, _ in fresh], now)
-                fresh = [(source, host) for source, host in fresh if source.id in claimed]
+                due = await self._store.due_sources(now, room, after=self._after)
+                fresh = [source for source in due if source.id not in self._held]
+                claimed = await self._leases.claim(fresh, now)
             except Exception:
                 log.exception("cannot read the due sources; trying again at the next tick")
                 return 0
-            self._backlog = len(fresh) >= room
-            started = 0
-            for source, host in fresh:
-                if self._stopped:
-                    break
-                task = asyncio.create_task(self._guarded(source), name=f"poll {source.url}")
-                self._in_flight[source.id] = task
-                self._host_of[source.id] = host
-                self._per_host[host] += 1
-                self._idle.clear()
-                task.add_done_callback(functools.partial(self._finished, source.id))
-                started += 1
-            return started
+            self._more_due = len(due) >= room
+            if due:
+                self._after = (due[-1].next_check, due[-1].id)
+            if fresh and not claimed:
+                # taken by other processes, or the claim failed: read from the start next time
+                self._after = None
+            for source in fresh:  # (a read from the start also finds those held already)
+                if source.id in claimed:
+                    self._held.add(source.id)
+                    self._queues.add(source, host_of(source.url))
+            return self._start_ready()
 
-    def _pick(
-        self, due: Sequence[SourceRecord], room: int
-    ) -> tuple[list[tuple[SourceRecord, str]], int]:
-        """Up to ROOM due sources not in flight, none of a host that holds its share already;
-        with each its host, and how many were passed over for their host."""
-        load = Counter(self._per_host)
-        fresh: list[tuple[SourceRecord, str]] = []
-        skipped = 0
-        for source in due:
-            if len(fresh) >= room:
+    def _start_ready(self) -> int:
+        """Start polls while there is room and a host with a free place has a source waiting."""
+        started = 0
+        while not self._stopped and len(self._in_flight) < self._max_in_flight:
+            taken = self._queues.take()
+            if taken is None:
                 break
-            if source.id in self._in_flight:
-                continue
-            host = _host(source.url)
-            if load[host] >= self._host_share:
-                skipped += 1
-                continue
-            load[host] += 1
-            fresh.append((source, host))
-        return fresh, skipped
+            source, host = taken
+            fetch_ended = _Once(functools.partial(self._fetch_ended, host))
+            task = asyncio.create_task(
+                self._guarded(source, fetch_ended), name=f"poll {source.url}"
+            )
+            self._in_flight[source.id] = task
+            self._idle.clear()
+            task.add_done_callback(functools.partial(self._finished, source.id, fetch_ended))
+            started += 1
+        return started
 
-    def _finished(self, source_id: int, _task: asyncio.Task[None]) -> None:
+    def _fetch_ended(self, host: str) -> None:
+        self._queues.fetched(host)
+        self._start_ready()
+
+    def _finished(self, source_id: int, fetch_ended: _Once, _task: asyncio.Task[None]) -> None:
         self._in_flight.pop(source_id, None)
-        host = self._host_of.pop(source_id, None)
-        if host is not None:
-            self._per_host[host] -= 1
-            if self._per_host[host] <= 0:
-                del self._per_host[host]
+        self._held.discard(source_id)
         self.polls += 1
-        if not self._in_flight:
-            self._idle.set()
-        # A full pick left sources waiting: pick again once half the room is free.
+        fetch_ended()  # a poll that ended before its fetch did (cancelled, or failed early)
+        self._start_ready()
+        if not self._held:
+            self._after = None  # nothing queued: the next read starts from the beginning
+            if not self._in_flight:
+                self._idle.set()
+        # A full read left due sources in the database: read on once half the room is free.
         if (
-            self._backlog
+            self._more_due
             and not self._stopped
-            and len(self._in_flight) <= self._max_in_flight // 2
+            and len(self._held) <= self._hold // 2
             and (self._refill is None or self._refill.done())
         ):
             self._refill = asyncio.create_task(self.run_once(), name="poll refill")
 
     async def wait_idle(self) -> None:
-        """Wait until no poll is in flight (tests, benchmarks)."""
+        """Wait until no poll is in flight and no due source waits (tests, benchmarks)."""
         await self._idle.wait()
 
     async def stop(self) -> None:
@@ -229,9 +243,9 @@ class Poller:
         except Exception:
             log.exception("pruning failed; trying again tomorrow")
 
-    async def _guarded(self, source: SourceRecord) -> None:
+    async def _guarded(self, source: SourceRecord, fetch_ended: Callable[[], None]) -> None:
         try:
-            await self.poll_source(source)
+            await self.poll_source(source, fetch_ended=fetch_ended)
         except asyncio.CancelledError:
             raise
         except LeaseLost:
@@ -245,9 +259,10 @@ class Poller:
             log.debug("%s: polled meanwhile; this poll is not recorded", source.url)
         except sqlite3.OperationalError as error:
             # The database, not the source (locked past busy_timeout, disk full): nothing of
-            # this poll was written, so the source is still due and the next tick retries it.
+            # this poll was written, so the source is still due, and a read from the start
+            # (once nothing waits, or within a minute) finds it again.
             log.error(
-                "%s: poll not recorded, the database failed (%s); retrying at the next tick",
+                "%s: poll not recorded, the database failed (%s); retrying within a minute",
                 source.url,
                 error,
             )
@@ -255,8 +270,11 @@ class Poller:
             # poll_source records failures itself; this is the store failing underneath it
             log.exception("%s: poll could not be recorded", source.url)
 
-    async def poll_source(self, source: SourceRecord) -> None:
-        """Poll one source and record the outcome: changes, unchanged, or a failure."""
+    async def poll_source(
+        self, source: SourceRecord, *, fetch_ended: Callable[[], None] | None = None
+    ) -> None:
+        """Poll one source and record the outcome: changes, unchanged, or a failure.
+        FETCH_ENDED is called once the fetch is over (before the reading and recording)."""
         now = self._clock()
         started = time.perf_counter()
         try:
@@ -269,6 +287,7 @@ class Poller:
                 etag=source.etag,
                 last_modified=source.last_modified,
                 previous_hash=source.body_hash,
+                fetch_ended=fetch_ended,
             )
         except (asyncio.CancelledError, sqlite3.OperationalError):
             raise  # a database failure is not the source's: counted as none of its failures
@@ -354,11 +373,18 @@ async def polling(runtime: Runtime) -> AsyncIterator[Poller]:
         await poller.stop()
 
 
-def _host(url: str) -> str:
-    try:
-        return urlsplit(url).hostname or ""
-    except ValueError:
-        return ""
+class _Once:
+    """Calls its function the first time it is called, never again."""
+
+    __slots__ = ("_function",)
+
+    def __init__(self, function: Callable[[], None]) -> None:
+        self._function: Callable[[], None] | None = function
+
+    def __call__(self) -> None:
+        function, self._function = self._function, None
+        if function is not None:
+            function()
 
 
 __all__ = ["Poller", "polling"]

@@ -54,6 +54,7 @@ ACCEPT = (
 )
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 CONNECT_TIMEOUT_MAX = 10.0
+CHECKED_URLS = 20_000  # parsed URLs kept at most (then forgotten all at once)
 
 __all__ = [
     "AddressRefused",
@@ -173,6 +174,12 @@ class Fetcher:
         # Connecting gets half the budget (at most 10 s), so a host that never accepts is
         # reported as such rather than as a slow body.
         self._connect_timeout = min(CONNECT_TIMEOUT_MAX, limits.timeout / 2)
+        self._timeout = aiohttp.ClientTimeout(
+            total=None, connect=None, sock_connect=self._connect_timeout
+        )
+        # URLs already parsed and checked (the same sources come back at every poll); the
+        # check of an address written in a URL does not depend on DNS, so it holds.
+        self._checked: dict[str, URL] = {}
 
     async def fetch(
         self,
@@ -183,7 +190,12 @@ class Fetcher:
         previous_hash: str | None = None,
     ) -> FetchResult:
         """Fetch URL once; raise a FetchError subclass when it cannot be done."""
-        target = self._check_url(url)
+        target = self._checked.get(url)
+        if target is None:
+            target = self._check_url(url)
+            if len(self._checked) >= CHECKED_URLS:
+                self._checked.clear()
+            self._checked[url] = target
         host = target.host or ""
         # The host's slot first: a fetch queued behind a busy (or hanging) host must not sit
         # on one of the global slots meanwhile, or enough of them would starve every host.
@@ -267,9 +279,7 @@ class Fetcher:
         original = str(target)
         seen = {original}
         redirects = 0
-        timeout = aiohttp.ClientTimeout(
-            total=None, connect=None, sock_connect=self._connect_timeout
-        )
+        timeout = self._timeout
         while True:
             try:
                 async with self._session.get(

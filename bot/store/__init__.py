@@ -13,11 +13,11 @@ path of an SQLite file (`bot.store.sqlite`). The records it hands out and takes 
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from bot.store.errors import DatabaseUnavailable, LeaseLost, StalePoll, StoreError
 from bot.store.interface import DEFAULT_RETENTION, Store
 from bot.store.overview import Backlog, KeyPointsVersion, SourceStates
-from bot.store.postgres import PostgresStore, is_postgres_url, shown_url
 from bot.store.records import (
     Backfill,
     Delivery,
@@ -38,15 +38,30 @@ from bot.store.records import (
     SubscriptionRecord,
 )
 from bot.store.sqlite import SQLiteStore
+from bot.store.targets import is_postgres_url, shown_url
 from bot.store.trail import DigestShown, LeftOut, OutboxRow, RoutingDecision
+
+if TYPE_CHECKING:
+    from bot.store.postgres import PostgresStore
 
 
 async def open_store(target: str | os.PathLike[str]) -> Store:
     """Open (creating and migrating) the database TARGET names: a PostgreSQL URL
     (`postgresql://USER@HOST:PORT/DBNAME`), else an SQLite file's path."""
     if is_postgres_url(target):
+        from bot.store.postgres import PostgresStore  # loaded (with asyncpg) only when used
+
         return await PostgresStore.open(os.fspath(target))
     return await SQLiteStore.open(target)
+
+
+def __getattr__(name: str) -> object:
+    # `bot.store.PostgresStore` as before, without importing asyncpg into every process
+    if name == "PostgresStore":
+        from bot.store.postgres import PostgresStore
+
+        return PostgresStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [

@@ -22,9 +22,10 @@ from typing import Any
 from asyncpg import exceptions as pg_errors
 
 from bot.store.errors import StoreError
-from bot.store.postgres.database import Connection, clean, create_pool, shown_url
+from bot.store.postgres.database import Connection, clean, create_pool
 from bot.store.postgres.migrate import migrate
 from bot.store.sqlite.migrate import LATEST as SQLITE_LATEST
+from bot.store.targets import shown_url
 
 # Every table, parents before the rows that refer to them.
 TABLES = (

@@ -120,9 +120,14 @@ class PollsStore(ABC):
     """Polls."""
 
     @abstractmethod
-    async def due_sources(self, now: datetime, limit: int) -> list[SourceRecord]:
+    async def due_sources(
+        self, now: datetime, limit: int, *, after: tuple[datetime, int] | None = None
+    ) -> list[SourceRecord]:
         """Up to LIMIT sources whose next check has come and that an active story still
-        uses, the longest due first; none whose lease another process holds (PostgreSQL)."""
+        uses, the longest due first (by next check, then id); with AFTER, only those after
+        that (next check, id) in this order, so a reader goes on where it stopped (an index's
+        walk, which costs nothing for the sources before it); none whose lease another process
+        holds (PostgreSQL)."""
 
     @abstractmethod
     async def poll_state(self, source_id: int, snapshot: Snapshot, *, now: datetime) -> PollState:

@@ -451,7 +451,8 @@ async def test_many_sources_of_a_hanging_host_leave_room_for_other_hosts(tmp_pat
         await harness.poller.run_once()
         await until_polled(harness.store, fast, 30)
         assert server.hits["/slow"] <= 1  # one fetch per host: the rest wait their turn
-        assert len(harness.poller.in_flight) == 2  # one fetching, one queued behind it
+        assert len(harness.poller.in_flight) == 1  # one fetching; the rest wait in its queue
+        assert harness.poller.waiting == 11
 
 
 async def test_stop_cancels_polls_in_flight_quickly(harness):

@@ -34,7 +34,9 @@ async def test_a_tick_cut_short_by_the_scheduler_shutdown_logs_no_error(
     )
     picking = asyncio.Event()
 
-    async def due_sources_that_hang(now: datetime, limit: int) -> list[SourceRecord]:
+    async def due_sources_that_hang(
+        now: datetime, limit: int, *, after: tuple[datetime, int] | None = None
+    ) -> list[SourceRecord]:
         picking.set()
         await asyncio.sleep(30)  # the tick is waiting on the store when the scheduler stops
         return []

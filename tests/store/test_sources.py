@@ -49,6 +49,20 @@ async def test_source_is_not_due_before_its_next_check(store):
     assert len(await store.due_sources(T0 + timedelta(minutes=1), 10)) == 1
 
 
+async def test_due_sources_go_on_after_the_last_one_read_in_due_order(store):
+    story = await store.ensure_story("A", now=T0)
+    ids = [await store.add_source(story, f"https://ex.org/{n}", now=T0) for n in range(5)]
+    # two share a next check: the id breaks the tie
+    for source, minutes in zip(ids, (3, 1, 2, 2, 4), strict=True):
+        await finish(store, source, now=T0, next_check=T0 + timedelta(minutes=minutes))
+    now = T0 + timedelta(minutes=3)
+    first = await store.due_sources(now, 2)
+    assert [s.id for s in first] == [ids[1], ids[2]]
+    rest = await store.due_sources(now, 10, after=(first[-1].next_check, first[-1].id))
+    assert [s.id for s in rest] == [ids[3], ids[0]]  # not yet due: ids[4]
+    assert await store.due_sources(now, 10, after=(rest[-1].next_check, rest[-1].id)) == []
+
+
 async def test_pause_in_one_server_leaves_the_other_polling(store):
     one = await store.ensure_story("A", guild_id=1, now=T0)
     two = await store.ensure_story("B", guild_id=2, now=T0)

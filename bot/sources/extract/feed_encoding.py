@@ -15,8 +15,6 @@ import functools
 import logging
 import re
 
-from charset_normalizer import from_bytes
-
 from bot.sources.extract.detect import EBCDIC_START, decode_mixed, strip_bom, wide_encoding
 
 log = logging.getLogger(__name__)
@@ -89,6 +87,8 @@ def _detected(body: bytes) -> str:
     its text without the markup (ASCII tags would drown the few telling bytes). Where it has
     no evidence of a language and cp1252 reads the bytes as well as its best guess does,
     cp1252 is taken: the web's most common legacy encoding, as browsers default to."""
+    from charset_normalizer import from_bytes  # loaded for the first such document only
+
     text = re.sub(rb"<[^>]{0,2000}>", b" ", body[:_DETECT_BYTES])
     matches = list(from_bytes(text))
     if not matches:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bot.store.election import Election
 from bot.store.interface import Store
-from bot.store.postgres.database import create_pool, is_postgres_url, shown_url
+from bot.store.postgres.database import create_pool
 from bot.store.postgres.election import AdvisoryLock
 from bot.store.postgres.entries import Entries
 from bot.store.postgres.history import History
@@ -23,6 +23,7 @@ from bot.store.postgres.publishing import Publishing
 from bot.store.postgres.status import Status
 from bot.store.postgres.stories import Stories
 from bot.store.postgres.subscriptions import Subscriptions
+from bot.store.targets import is_postgres_url, shown_url
 
 
 class PostgresStore(

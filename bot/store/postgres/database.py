@@ -28,7 +28,6 @@ from urllib.parse import unquote, urlsplit
 import asyncpg
 from asyncpg import exceptions as pg_errors
 
-from bot.errors import masked_url
 from bot.store.errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -47,7 +46,6 @@ else:
 Work = Callable[[Connection], Awaitable[T]]
 Probe = Callable[[Connection], Awaitable[bool]]
 
-SCHEMES = ("postgresql", "postgres")
 # No floor of idle connections: asyncpg would keep reconnecting one in the background (and
 # log each failure) while PostgreSQL is away; a call makes the connection it needs.
 POOL_MIN = 0
@@ -73,16 +71,6 @@ CONFLICTS: tuple[type[BaseException], ...] = (
 )
 # What keeps a pool from being made at all (a URL asyncpg cannot read is a ValueError).
 UNREACHABLE: tuple[type[BaseException], ...] = (*LOST, pg_errors.PostgresError, ValueError)
-
-
-def is_postgres_url(target: object) -> bool:
-    """Does TARGET name a PostgreSQL database (`postgresql://...`) rather than an SQLite file?"""
-    return isinstance(target, str) and target.split("://", 1)[0].lower() in SCHEMES
-
-
-def shown_url(url: str) -> str:
-    """URL with its password masked, fit for a log line or an error message."""
-    return masked_url(url)
 
 
 def where(url: str) -> str:

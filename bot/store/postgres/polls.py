@@ -80,12 +80,17 @@ class Polls(Database, PollsStore):
             await self._answers.close()
         await super().close()
 
-    async def due_sources(self, now: datetime, limit: int) -> list[SourceRecord]:
-        # The sources are walked in the order of the index (next_check, id), each checked as
-        # it comes, until LIMIT are found: a scalar subquery, which PostgreSQL evaluates row by
-        # row (EXISTS would be planned as a join over every due source, then sorted).
+    async def due_sources(
+        self, now: datetime, limit: int, *, after: tuple[datetime, int] | None = None
+    ) -> list[SourceRecord]:
+        # The sources are walked in the order of the index (next_check, id) from AFTER on, each
+        # checked as it comes, until LIMIT are found: a scalar subquery, which PostgreSQL
+        # evaluates row by row (EXISTS would be planned as a join over every due source, then
+        # sorted).
+        start, start_id = (to_us(after[0]), after[1]) if after is not None else (-(2**63), 0)
         rows = await self._fetch(
-            "SELECT s.* FROM sources s WHERE s.next_check <= $1 AND ("
+            "SELECT s.* FROM sources s WHERE s.next_check <= $1"
+            " AND (s.next_check, s.id) > ($3, $4) AND ("
             " SELECT true FROM story_sources ss JOIN stories st ON st.id = ss.story_id"
             " LEFT JOIN guilds g ON g.id = st.guild_id"
             # an active story: not paused by a moderator, its server (if any) not left
@@ -95,6 +100,8 @@ class Polls(Database, PollsStore):
             " ORDER BY s.next_check, s.id LIMIT $2",
             to_us(now),
             limit,
+            start,
+            start_id,
         )
         return [SourceRecord.from_row(row) for row in rows]
 

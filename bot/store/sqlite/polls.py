@@ -58,15 +58,20 @@ def _writes_nothing_but_the_source(record: PollRecord) -> bool:
 
 
 class Polls(Database, PollsStore):
-    async def due_sources(self, now: datetime, limit: int) -> list[SourceRecord]:
+    async def due_sources(
+        self, now: datetime, limit: int, *, after: tuple[datetime, int] | None = None
+    ) -> list[SourceRecord]:
+        # (next_check, id) is the order of the index sources_next_check (id is the rowid)
+        start, start_id = (to_us(after[0]), after[1]) if after is not None else (-(2**63), 0)
         rows = await self._query_all(
-            "SELECT s.* FROM sources s WHERE s.next_check <= ? AND EXISTS ("
+            "SELECT s.* FROM sources s WHERE s.next_check <= ? AND s.next_check >= ?"
+            " AND (s.next_check > ? OR s.id > ?) AND EXISTS ("
             " SELECT 1 FROM story_sources ss JOIN stories st ON st.id = ss.story_id"
             " LEFT JOIN guilds g ON g.id = st.guild_id"
             # an active story: not paused by a moderator, its server (if any) not left
             " WHERE ss.source_id = s.id AND st.paused_at IS NULL AND g.left_at IS NULL)"
             " ORDER BY s.next_check, s.id LIMIT ?",
-            (to_us(now), limit),
+            (to_us(now), start, start, start_id, limit),
         )
         return [SourceRecord.from_row(row) for row in rows]
 

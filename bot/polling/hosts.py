@@ -1,0 +1,74 @@
+"""Due sources waiting for their host: a queue per host, and the hosts whose turn may come.
+
+`per_host` bounds the fetches in flight to one host, and nothing else does: the poller takes
+the next source of a host as soon as one of that host's fetches ends (`fetched`), not at the
+next tick. Hosts take turns (`take` goes round the hosts that have a source waiting and a free
+place), so a long queue of one host never holds back the sources of another.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from urllib.parse import urlsplit
+
+from bot.store import SourceRecord
+
+
+class HostQueues:
+    """Sources waiting per host, and fetches in flight per host (at most `per_host`)."""
+
+    def __init__(self, per_host: int) -> None:
+        self._per_host = per_host
+        self._waiting: dict[str, deque[SourceRecord]] = {}
+        self._fetching = Counter[str]()
+        # Hosts with a source waiting and a free place, in turn; `_turns` mirrors it as a set.
+        self._ready: deque[str] = deque()
+        self._turns: set[str] = set()
+        self._count = 0
+
+    def __len__(self) -> int:
+        """Sources waiting (not yet taken)."""
+        return self._count
+
+    def fetching(self, host: str) -> int:
+        return self._fetching[host]
+
+    def add(self, source: SourceRecord, host: str) -> None:
+        self._waiting.setdefault(host, deque()).append(source)
+        self._count += 1
+        self._offer(host)
+
+    def take(self) -> tuple[SourceRecord, str] | None:
+        """The next source whose host has a free place (counted as fetching), or None."""
+        if not self._ready:
+            return None
+        host = self._ready.popleft()
+        self._turns.discard(host)
+        waiting = self._waiting[host]
+        source = waiting.popleft()
+        if not waiting:
+            del self._waiting[host]
+        self._count -= 1
+        self._fetching[host] += 1
+        self._offer(host)  # back at the end of the round if it may start another
+        return source, host
+
+    def fetched(self, host: str) -> None:
+        """One fetch of HOST ended (whatever its outcome): its place is free."""
+        self._fetching[host] -= 1
+        if self._fetching[host] <= 0:
+            del self._fetching[host]
+        self._offer(host)
+
+    def _offer(self, host: str) -> None:
+        waiting, free = host in self._waiting, self._fetching[host] < self._per_host
+        if waiting and free and host not in self._turns:
+            self._ready.append(host)
+            self._turns.add(host)
+
+
+def host_of(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
