@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.model import Changes, DeliveryOutcome
-from bot.store.records import PollOutcome
+from bot.store.poll_record import PollOutcome
 
 
 class Observer:

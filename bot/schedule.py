@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from bot.diff import PollPlan
 from bot.model import StatusChanged, StoryStatus
-from bot.store.records import SiblingSource
+from bot.store.poll_record import SiblingSource
 
 JITTER = 0.1
 QUIET_AFTER = timedelta(hours=2)

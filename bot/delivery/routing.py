@@ -33,7 +33,7 @@ from bot.model import (
     NewEntry,
     StatusChanged,
 )
-from bot.store.records import Routed, Subscriber
+from bot.store.poll_record import Routed, Subscriber
 from bot.store.trail import LeftOut
 from bot.text import collapse_whitespace
 

@@ -18,6 +18,14 @@ from typing import TYPE_CHECKING
 from bot.store.errors import DatabaseUnavailable, LeaseLost, StalePoll, StoreError
 from bot.store.interface import DEFAULT_RETENTION, Store
 from bot.store.overview import Backlog, KeyPointsVersion, SourceStates
+from bot.store.poll_record import (
+    PollOutcome,
+    PollRecord,
+    PollState,
+    Routed,
+    SiblingSource,
+    Subscriber,
+)
 from bot.store.records import (
     Backfill,
     Delivery,
@@ -25,16 +33,10 @@ from bot.store.records import (
     DeliveryHealth,
     KeyPointsRecord,
     MessageEntry,
-    PollOutcome,
-    PollRecord,
-    PollState,
     PostedMessage,
-    Routed,
-    SiblingSource,
     SourceRecord,
     StoredEntryRecord,
     StoryRecord,
-    Subscriber,
     SubscriptionRecord,
 )
 from bot.store.sqlite import SQLiteStore

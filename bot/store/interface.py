@@ -21,6 +21,7 @@ from bot.model import DigestContent, Mode, PauseReason, Snapshot, SourceKind
 from bot.outcome import Outcome
 from bot.store.election import Election
 from bot.store.overview import Backlog, KeyPointsVersion, SourceStates
+from bot.store.poll_record import PollRecord, PollState, SiblingSource, Subscriber
 from bot.store.publishing import PublishingStore
 from bot.store.records import (
     Backfill,
@@ -29,14 +30,10 @@ from bot.store.records import (
     DeliveryHealth,
     KeyPointsRecord,
     MessageEntry,
-    PollRecord,
-    PollState,
     PostedMessage,
-    SiblingSource,
     SourceRecord,
     StoredEntryRecord,
     StoryRecord,
-    Subscriber,
     SubscriptionRecord,
 )
 from bot.store.trail import DigestShown, OutboxRow, RoutingDecision

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 
 from bot.store.codec import to_us
 from bot.store.errors import LeaseLost, StalePoll
+from bot.store.poll_record import PollOutcome, PollRecord
 from bot.store.postgres.database import Connection, Database, clean_or_none
-from bot.store.records import PollOutcome, PollRecord
 
 BATCH_MAX = 256  # rows one statement writes at most
 

@@ -15,8 +15,8 @@ from datetime import datetime
 from bot.store.codec import to_us
 from bot.store.errors import LeaseLost, StalePoll
 from bot.store.interface import LeasesStore
+from bot.store.poll_record import PollRecord
 from bot.store.postgres.database import Connection, Database
-from bot.store.records import PollRecord
 
 
 class Leases(Database, LeasesStore):

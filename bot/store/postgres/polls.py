@@ -29,6 +29,14 @@ from bot.model import (
 from bot.store.codec import alert_to_json, change_kind, change_to_json, to_us, to_us_or_none
 from bot.store.errors import StalePoll, StoreError
 from bot.store.interface import PollsStore
+from bot.store.poll_record import (
+    PollOutcome,
+    PollRecord,
+    PollState,
+    Routed,
+    SiblingSource,
+    Subscriber,
+)
 from bot.store.postgres.answers import Answers, combinable
 from bot.store.postgres.database import (
     Connection,
@@ -47,15 +55,7 @@ from bot.store.postgres.statement import (
     plan_parts,
     write_left_out,
 )
-from bot.store.records import (
-    PollOutcome,
-    PollRecord,
-    PollState,
-    Routed,
-    SiblingSource,
-    SourceRecord,
-    Subscriber,
-)
+from bot.store.records import SourceRecord
 from bot.store.rules import TOUCH_EVERY, outbox_nonce, us
 
 _TOUCH_EVERY_US = us(TOUCH_EVERY)

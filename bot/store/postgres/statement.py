@@ -12,8 +12,8 @@ from collections.abc import Iterable, Sequence
 
 from bot.diff import EntryWrite
 from bot.store.codec import change_kind, to_us_or_none
+from bot.store.poll_record import PollRecord
 from bot.store.postgres.database import Connection, clean, clean_or_none
-from bot.store.records import PollRecord
 from bot.store.trail import LeftOut
 
 GUARD = "EXISTS (SELECT 1 FROM src)"  # the source's row moved: this poll is the one recorded

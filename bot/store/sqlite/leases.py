@@ -14,7 +14,7 @@ import aiosqlite
 from bot.store.codec import to_us
 from bot.store.errors import DatabaseUnavailable, LeaseLost, StalePoll
 from bot.store.interface import LeasesStore
-from bot.store.records import PollRecord
+from bot.store.poll_record import PollRecord
 from bot.store.sqlite.database import Database
 
 

@@ -27,15 +27,15 @@ from bot.model import (
 from bot.store.codec import alert_to_json, change_kind, change_to_json, to_us, to_us_or_none
 from bot.store.errors import StalePoll, StoreError
 from bot.store.interface import PollsStore
-from bot.store.records import (
+from bot.store.poll_record import (
     PollOutcome,
     PollRecord,
     PollState,
     Routed,
     SiblingSource,
-    SourceRecord,
     Subscriber,
 )
+from bot.store.records import SourceRecord
 from bot.store.rules import TOUCH_EVERY, outbox_nonce, us
 from bot.store.sqlite.database import Database
 from bot.store.sqlite.leases import refusal, under_lease

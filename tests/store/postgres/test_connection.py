@@ -19,7 +19,7 @@ import pytest
 from bot.model import NewEntry, StoryStatus
 from bot.outcome import Sent
 from bot.store import StalePoll, StoreError, open_store
-from bot.store.records import PollOutcome, PollRecord
+from bot.store.poll_record import PollOutcome, PollRecord
 from tests import postgres
 from tests.builders import T0, entry, poll, snap
 
