@@ -195,7 +195,9 @@ def _closed(connection: Connection | None) -> bool:
     try:
         return connection.is_closed()
     except pg_errors.InterfaceError:
-        return False  # released back to the pool: asked too late to tell
+        # Detached from its pool while still held (every caller asks while it holds the
+        # connection): asyncpg's pool takes a connection back the moment it closes.
+        return True
 
 
 class _Unsure(Exception):
