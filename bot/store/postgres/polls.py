@@ -26,6 +26,7 @@ from bot.model import (
     Snapshot,
     StoryStatus,
 )
+from bot.store.answers import combinable
 from bot.store.codec import alert_to_json, change_kind, change_to_json, to_us, to_us_or_none
 from bot.store.errors import StalePoll, StoreError
 from bot.store.interface import PollsStore
@@ -37,7 +38,7 @@ from bot.store.poll_record import (
     SiblingSource,
     Subscriber,
 )
-from bot.store.postgres.answers import Answers, combinable
+from bot.store.postgres.answers import PostgresAnswers
 from bot.store.postgres.database import (
     Connection,
     Database,
@@ -73,7 +74,7 @@ def _writes_nothing_but_the_source(record: PollRecord) -> bool:
 
 
 class Polls(Database, PollsStore):
-    _answers: Answers | None = None  # unchanged polls written together (made when first used)
+    _answers: PostgresAnswers | None = None  # unchanged polls written together (made at first)
 
     async def close(self) -> None:
         if self._answers is not None:
@@ -200,7 +201,7 @@ class Polls(Database, PollsStore):
         if combinable(record):
             # the common unchanged poll: with those made meanwhile, one statement for all
             if self._answers is None:
-                self._answers = Answers(self)
+                self._answers = PostgresAnswers(self)
             await self._answers.record(record)
             return
         now_us = to_us(record.now)

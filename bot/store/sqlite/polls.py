@@ -24,6 +24,7 @@ from bot.model import (
     Snapshot,
     StoryStatus,
 )
+from bot.store.answers import combinable
 from bot.store.codec import alert_to_json, change_kind, change_to_json, to_us, to_us_or_none
 from bot.store.errors import StalePoll, StoreError
 from bot.store.interface import PollsStore
@@ -37,6 +38,7 @@ from bot.store.poll_record import (
 )
 from bot.store.records import SourceRecord
 from bot.store.rules import TOUCH_EVERY, outbox_nonce, us
+from bot.store.sqlite.answers import SQLiteAnswers, fits_json
 from bot.store.sqlite.database import Database
 from bot.store.sqlite.leases import refusal, under_lease
 from bot.store.trail import LeftOut
@@ -58,6 +60,13 @@ def _writes_nothing_but_the_source(record: PollRecord) -> bool:
 
 
 class Polls(Database, PollsStore):
+    _answers: SQLiteAnswers | None = None  # unchanged polls written together (made when first used)
+
+    async def close(self) -> None:
+        if self._answers is not None:
+            await self._answers.close()
+        await super().close()
+
     async def due_sources(
         self, now: datetime, limit: int, *, after: tuple[datetime, int] | None = None
     ) -> list[SourceRecord]:
@@ -168,6 +177,12 @@ class Polls(Database, PollsStore):
         return [SiblingSource(row[0], row[1], StoryStatus(row[2]), bool(row[3])) for row in rows]
 
     async def record_poll(self, record: PollRecord) -> None:
+        if combinable(record) and fits_json(record):
+            # the common unchanged poll: with those made meanwhile, one statement for all
+            if self._answers is None:
+                self._answers = SQLiteAnswers(self)
+            await self._answers.record(record)
+            return
         now_us = to_us(record.now)
         update = self._source_update(record, now_us)
         if (
@@ -177,7 +192,7 @@ class Polls(Database, PollsStore):
             and record.alert is None
             and record.siblings is None
         ):
-            # the common unchanged (or failed) poll: one statement, no transaction around it
+            # a failed poll: one statement, no transaction around it
             async with self._lock:
                 cursor = await self._db.execute(*update)
                 if cursor.rowcount == 0:
