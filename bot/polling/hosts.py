@@ -9,6 +9,7 @@ place), so a long queue of one host never holds back the sources of another.
 from __future__ import annotations
 
 from collections import Counter, deque
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from bot.store import SourceRecord
@@ -67,6 +68,7 @@ class HostQueues:
             self._turns.add(host)
 
 
+@lru_cache(maxsize=16384)  # the same URLs come back at every poll; parsing one is not free
 def host_of(url: str) -> str:
     try:
         return urlsplit(url).hostname or ""

@@ -329,7 +329,10 @@ async def store_poll(
         subscribers = await store.subscribers(source.id)
         routing = route(changes, subscribers, story_changes)
     deliveries = routing.deliveries
-    record = replace(record, deliveries=deliveries, left_out=routing.left_out, siblings=siblings)
+    if deliveries or routing.left_out or siblings is not None:
+        record = replace(
+            record, deliveries=deliveries, left_out=routing.left_out, siblings=siblings
+        )
     await store.record_poll(record)
     return PollReport(
         outcome=record.outcome,

@@ -103,6 +103,11 @@ class Poller:
         return frozenset(self._in_flight)
 
     @property
+    def lease_owner(self) -> str:
+        """The name this process's leases on sources are held under."""
+        return self._leases.owner
+
+    @property
     def waiting(self) -> int:
         """Due sources read and waiting for their host (or for room among the polls)."""
         return len(self._queues)

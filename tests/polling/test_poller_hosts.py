@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 
 import pytest
 from aiohttp import web
 
 from bot.store import PollRecord
+from bot.store.codec import from_us
 from tests.fakes.source_server import SourceServer
 from tests.livepage import live_page, update
 from tests.polling.test_poller import Harness, make_harness, until_polled
@@ -124,3 +126,40 @@ async def test_the_next_source_of_a_host_starts_when_a_fetch_ends_not_when_its_p
     release.set()
     await asyncio.wait_for(harness.poller.wait_idle(), 5)
     assert harness.poller.polls == 2
+
+
+async def test_sources_waiting_in_their_hosts_queue_keep_their_leases(tmp_path, server):
+    """A fleet's other processes must not take over a source this one has queued: the renewal
+    covers every source read and claimed, not only those being fetched."""
+    async for harness in make_harness(tmp_path, server, timeout=120.0, per_host=2, lease=1):
+        server.hang("/slow")
+        for n in range(10):
+            await harness.add(f"/slow?{n}", story=f"Slow {n}")
+        await harness.poller.run_once()
+        assert (len(harness.poller.in_flight), harness.poller.waiting) == (2, 8)
+        start = harness.clock.now
+        assert (
+            await leases(harness)
+            == [(harness.poller.lease_owner, start + timedelta(seconds=1))] * 10
+        )
+
+        harness.clock.advance(20)  # the renewal (every third of the lease) reads this clock
+        scheduler = harness.runtime.scheduler
+        harness.poller.start()
+        scheduler.start()
+        try:
+            renewed = start + timedelta(seconds=21)
+            for _ in range(200):
+                if {until for _, until in await leases(harness)} == {renewed}:
+                    break
+                await asyncio.sleep(0.02)
+            assert await leases(harness) == [(harness.poller.lease_owner, renewed)] * 10
+        finally:
+            scheduler.shutdown(wait=False)
+
+
+async def leases(harness: Harness) -> list[tuple[str, datetime]]:
+    rows = await harness.store._query_all(
+        "SELECT lease_owner, lease_until FROM sources ORDER BY id"
+    )
+    return [(row[0], from_us(row[1])) for row in rows]
