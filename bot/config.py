@@ -67,6 +67,7 @@ class PollingConfig:
     max_redirects: int = _FETCH.max_redirects
     concurrency: int = _FETCH.concurrency  # fetches in flight at once, all hosts together
     per_host: int = _FETCH.per_host  # fetches in flight at once to one host
+    per_host_rate: float = 0.0  # fetches started a second to one host at most (0: no limit)
     pause_after_failures: int = 10  # consecutive failures before a source is paused
     retention_days: int = 30  # how long seen entries are kept after they leave a source
     lease: int = 30  # seconds a process of a fleet holds a due source (renewed while it polls)
@@ -230,6 +231,19 @@ def _number(
     return float(value)
 
 
+def _rate_or_none(table: Mapping[str, Any], prefix: str, key: str, maximum: float) -> float:
+    """A rate a second, where 0 (the default) means no limit."""
+    value = table.get(key, 0)
+    name = _join(prefix, key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _fail(name, f"must be a number (fetches a second; 0: no limit), got {_show(value)}")
+    if not 0 <= value < float("inf"):
+        raise _fail(name, f"must be 0 (no limit) or a positive number, got {value:g}")
+    if value > maximum:
+        raise _fail(name, f"must be at most {maximum:g}, got {value:g}")
+    return float(value)
+
+
 def _http_url(value: object, name: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
     if value is None:
         raise _fail(name, "missing: give the URL")
@@ -318,6 +332,7 @@ _POLLING_KEYS = (
     "max_redirects",
     "concurrency",
     "per_host",
+    "per_host_rate",
     "pause_after_failures",
     "retention_days",
     "lease",
@@ -343,6 +358,7 @@ def _parse_polling(table: Mapping[str, Any]) -> PollingConfig:
         max_redirects=_int(table, "polling", "max_redirects", d.max_redirects, 0, MAX_REDIRECTS),
         concurrency=_int(table, "polling", "concurrency", d.concurrency, 1, MAX_CONNECTIONS),
         per_host=_int(table, "polling", "per_host", d.per_host, 1, MAX_CONNECTIONS),
+        per_host_rate=_rate_or_none(table, "polling", "per_host_rate", MAX_CONNECTIONS),
         pause_after_failures=_int(
             table, "polling", "pause_after_failures", d.pause_after_failures, 1, MAX_FAILURES
         ),

@@ -86,6 +86,7 @@ def test_defaults_are_those_the_issue_states():
     assert (polling.interval, polling.min_interval, polling.timeout) == (60, 15, 20)
     assert polling.max_bytes == 5 * 1024 * 1024
     assert (polling.max_redirects, polling.concurrency, polling.per_host) == (5, 32, 4)
+    assert polling.per_host_rate == 0  # no limit: per_host alone bounds a host
     assert (polling.pause_after_failures, polling.retention_days) == (10, 30)
     assert polling.allow_private_addresses is False
     assert config.stories == ()
@@ -225,6 +226,12 @@ BAD = [
     ({"polling": {"max_redirects": 1000}}, "polling.max_redirects: must be at most 20"),
     ({"polling": {"concurrency": 10**23}}, "polling.concurrency: must be at most 1000"),
     ({"polling": {"per_host": 5000}}, "polling.per_host: must be at most 1000"),
+    (
+        {"polling": {"per_host_rate": -1}},
+        "polling.per_host_rate: must be 0 (no limit) or a positive number, got -1",
+    ),
+    ({"polling": {"per_host_rate": True}}, "polling.per_host_rate: must be a number"),
+    ({"polling": {"per_host_rate": 5000}}, "polling.per_host_rate: must be at most 1000"),
     ({"polling": {"retention_days": 10**13}}, "polling.retention_days: must be at most 3650"),
     (
         {"polling": {"pause_after_failures": 10**6}},

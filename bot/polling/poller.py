@@ -6,7 +6,8 @@ times live in the database, with jitter from `bot.schedule`) into a queue per ho
 (`HostQueues`). From there a poll starts whenever its host has fewer than `per_host` fetches in
 flight and fewer than `max_in_flight` polls run in all: as soon as a fetch ends, the next source
 of its host starts, and as soon as a poll ends, the next source of any host. Hosts take turns, so
-a backlog of one host never delays another. Nothing else bounds a host's rate.
+a backlog of one host never delays another. Nothing else bounds a host's pace but an explicit
+`per_host_rate`, when set (a host then rests between two starts; a timer wakes it).
 
 A read goes on from the last source it read (the due times and ids are an index's order), so the
 sources already queued are not read again; once nothing is queued or polling (and every minute),
@@ -85,7 +86,9 @@ class Poller:
         self._hold = HOLD_FACTOR * self._max_in_flight  # due sources kept in memory at most
         self._in_flight: dict[int, asyncio.Task[None]] = {}
         self._held: set[int] = set()  # waiting in a queue or polling: never read in twice
-        self._queues = HostQueues(self._settings.per_host)
+        self._queues = HostQueues(self._settings.per_host, rate=self._settings.per_host_rate)
+        self._wake: asyncio.TimerHandle | None = None  # when a host resting for its rate may go
+        self._wake_when = 0.0
         self._reading = asyncio.Lock()
         self._after: tuple[datetime, int] | None = None  # where the next read goes on from
         self._read_from_start = datetime.min.replace(tzinfo=UTC)
@@ -187,6 +190,7 @@ class Poller:
     def _start_ready(self) -> int:
         """Start polls while there is room and a host with a free place has a source waiting."""
         started = 0
+        self._queues.rested_until()  # hosts whose rest for the rate is over take their turns
         while not self._stopped and len(self._in_flight) < self._max_in_flight:
             taken = self._queues.take()
             if taken is None:
@@ -200,7 +204,25 @@ class Poller:
             self._idle.clear()
             task.add_done_callback(functools.partial(self._finished, source.id, fetch_ended))
             started += 1
+        self._wake_at(self._queues.rested_until())
         return started
+
+    def _wake_at(self, until: float | None) -> None:
+        """Start polls again at UNTIL (time.monotonic), when a host resting for its rate may
+        go, unless a wake-up as early is due already."""
+        if until is None or self._stopped:
+            return
+        if self._wake is not None:
+            if self._wake_when <= until:
+                return
+            self._wake.cancel()
+        self._wake_when = until
+        delay = max(0.0, until - time.monotonic())
+        self._wake = asyncio.get_running_loop().call_later(delay, self._woken)
+
+    def _woken(self) -> None:
+        self._wake = None
+        self._start_ready()
 
     def _fetch_ended(self, host: str) -> None:
         self._queues.fetched(host)
@@ -232,6 +254,8 @@ class Poller:
     async def stop(self) -> None:
         """Stop picking and cancel the polls in flight; returns when they are gone."""
         self._stopped = True
+        if self._wake is not None:
+            self._wake.cancel()
         tasks: list[asyncio.Task[object]] = list(self._in_flight.values())
         if self._refill is not None:
             tasks.append(self._refill)

@@ -7,6 +7,8 @@ sources happens because fetches ended, never because a tick came.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import time
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
@@ -163,3 +165,31 @@ async def leases(harness: Harness) -> list[tuple[str, datetime]]:
         "SELECT lease_owner, lease_until FROM sources ORDER BY id"
     )
     return [(row[0], from_us(row[1])) for row in rows]
+
+
+@pytest.fixture
+async def polite(tmp_path, server) -> AsyncIterator[Harness]:
+    async for harness in make_harness(tmp_path, server, per_host=4, per_host_rate=20):
+        yield harness
+
+
+async def test_at_a_per_host_rate_one_hosts_fetches_start_that_far_apart_without_a_tick(polite):
+    harness, server = polite, polite.server
+    arrived: list[float] = []
+    body = live_page(update(1))
+
+    async def handler(request: web.Request) -> web.Response:
+        arrived.append(time.monotonic())
+        return web.Response(body=body, content_type="text/html")
+
+    for n in range(6):
+        server.route(f"/feed/{n}", handler)
+        await harness.add(f"/feed/{n}", story=f"Section {n}")
+
+    await harness.poller.run_once()  # the only tick: the clock never moves
+    await asyncio.wait_for(harness.poller.wait_idle(), 10)
+
+    assert harness.poller.polls == 6
+    gaps = [later - earlier for earlier, later in itertools.pairwise(arrived)]
+    # 20 a second is a start every 50 ms; arrivals may bunch by a few milliseconds
+    assert len(gaps) == 5 and min(gaps) > 0.035, gaps
