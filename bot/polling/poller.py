@@ -31,7 +31,6 @@ import contextlib
 import functools
 import logging
 import random
-import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -47,7 +46,7 @@ from bot.polling.pipeline import (
     selectors_of,
 )
 from bot.runtime import Runtime
-from bot.store import LeaseLost, SourceRecord, StalePoll
+from bot.store import UNAVAILABLE, LeaseLost, SourceRecord, StalePoll
 
 log = logging.getLogger(__name__)
 
@@ -286,7 +285,7 @@ class Poller:
         except StalePoll:
             # another poll of it was recorded meanwhile (a moderator's /source add): it holds
             log.debug("%s: polled meanwhile; this poll is not recorded", source.url)
-        except sqlite3.OperationalError as error:
+        except UNAVAILABLE as error:
             # The database, not the source (locked past busy_timeout, disk full): nothing of
             # this poll was written, so the source is still due, and a read from the start
             # (once nothing waits, or within a minute) finds it again.
@@ -318,7 +317,9 @@ class Poller:
                 previous_hash=source.body_hash,
                 fetch_ended=fetch_ended,
             )
-        except (asyncio.CancelledError, sqlite3.OperationalError):
+        except asyncio.CancelledError:
+            raise
+        except UNAVAILABLE:
             raise  # a database failure is not the source's: counted as none of its failures
         except Exception as error:
             report = await record_failure(

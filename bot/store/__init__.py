@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from bot.store.errors import DatabaseUnavailable, LeaseLost, StalePoll, StoreError
+from bot.store.errors import UNAVAILABLE, DatabaseUnavailable, LeaseLost, StalePoll, StoreError
 from bot.store.interface import DEFAULT_RETENTION, Store
 from bot.store.overview import Backlog, KeyPointsVersion, SourceStates
 from bot.store.poll_record import (
@@ -68,6 +68,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "DEFAULT_RETENTION",
+    "UNAVAILABLE",
     "Backfill",
     "Backlog",
     "DatabaseUnavailable",

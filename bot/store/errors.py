@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from bot.errors import BulletinError
 
 
@@ -13,6 +15,11 @@ class StoreError(BulletinError):
 class DatabaseUnavailable(StoreError):
     """The database cannot be used just now (locked past its busy timeout, a full disk, an I/O
     error): nothing was written; the same call may succeed later."""
+
+
+# What a call raises when the database, not the request, failed: ours, or SQLite's own (a lock
+# held past its busy timeout, a full disk), which the SQLite backend lets through as it is.
+UNAVAILABLE: tuple[type[Exception], ...] = (DatabaseUnavailable, sqlite3.OperationalError)
 
 
 class StalePoll(Exception):
