@@ -124,6 +124,11 @@ async def copy_database(
             await migrate(pool)
             async with pool.acquire() as pg, pg.transaction():
                 rows = await _copy_tables(source, pg, url, progress)
+            # Statistics now, not when autovacuum comes: planned without them, the first
+            # polls' queries would scan where an index does, and keep those plans a while.
+            progress("  statistics for the planner (ANALYZE)")
+            async with pool.acquire() as pg:
+                await pg.execute("ANALYZE")
         finally:
             await pool.close()
     finally:

@@ -179,6 +179,18 @@ async def test_every_table_arrives_whole_and_progress_is_told(tmp_path, target):
         assert rows, f"populate() leaves {table} empty: its copy would prove nothing"
     assert PASSWORD not in err + out
     assert "copied " in err.splitlines()[-1]
+    assert await analyzed(target) >= set(TABLES)  # the planner knows the copied tables
+
+
+async def analyzed(url: str) -> set[str]:
+    connection = await asyncpg.connect(url)
+    try:
+        rows = await connection.fetch(
+            "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL"
+        )
+    finally:
+        await connection.close()
+    return {row[0] for row in rows}
 
 
 async def records(store: Store, ids: dict[str, int]) -> list[object]:
