@@ -37,10 +37,10 @@ LIVE_TAG: Final = "live"
 ENDED_TAG: Final = "ended"
 REQUIRE_TAG: Final = 1 << 4  # a forum's flag: every post must carry a tag
 TAG_REQUIRED: Final = 40067  # Discord's code for a post without the tag its forum requires
-# A post looked for among the archived ones can only have been archived after it was made, at
-# an earlier try of the starter row; Discord lists the most recently archived first, so it is on the
-# first page unless 50 other posts of the forum were archived since. Two pages of 50 find it
-# unless a hundred were (a busy forum over days while Bulletin was down); each further page
+# A post looked for among the archived ones can only have been archived after it was made (at
+# an earlier try of the starter row), and Discord lists the most recently archived first: it is
+# on the first page unless 50 other posts of the forum were archived since. Two pages of 50 find
+# it unless a hundred were (a busy forum over days while Bulletin was down); each further page
 # would cost a request on every retry, for an ever older post ever less likely to be this one.
 ARCHIVED_PAGES: Final = 2
 ARCHIVED_PAGE_SIZE: Final = 50
