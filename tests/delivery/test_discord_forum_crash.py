@@ -1,5 +1,6 @@
 """kill -9 of a delivering process while Discord makes the story's forum post, then a restart:
-the post made before is found (the intent was recorded before the request), never made twice."""
+the post made before is found (the intent was recorded before the request), also when Discord
+archived it while the bot was down, and never made twice."""
 
 from __future__ import annotations
 
@@ -59,6 +60,43 @@ async def test_a_kill_while_the_post_is_made_finds_it_after_the_restart(
     assert forums.posts(forum) == [post]
     assert titles(discord_server, post).count("Update 1") == 1
     assert discord_server.count("GET", f"/guilds/{guild.id}/threads/active") == 1
+    store = await open_store(db)
+    try:
+        (sub,) = await store.subscriptions(guild_id=guild.id)
+        assert (sub.thread_id, sub.starter_message_id) == (post.id, post.id)
+    finally:
+        await store.close()
+
+
+async def test_a_post_archived_while_the_bot_was_down_is_found_and_reopened(
+    discord_server, guild, tmp_path
+):
+    discord_server.limits.message_create = (50, 1.0)
+    forums = discord_server.forums
+    forum = forums.add(guild, "live", tags=("Live", "Ended"))
+    db = tmp_path / "bulletin.db"
+    await forum_outbox(discord_server, guild, forum, db)
+    forums.reply_delay = 2.0
+
+    worker = await start_worker(db, discord_server)
+    await discord_server.wait_until(lambda: len(forums.posts(forum)) == 1, 20)
+    worker.send_signal(signal.SIGKILL)  # the post exists; the bot never heard of it
+    await worker.wait()
+    (post,) = forums.posts(forum)
+    await discord_server.archive_thread(post)  # quiet for its archive duration meanwhile
+    forums.reply_delay = 0.0
+
+    worker = await start_worker(db, discord_server)
+    try:
+        await discord_server.wait_until(lambda: "Update 1" in titles(discord_server, post), 20)
+        await asyncio.sleep(0.5)  # a second post would be made now
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        await worker.wait()
+    assert forums.posts(forum) == [post] and not post.archived  # reopened by the update
+    assert titles(discord_server, post).count("Update 1") == 1
+    assert discord_server.count("GET", f"/guilds/{guild.id}/threads/active") == 1
+    assert discord_server.count("GET", f"/channels/{forum.id}/threads/archived/public") == 1
     store = await open_store(db)
     try:
         (sub,) = await store.subscriptions(guild_id=guild.id)

@@ -3,11 +3,13 @@
 One post per story, titled with its name, its first message the key points (edited in place),
 updates and the rest as replies; the "Live"/"Ended" tags follow the story; an archived post is
 posted to again; a deleted or locked one is replaced, moderators told once; a post whose answer
-was lost is found again, never made twice."""
+was lost is found again (also once archived), never made twice."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -191,10 +193,97 @@ async def test_a_post_whose_answer_was_lost_is_found_not_made_twice(
     assert sub.thread_id == post.id
 
 
+def archived_lookups(server, forum) -> int:
+    return server.count("GET", f"/channels/{forum.id}/threads/archived/public")
+
+
+async def made_lost_and_archived(server, forum, dispatcher, *, at: datetime | None = None):
+    """The story's post is made, its answer is lost (a 502), and Discord archives the post
+    before Bulletin tries again: the post Bulletin then finds is an archived one."""
+    server.forums.lost_replies, server.forums.reply_delay = 1, 0.3
+    before = {post.id for post in server.forums.posts(forum)}
+
+    async def archive():
+        def made():
+            return [post for post in server.forums.posts(forum) if post.id not in before]
+
+        (post,) = await server.wait_until(made, 5)
+        await server.archive_thread(post, at=at)
+        return post
+
+    archiving = asyncio.create_task(archive())
+    await dispatcher.drain()
+    post = await archiving
+    server.forums.reply_delay = 0.0
+    return post
+
+
+async def test_a_post_whose_answer_was_lost_and_archived_since_is_found_and_reopened(
+    discord_server, forum, dispatcher, follow_forum, clock, store
+):
+    source = await follow_forum()
+    post = await made_lost_and_archived(discord_server, forum, dispatcher)
+    clock.advance(minutes=10)
+    await source.poll(snap(entry(0), entry(1), key_points=("Polls close at 10pm", "Recount")))
+    await dispatcher.drain()
+    assert discord_server.forums.posts(forum) == [post] and not post.archived
+    assert titles(discord_server, post.id).count("Update 1") == 1
+    assert "Recount" in discord_server.messages[post.id]["embeds"][0]["description"]
+    assert archived_lookups(discord_server, forum) == 1
+    (sub,) = await store.subscriptions(guild_id=forum.guild_id)
+    assert sub.thread_id == post.id
+
+
+@pytest.mark.parametrize(
+    ("archived_since", "found", "pages"),
+    [(60, True, 2), (110, False, 2)],
+    ids=["on-the-second-page", "beyond-two-pages"],
+)
+async def test_archived_posts_are_looked_through_two_pages_deep(
+    discord_server, forum, dispatcher, follow_forum, clock, archived_since, found, pages
+):
+    now = datetime.now(UTC)
+    for n in range(archived_since):  # other stories' posts, archived after this one
+        discord_server.forums.add_post(forum, f"Story {n}", archived_at=now - timedelta(minutes=n))
+    source = await follow_forum()
+    post = await made_lost_and_archived(
+        discord_server, forum, dispatcher, at=now - timedelta(hours=2)
+    )
+    clock.advance(minutes=10)
+    await source.poll(snap(entry(0), entry(1), key_points=("Polls close at 10pm",)))
+    await dispatcher.drain()
+    mine = [p for p in discord_server.forums.posts(forum) if p.name == STORY]
+    assert (mine == [post]) is found and len(mine) == (1 if found else 2)
+    assert "Update 1" in titles(discord_server, mine[-1].id)
+    assert archived_lookups(discord_server, forum) == pages
+
+
+async def test_without_read_message_history_a_new_post_is_made_and_that_is_logged_once(
+    discord_server, guild, forum, dispatcher, discord_sink, follow_forum, clock, caplog
+):
+    await discord_server.set_overwrite(
+        forum, discord_server.bot_role(guild), deny=Perm.READ_MESSAGE_HISTORY
+    )
+    source = await follow_forum()
+    caplog.set_level(logging.WARNING, logger="bot.delivery.discord_sink.forums")
+    lost = await made_lost_and_archived(discord_server, forum, dispatcher)
+    clock.advance(minutes=10)
+    await source.poll(snap(entry(0), entry(1), key_points=("Polls close at 10pm",)))
+    await dispatcher.drain()
+    old, new = discord_server.forums.posts(forum)
+    assert old is lost and new.name == STORY
+    assert titles(discord_server, new.id)[-1] == "Update 1"  # still delivered
+    # another lookup in that forum says nothing more
+    assert await discord_sink.forums.existing(guild.id, forum.id, "Another story") is None
+    (said,) = [r.getMessage() for r in caplog.records if "Read Message History" in r.getMessage()]
+    assert f"guild {guild.id}: forum {forum.id}" in said and "a new one is made" in said
+
+
 async def test_a_first_post_looks_for_nothing(discord_server, forum, dispatcher, follow_forum):
     await follow_forum()
     await dispatcher.drain()
     assert discord_server.count("GET", f"/guilds/{forum.guild_id}/threads/active") == 0
+    assert archived_lookups(discord_server, forum) == 0
 
 
 async def test_a_forum_refusing_posts_pauses_the_subscription_naming_what_is_missing(

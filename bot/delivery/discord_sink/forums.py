@@ -5,9 +5,11 @@ Tags: a forum's tags named "Live" and "Ended" (any case) follow the story's stat
 never creates tags and leaves the post's other tags as they are. Creating a post takes no nonce,
 so a post is made at most once per story and forum this way: the starter row is claimed (the
 intent, written before the request) and, when a row claimed or tried before is sent again (after
-a restart, a timeout or a 5xx), the forum's active posts are looked at first, and a post of the
-story's name owned by Bulletin is taken as the one made before. The pure parts (which tags,
-which post) are functions here; `ForumPosts` does the requests through the sink.
+a restart, a timeout or a 5xx), the server's active threads are looked at first, then the
+forum's most recently archived posts (one made before a crash may have been archived while
+Bulletin was away), and a post of the story's name owned by Bulletin is taken as the one made
+before; an archived one is reopened by the next message or edit sent into it. The pure parts
+(which tags, which post) are functions here; `ForumPosts` does the requests through the sink.
 """
 
 from __future__ import annotations
@@ -35,6 +37,13 @@ LIVE_TAG: Final = "live"
 ENDED_TAG: Final = "ended"
 REQUIRE_TAG: Final = 1 << 4  # a forum's flag: every post must carry a tag
 TAG_REQUIRED: Final = 40067  # Discord's code for a post without the tag its forum requires
+# A post looked for among the archived ones can only have been archived after it was made (at
+# an earlier try of the starter row), and Discord lists the most recently archived first: it is
+# on the first page unless 50 other posts of the forum were archived since. Two pages of 50 find
+# it unless a hundred were (a busy forum over days while Bulletin was down); each further page
+# would cost a request on every retry, for an ever older post ever less likely to be this one.
+ARCHIVED_PAGES: Final = 2
+ARCHIVED_PAGE_SIZE: Final = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +103,8 @@ def post_title(story_name: str) -> str:
 def find_post(
     threads: Iterable[Mapping[str, Any]], *, forum_id: int, owner_id: int, title: str
 ) -> int | None:
-    """The oldest open post of this forum with this title made by Bulletin (None: none).
-    A locked post was closed by a moderator: never taken."""
+    """The oldest post of this forum with this title made by Bulletin (None: none), open or
+    archived. A locked post was closed by a moderator: never taken."""
     found = [
         int(thread["id"])
         for thread in threads
@@ -180,6 +189,7 @@ class ForumPosts:
 
     def __init__(self, sink: Requests) -> None:
         self.sink = sink
+        self.unreadable: set[int] = set()  # forums whose archived posts Bulletin may not list
 
     async def _request(self, route: Route, **kwargs: Any) -> Any:
         await self.sink.limiter.acquire()
@@ -244,15 +254,49 @@ class ForumPosts:
         return Sent(post_id, post_id, effects=(ThreadStarted(post_id, post_id),))
 
     async def existing(self, guild_id: int, forum_id: int, title: str) -> int | None:
+        """The post of this title Bulletin made in the forum before (None: none found): among
+        the server's active threads, else among the forum's most recently archived posts."""
         assert self.sink.client.user is not None, "logged in"
+        owner_id = self.sink.client.user.id
         route = Route("GET", "/guilds/{guild_id}/threads/active", guild_id=guild_id)
         active = await self._request(route)
-        return find_post(
-            active.get("threads") or [],
-            forum_id=forum_id,
-            owner_id=self.sink.client.user.id,
-            title=title,
-        )
+        threads = active.get("threads") or []
+        found = find_post(threads, forum_id=forum_id, owner_id=owner_id, title=title)
+        if found is not None:
+            return found
+        return await self.archived(guild_id, forum_id, owner_id, title)
+
+    async def archived(self, guild_id: int, forum_id: int, owner_id: int, title: str) -> int | None:
+        """The post among the forum's ARCHIVED_PAGES pages of most recently archived posts
+        (None: not there, or Bulletin lacks Read Message History, which is logged once)."""
+        route = Route("GET", "/channels/{channel_id}/threads/archived/public", channel_id=forum_id)
+        params: dict[str, str | int] = {"limit": ARCHIVED_PAGE_SIZE}
+        for _ in range(ARCHIVED_PAGES):
+            try:
+                page = await self._request(route, params=params)
+            except discord.Forbidden as error:
+                if forum_id not in self.unreadable:
+                    self.unreadable.add(forum_id)
+                    log.warning(
+                        "guild %s: forum %s: Bulletin may not read its archived posts (%s %s: "
+                        "%s; it needs Read Message History), so a post made before a restart "
+                        "and archived since is not found: a new one is made",
+                        guild_id,
+                        forum_id,
+                        error.status,
+                        error.code,
+                        error.text,
+                    )
+                return None
+            threads = page.get("threads") or []
+            found = find_post(threads, forum_id=forum_id, owner_id=owner_id, title=title)
+            if found is not None or not page.get("has_more") or not threads:
+                return found
+            last = threads[-1].get("thread_metadata") or {}
+            if not last.get("archive_timestamp"):
+                return None
+            params["before"] = str(last["archive_timestamp"])
+        return None
 
     async def show_status(self, sub: SubscriptionRecord, status: StoryStatus) -> None:
         """Move the post's status tag to STATUS (when the forum has one). A refusal is

@@ -8,11 +8,16 @@ needs Manage Threads. Creating a post needs Send Messages in the forum. A thread
 `PATCH /channels/{id}`: its owner may rename it, change its tags and unarchive it when it is not
 locked (Send Messages); locking, and anything on a locked thread, needs Manage Threads; an
 archived thread takes no change but `archived: false`. Threads' changes go out as THREAD_UPDATE.
+`GET /channels/{id}/threads/archived/public` lists a channel's archived public threads (posts),
+newest archived first, a page at a time (`before` a timestamp, `limit` 1 to 100, `has_more`);
+it needs Read Message History.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -27,6 +32,7 @@ REQUIRE_TAG = 1 << 4  # channel flag: a post must carry a tag
 MAX_TAGS = 20  # a forum's tags
 MAX_APPLIED = 5  # a post's tags
 ARCHIVE_DURATIONS = (60, 1440, 4320, 10080)
+ARCHIVED_PAGE = 50  # archived threads in a page, unless the request says `limit`
 THREAD_FIELDS = {
     "name",
     "archived",
@@ -112,6 +118,28 @@ class Forums:
         found = [c for c in guild.channels.values() if c.parent_id == forum.id and c.is_thread]
         return sorted(found, key=lambda c: c.id)
 
+    def add_post(
+        self, forum: Channel, name: str, *, by_bot: bool = True, archived_at: datetime | None = None
+    ) -> Channel:
+        """A post made earlier (by Bulletin, or BY_BOT False: by a member), archived at
+        ARCHIVED_AT when given; no events (it was there before the test looks)."""
+        guild = self.server.guild_of(forum)
+        owner = self.server.bot_user.id if by_bot else guild.owner_id
+        post = Channel(
+            snowflake(),
+            guild.id,
+            name,
+            ChannelType.PUBLIC_THREAD,
+            parent_id=forum.id,
+            owner_id=owner,
+            in_forum=True,
+        )
+        if archived_at is not None:
+            post.set_archived(True, at=archived_at)
+        guild.channels[post.id] = post
+        self.server.channels[post.id] = post
+        return post
+
     def tag_names(self, post: Channel) -> list[str]:
         """The names of the tags a post carries, in its order."""
         forum = self.server.channels[post.parent_id or 0]
@@ -157,6 +185,7 @@ class Forums:
             in_forum=True,
         )
         post.applied_tags = tags
+        post.auto_archive_duration = duration
         guild.channels[post.id] = post
         server.channels[post.id] = post
         first = server._new_message(post, server.bot_user, message, kind=0)
@@ -172,6 +201,35 @@ class Forums:
             self.lost_replies -= 1
             return _error(502, 0, "502: Bad Gateway")
         return web.json_response(post.payload() | {"message": first}, status=201)
+
+    def archived_public(self, channel: Channel, query: Mapping[str, str]) -> web.Response:
+        """GET /channels/{channel}/threads/archived/public: the channel's archived public
+        threads, newest archived first, those archived before `before` (default: now), at most
+        `limit` (default 50). The query's shape was checked against the spec already."""
+        if channel.type not in (ChannelType.TEXT, ChannelType.NEWS, ChannelType.FORUM):
+            return _error(400, 50024, "Cannot execute action on this channel type")
+        if (denied := self.server._need(channel, Perm.READ_MESSAGE_HISTORY)) is not None:
+            return denied
+        before = datetime.fromisoformat(query["before"]) if "before" in query else None
+        if before is not None and before.tzinfo is None:
+            before = before.replace(tzinfo=UTC)
+        limit = int(query.get("limit", ARCHIVED_PAGE))
+        guild = self.server.guild_of(channel)
+        found = sorted(
+            (
+                thread
+                for thread in guild.channels.values()
+                if thread.parent_id == channel.id
+                and thread.type == ChannelType.PUBLIC_THREAD
+                and thread.archived
+                and (before is None or thread.archive_timestamp < before)
+            ),
+            key=lambda thread: (thread.archive_timestamp, thread.id),
+            reverse=True,
+        )
+        # the fake keeps no thread membership: no thread member objects
+        page = {"threads": [t.payload() for t in found[:limit]], "members": []}
+        return web.json_response(page | {"has_more": len(found) > limit})
 
     async def modify_thread(self, thread: Channel, body: dict[str, Any]) -> web.Response:
         """PATCH /channels/{thread}."""
@@ -211,7 +269,9 @@ class Forums:
                 return _invalid("name", "must be 1 to 100 characters")
             thread.name = name
         if "archived" in body:
-            thread.archived = bool(body["archived"])
+            thread.set_archived(bool(body["archived"]))
+        if "auto_archive_duration" in body:
+            thread.auto_archive_duration = int(body["auto_archive_duration"])
         if "locked" in body:
             thread.locked = bool(body["locked"])
         await server.dispatch("THREAD_UPDATE", thread.payload())

@@ -146,6 +146,10 @@ class Channel:
     owner_id: int | None = None  # threads
     archived: bool = False
     locked: bool = False  # archived by a moderator: only they can unarchive it
+    # when `archived` last changed (Discord's thread_metadata.archive_timestamp); a thread's
+    # creation time until then
+    archive_timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
+    auto_archive_duration: int = 1440  # minutes of quiet before Discord archives a thread
     message_count: int = 0
     flags: int = 0  # a forum's REQUIRE_TAG; a forum post's PINNED
     available_tags: list[dict[str, Any]] = field(default_factory=list)  # a forum's tags
@@ -155,6 +159,12 @@ class Channel:
     @property
     def is_thread(self) -> bool:
         return self.type in ChannelType.THREADS
+
+    def set_archived(self, archived: bool, *, at: datetime | None = None) -> None:
+        """Archive or reopen a thread; a change of state moves its archive timestamp."""
+        if archived != self.archived:
+            self.archive_timestamp = at or datetime.now(UTC)
+        self.archived = archived
 
     def payload(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -186,8 +196,8 @@ class Channel:
                 total_message_sent=self.message_count,
                 thread_metadata={
                     "archived": self.archived,
-                    "auto_archive_duration": 1440,
-                    "archive_timestamp": iso_now(),
+                    "auto_archive_duration": self.auto_archive_duration,
+                    "archive_timestamp": self.archive_timestamp.isoformat(),
                     "locked": self.locked,
                 },
             )

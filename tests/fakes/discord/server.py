@@ -17,6 +17,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -47,7 +48,7 @@ from .model import (
     snowflake,
 )
 from .shards import ShardSpec, guild_of_event
-from .spec import ENDPOINTS, Violation
+from .spec import ENDPOINTS, Violation, check_query
 from .spec import check as check_spec
 
 log = logging.getLogger(__name__)
@@ -282,10 +283,13 @@ class FakeDiscord:
             "GUILD_ROLE_UPDATE", {"guild_id": str(guild.id), "role": role.payload()}
         )
 
-    async def archive_thread(self, thread: Channel, *, locked: bool = False) -> None:
+    async def archive_thread(
+        self, thread: Channel, *, locked: bool = False, at: datetime | None = None
+    ) -> None:
         """Archive a thread, as Discord does after its inactivity period (or a moderator, with
-        `locked`: then the bot cannot post in it again)."""
-        thread.archived, thread.locked = True, locked
+        `locked`: then the bot cannot post in it again), AT a given time (default: now)."""
+        thread.set_archived(True, at=at)
+        thread.locked = locked
         await self.dispatch("THREAD_UPDATE", thread.payload())
 
     async def rename_channel(self, channel: Channel, name: str) -> None:
@@ -611,18 +615,20 @@ class FakeDiscord:
         return response
 
     async def _against_spec(self, request: web.Request, route: str) -> web.Response | None:
-        """400 for a body Discord's specification refuses (kept in `violations`), else None."""
-        if (request.method, route) not in ENDPOINTS:
-            return None
-        body: Any = {}
-        if request.content_type.startswith("multipart/"):
-            body, _files = await read_body(request)  # kept on the request for the handler
-        elif request.body_exists:
-            body = await request.json()  # aiohttp keeps the bytes: the handler reads them again
-        problem = check_spec(request.method, route, body)
+        """400 for a query string or body Discord's specification refuses (kept in
+        `violations`), else None."""
+        sent: Any = dict(request.query)
+        problem = check_query(request.method, route, sent)
+        if problem is None and (request.method, route) in ENDPOINTS:
+            sent = {}
+            if request.content_type.startswith("multipart/"):
+                sent, _files = await read_body(request)  # kept on the request for the handler
+            elif request.body_exists:
+                sent = await request.json()  # aiohttp keeps the bytes: the handler reads them
+            problem = check_spec(request.method, route, sent)
         if problem is None:
             return None
-        self.violations.append(Violation(request.method, request.path, problem, body))
+        self.violations.append(Violation(request.method, request.path, problem, sent))
         log.error("fake Discord: %s %s breaks the spec: %s", request.method, route, problem)
         return error(400, 50035, "Invalid Form Body", problem)
 
@@ -677,6 +683,7 @@ class FakeDiscord:
             a + "/channels/{channel_id}/messages/{message_id}/threads", self._thread_from_message
         )
         r.add_post(a + "/channels/{channel_id}/threads", self._thread_without_message)
+        r.add_get(a + "/channels/{channel_id}/threads/archived/public", self._archived_public)
         r.add_post(a + "/channels/{channel_id}/messages/{message_id}/crosspost", self._crosspost)
         r.add_get(a + "/guilds/{guild_id}", self._get_guild)
         r.add_get(a + "/guilds/{guild_id}/channels", self._get_guild_channels)
@@ -1167,7 +1174,7 @@ class FakeDiscord:
         if channel.archived and channel.locked:
             return error(400, 50083, "Thread is archived")
         if channel.archived:  # Discord unarchives a thread that is sent a message
-            channel.archived = False
+            channel.set_archived(False)
             self._later("THREAD_UPDATE", channel.payload())
         body = await _json_body(request)
         problem = validate_message(body)
@@ -1297,6 +1304,12 @@ class FakeDiscord:
         if (denied := self._need(channel, need)) is not None:
             return denied
         return await self._start_thread(channel, str(body.get("name", "thread"))[:100], kind, None)
+
+    async def _archived_public(self, request: web.Request) -> web.Response:
+        channel = self._channel(request)
+        if channel is None:
+            return error(404, 10003, "Unknown Channel")
+        return self.forums.archived_public(channel, request.query)
 
     # ---- guilds ----------------------------------------------------------------------------
 

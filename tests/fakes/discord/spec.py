@@ -8,7 +8,8 @@ violation, so a test that makes Bulletin send something Discord would refuse fai
 
 The spec's own schemas are not copied here: each node names only what Bulletin's requests can
 carry (types, required fields, snowflakes as strings of digits, lengths). Fields a node does not
-name pass, as Discord ignores them. Adding an endpoint is one entry in `ENDPOINTS`.
+name pass, as Discord ignores them. Adding an endpoint is one entry in `ENDPOINTS`; a GET's
+query string is described the same way in `QUERIES` (`check_query`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from .limits import CONTENT_MAX, EMBED_TOTAL_MAX, embed_chars
@@ -89,6 +91,32 @@ class Snowflake(Node):
     def errors(self, value: Any) -> Errors | None:
         if not isinstance(value, str) or SNOWFLAKE.fullmatch(value) is None:
             return _say("NUMBER_TYPE_COERCE", f"Value {value!r} is not snowflake.")
+        return None
+
+
+@dataclass(frozen=True)
+class QueryInteger(Node):
+    """An integer in a query string (digits, as every query value is a string)."""
+
+    lo: int
+    hi: int
+
+    def errors(self, value: Any) -> Errors | None:
+        if not isinstance(value, str) or not re.fullmatch(r"-?[0-9]+", value):
+            return _say("NUMBER_TYPE_COERCE", f"Value {value!r} is not int.")
+        return Integer(self.lo, self.hi).errors(int(value))
+
+
+@dataclass(frozen=True)
+class Timestamp(Node):
+    """An ISO8601 date and time (the spec's date-time format)."""
+
+    def errors(self, value: Any) -> Errors | None:
+        try:
+            datetime.fromisoformat(value)
+        except (TypeError, ValueError):
+            # the code is the fake's wording: Discord's own was not checked
+            return _say("DATE_TIME_TYPE_PARSE", f"Value {value!r} is not an ISO8601 timestamp.")
         return None
 
 
@@ -395,6 +423,14 @@ ENDPOINTS: dict[tuple[str, str], Node] = {
 }
 
 
+# (method, route) → its query string's description (a GET's parameters, all strings)
+QUERIES: dict[tuple[str, str], Node] = {
+    ("GET", "/channels/{channel_id}/threads/archived/public"): obj(
+        before=Timestamp(), limit=QueryInteger(1, 100)
+    ),
+}
+
+
 @dataclass(frozen=True)
 class Violation:
     """A request the specification refuses: what was sent where, and Discord's errors."""
@@ -402,7 +438,7 @@ class Violation:
     method: str
     path: str
     errors: Errors
-    body: Any
+    body: Any  # the body, or the query string when that is what broke the spec
 
 
 def check(method: str, route: str, body: Any) -> Errors | None:
@@ -410,3 +446,10 @@ def check(method: str, route: str, body: Any) -> Errors | None:
     GETs and DELETEs carry no body)."""
     node = ENDPOINTS.get((method, route))
     return None if node is None else node.errors(body)
+
+
+def check_query(method: str, route: str, query: Mapping[str, str]) -> Errors | None:
+    """Discord's `errors` tree for the query string of a request to ROUTE, or None (also for
+    routes not listed)."""
+    node = QUERIES.get((method, route))
+    return None if node is None else node.errors(dict(query))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -11,6 +12,8 @@ from tests.fakes.discord import FakeDiscord, Perm, RateLimits
 
 V, S, E = Perm.VIEW_CHANNEL, Perm.SEND_MESSAGES, Perm.EMBED_LINKS
 IN_THREADS = Perm.SEND_MESSAGES_IN_THREADS
+HISTORY = Perm.READ_MESSAGE_HISTORY
+NOW = datetime.now(UTC)
 
 
 @pytest.fixture
@@ -161,3 +164,125 @@ async def test_deleting_a_post_needs_manage_threads_and_takes_its_messages_out_o
     assert server.forums.posts(forum) == []
     async with http.post(url + "/messages", json={"content": "x"}) as r:
         assert (r.status, (await r.json())["code"]) == (404, 10003)
+
+
+async def archived(server, http, channel_id: int, **query: Any) -> tuple[int, dict[str, Any]]:
+    url = f"{server.api_base}/channels/{channel_id}/threads/archived/public"
+    async with http.get(url, params={k: str(v) for k, v in query.items()}) as r:
+        return r.status, await r.json()
+
+
+def ids(page: dict[str, Any]) -> list[int]:
+    return [int(thread["id"]) for thread in page["threads"]]
+
+
+async def test_archived_public_threads_are_the_channels_archived_ones_newest_first(raw):
+    server, guild, http = raw
+    await server.set_role_permissions(guild, server.bot_role(guild), V | S | E | HISTORY)
+    forum = server.forums.add(guild, "live")
+    other = server.forums.add(guild, "sport")
+    older = server.forums.add_post(forum, "A", archived_at=NOW - timedelta(hours=3))
+    newer = server.forums.add_post(forum, "B", archived_at=NOW - timedelta(hours=1), by_bot=False)
+    server.forums.add_post(forum, "C")  # open: not listed
+    server.forums.add_post(other, "D", archived_at=NOW - timedelta(hours=2))  # another forum's
+    status, page = await archived(server, http, forum.id)
+    assert status == 200
+    assert (ids(page), page["has_more"], page["members"]) == ([newer.id, older.id], False, [])
+    stamps = [
+        datetime.fromisoformat(t["thread_metadata"]["archive_timestamp"]) for t in page["threads"]
+    ]
+    assert stamps == [NOW - timedelta(hours=1), NOW - timedelta(hours=3)]
+    assert all(t["thread_metadata"]["archived"] for t in page["threads"])
+
+
+async def test_a_private_thread_is_not_a_public_archived_one(raw):
+    server, guild, http = raw
+    await server.set_role_permissions(guild, server.bot_role(guild), Perm.ALL)
+    text = guild.channels[guild.system_channel_id or 0]
+    url = f"{server.api_base}/channels/{text.id}/threads"
+    made = []
+    for kind in (11, 12):
+        async with http.post(url, json={"name": f"type {kind}", "type": kind}) as r:
+            made.append(server.channels[int((await r.json())["id"])])
+    for thread in made:
+        await server.archive_thread(thread)
+    status, page = await archived(server, http, text.id)
+    assert (status, ids(page)) == (200, [made[0].id])
+
+
+async def test_before_and_limit_page_through_them_with_has_more(raw):
+    server, guild, http = raw
+    await server.set_role_permissions(guild, server.bot_role(guild), V | S | HISTORY)
+    forum = server.forums.add(guild, "live")
+    posts = [
+        server.forums.add_post(forum, f"P{n}", archived_at=NOW - timedelta(minutes=n))
+        for n in range(1, 56)
+    ]  # posts[0] archived last
+    status, page = await archived(server, http, forum.id)
+    assert (status, ids(page), page["has_more"]) == (200, [p.id for p in posts[:50]], True)
+    status, page = await archived(server, http, forum.id, limit=2)
+    assert (ids(page), page["has_more"]) == ([posts[0].id, posts[1].id], True)
+    before = page["threads"][-1]["thread_metadata"]["archive_timestamp"]
+    status, page = await archived(server, http, forum.id, limit=100, before=before)
+    assert (ids(page), page["has_more"]) == ([p.id for p in posts[2:]], False)
+    status, page = await archived(server, http, forum.id, before=NOW - timedelta(minutes=55))
+    assert (ids(page), page["has_more"]) == ([], False)
+
+
+async def test_a_threads_archive_timestamp_moves_when_it_is_archived_or_reopened(raw):
+    server, guild, http = raw
+    forum = server.forums.add(guild, "live")
+    _, thread = await create(server, http, forum, post_body(auto_archive_duration=10080))
+    metadata = thread["thread_metadata"]
+    assert (metadata["archived"], metadata["auto_archive_duration"]) == (False, 10080)
+    post = server.channels[int(thread["id"])]
+    await server.archive_thread(post, at=NOW + timedelta(days=7))
+    assert post.payload()["thread_metadata"]["archive_timestamp"] == (
+        (NOW + timedelta(days=7)).isoformat()
+    )
+    _, answer = await patch(server, http, post.id, {"archived": False})
+    reopened = datetime.fromisoformat(answer["thread_metadata"]["archive_timestamp"])
+    assert not answer["thread_metadata"]["archived"]
+    assert reopened < NOW + timedelta(days=1)  # the moment it was reopened
+
+
+@pytest.mark.parametrize(
+    ("query", "where"),
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": 101}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"before": "yesterday"}, "before"),
+    ],
+    ids=["limit-0", "limit-101", "limit-not-a-number", "before-not-a-timestamp"],
+)
+async def test_a_query_outside_the_spec_is_refused(raw, query, where):
+    server, guild, http = raw
+    server.violations_expected = True
+    forum = server.forums.add(guild, "live")
+    status, answer = await archived(server, http, forum.id, **query)
+    assert (status, answer["code"]) == (400, 50035) and where in answer["errors"]
+    (violation,) = server.violations
+    assert violation.body == {k: str(v) for k, v in query.items()}
+
+
+@pytest.mark.parametrize(
+    ("denied", "code"), [(HISTORY, 50013), (V, 50001)], ids=["no-history", "no-view"]
+)
+async def test_listing_archived_threads_needs_read_message_history(raw, denied, code):
+    server, guild, http = raw
+    await server.set_role_permissions(guild, server.bot_role(guild), V | S | HISTORY)
+    forum = server.forums.add(guild, "live")
+    server.forums.add_post(forum, "A", archived_at=NOW)
+    await server.set_overwrite(forum, server.bot_role(guild), deny=denied)
+    status, answer = await archived(server, http, forum.id)
+    assert (status, answer["code"]) == (403, code)
+
+
+async def test_a_thread_has_no_archived_threads_of_its_own(raw):
+    server, guild, http = raw
+    await server.set_role_permissions(guild, server.bot_role(guild), V | S | HISTORY)
+    forum = server.forums.add(guild, "live")
+    post = server.forums.add_post(forum, "A")
+    status, answer = await archived(server, http, post.id)
+    assert (status, answer["code"]) == (400, 50024)

@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 
 from tests.fakes.discord import FakeDiscord, Guild
-from tests.fakes.discord.spec import ENDPOINTS, check
+from tests.fakes.discord.spec import ENDPOINTS, QUERIES, check, check_query
 
 MESSAGES = "/channels/{channel_id}/messages"
 
@@ -153,6 +153,27 @@ def test_a_posts_tags_and_archived_state_are_checked_when_changed() -> None:
     assert check("PATCH", route, {"archived": "no"}) is not None
 
 
+@pytest.mark.parametrize(
+    ("query", "refused"),
+    [
+        ({}, False),
+        ({"limit": "50", "before": "2026-12-06T17:30:00.123456+00:00"}, False),
+        ({"limit": "1"}, False),
+        ({"limit": "100"}, False),
+        ({"limit": "0"}, True),
+        ({"limit": "101"}, True),
+        ({"limit": "5.5"}, True),
+        ({"before": "1 hour ago"}, True),
+    ],
+    ids=["none", "both", "limit-1", "limit-100", "limit-0", "limit-101", "limit-float", "before"],
+)
+def test_an_archived_threads_query_keeps_discords_limits(
+    query: dict[str, str], refused: bool
+) -> None:
+    route = "/channels/{channel_id}/threads/archived/public"
+    assert (check_query("GET", route, query) is not None) is refused
+
+
 def test_every_route_in_the_table_is_one_the_fake_serves(discord_server: FakeDiscord) -> None:
     assert discord_server.port  # started: its routes are registered
     served = {
@@ -160,7 +181,7 @@ def test_every_route_in_the_table_is_one_the_fake_serves(discord_server: FakeDis
         for route in discord_server.app_routes()
         if route.resource is not None
     }
-    assert set(ENDPOINTS) <= served
+    assert set(ENDPOINTS) | set(QUERIES) <= served
 
 
 async def test_the_server_answers_a_violation_with_discords_error_and_keeps_it(
