@@ -47,11 +47,11 @@ _MILITARY = {
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?$")
 _OFFSET = re.compile(r"^(?:etc/)?(?:gmt|utc|ut)?([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
 _PARTIAL_ISO = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
-Handler = Callable[[str], time.struct_time | None]
+_DateHandler = Callable[[str], time.struct_time | None]
 
 
 @functools.cache
-def _feedparser_handlers(w3c: bool) -> tuple[Handler, ...]:
+def _feedparser_handlers(w3c: bool) -> tuple[_DateHandler, ...]:
     """feedparser's date handlers, for the forms our own code does not read: the
     language-specific ones first (feedparser's own parse() tries its loose ISO 8601 handler
     before them, which misreads "2004-július-13" and the Korean forms as other dates), its loose
@@ -72,7 +72,7 @@ def _feedparser_handlers(w3c: bool) -> tuple[Handler, ...]:
         _parse_date_w3dtf,
     )
 
-    languages: tuple[Handler, ...] = (
+    languages: tuple[_DateHandler, ...] = (
         _parse_date_greek,
         _parse_date_hungarian,
         _parse_date_nate,
