@@ -25,6 +25,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from bench.hosts_server import FEEDS, feed_host, feed_url
 
@@ -151,14 +152,29 @@ def run_bulletin(hosts: int, port: int, directory: Path, poller: Path | None) ->
 
 
 def _memory_on_signal(path: str) -> None:
-    """Python's allocations traced from the start; SIGUSR2 writes the largest to PATH."""
+    """Python's allocations traced from the start; SIGUSR2 writes the largest to PATH, and
+    what grew since polling started (console mode's start) by line."""
     import tracemalloc
 
     tracemalloc.start(1)
+    import bot.app
+
+    started: list[tracemalloc.Snapshot] = []
+    run_console = bot.app.run_console
+
+    async def marked(*args: Any, **kwargs: Any) -> None:
+        started.append(tracemalloc.take_snapshot())
+        await run_console(*args, **kwargs)
+
+    bot.app.run_console = marked  # type: ignore[assignment]
 
     def write(*_: object) -> None:
-        top = tracemalloc.take_snapshot().statistics("filename")[:40]
-        Path(path).write_text("\n".join(str(stat) for stat in top))
+        now = tracemalloc.take_snapshot()
+        top = [str(stat) for stat in now.statistics("filename")[:40]]
+        if started:
+            top += ["", "grown since polling started:"]
+            top += [str(stat) for stat in now.compare_to(started[0], "lineno")[:40]]
+        Path(path).write_text("\n".join(top))
 
     signal.signal(signal.SIGUSR2, write)
 

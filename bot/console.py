@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -19,6 +20,8 @@ from bot.polling import polling
 from bot.runtime import Runtime
 from bot.sources.summary import extracted_key_points
 from bot.store import Store
+
+log = logging.getLogger(__name__)
 
 FIRST_LOOK, LAST_LOOK = 0.2, 2.0  # seconds between looks for a story's first poll
 FIRST_POLL_GRACE = 5.0  # seconds past the fetch timeout to wait for a story's first poll
@@ -58,15 +61,17 @@ async def run_console(
         store, {"console": sink}, wakeup=runtime.delivery_wakeup, observer=runtime.observer
     )
     tasks = [asyncio.create_task(dispatcher.run(stop), name="dispatcher")]
-    grace = runtime.config.polling.timeout + FIRST_POLL_GRACE
-    for name, story_id in story_ids.items():
-        if not polled_before[story_id]:
-            tasks.append(
-                asyncio.create_task(
-                    _key_points_after_first_poll(store, sink, dispatcher, story_id, name, grace),
-                    name=f"key points of {name}",
-                )
+    first_polls = {
+        story_id: name for name, story_id in story_ids.items() if not polled_before[story_id]
+    }
+    if first_polls:
+        grace = runtime.config.polling.timeout + FIRST_POLL_GRACE
+        tasks.append(
+            asyncio.create_task(
+                _key_points_after_first_polls(store, sink, dispatcher, first_polls, grace),
+                name="key points after first polls",
             )
+        )
     try:
         async with polling(runtime):
             if on_ready is not None:
@@ -80,29 +85,51 @@ async def run_console(
                 await task
 
 
-async def _key_points_after_first_poll(
+async def _key_points_after_first_polls(
     store: Store,
     sink: ConsoleSink,
     dispatcher: Dispatcher,
-    story_id: int,
-    name: str,
+    stories: dict[int, str],
     grace: float,
 ) -> None:
-    """A story never polled: its first poll is a baseline whose key points (the source's own)
-    arrive through the outbox; if it has none, show the extracted summary once."""
+    """Stories never polled ({id: name}): a story's first poll is a baseline whose key points
+    (the source's own) arrive through the outbox; once all its sources have been polled (or
+    GRACE has passed), show the extracted summary if it has none.
+
+    One task looks at every story with one query a look, less and less often: a thousand
+    stories waiting cost one task, not a thousand (each holding its sources between looks).
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + grace
     pause = FIRST_LOOK
-    while loop.time() < deadline:
-        sources = await store.sources_of_story(story_id)
-        if all(s.last_polled is not None for s in sources):
-            break
-        # looked at less and less often: a thousand stories waiting cost little
-        await asyncio.sleep(pause)
-        pause = min(pause * 1.5, LAST_LOOK)
-    await dispatcher.drain()  # the baseline's key points first, if any
-    await _show_key_points(store, sink, story_id, name, announced=True)
-    await _say_if_ended(store, sink, story_id, name)
+    waiting = dict(stories)
+    while waiting:
+        if loop.time() < deadline:
+            ready = await _first_polls_done(store, waiting)
+        else:
+            ready = list(waiting)
+        if ready:
+            await dispatcher.drain()  # the baselines' key points first, if any
+        for story_id in ready:
+            name = waiting.pop(story_id)
+            try:
+                await _show_key_points(store, sink, story_id, name, announced=True)
+                await _say_if_ended(store, sink, story_id, name)
+            except Exception:
+                log.exception("could not show the key points of story %s (%s)", story_id, name)
+        if waiting:
+            await asyncio.sleep(pause)
+            pause = min(pause * 1.5, LAST_LOOK)
+
+
+async def _first_polls_done(store: Store, waiting: dict[int, str]) -> list[int]:
+    """The stories of WAITING (in its order) whose every source has been polled."""
+    unpolled = {
+        story_id
+        for story_id, source in await store.all_story_sources()
+        if source.last_polled is None and story_id in waiting
+    }
+    return [story_id for story_id in waiting if story_id not in unpolled]
 
 
 async def _say_if_ended(store: Store, sink: ConsoleSink, story_id: int, name: str) -> None:

@@ -17,8 +17,7 @@ import tempfile
 import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-from aiohttp import web
+from typing import TYPE_CHECKING
 
 from bot import app
 from bot.config import (
@@ -32,6 +31,11 @@ from bot.config import (
 from bot.demo import DEMO_STEP_INTERVAL, DEMO_STEPS, demo_page, demo_step_at
 from bot.errors import BulletinError
 from bot.runtime import Runtime
+
+if TYPE_CHECKING:
+    # imported where the demo serves: `bulletin run` (which loads this module to build the
+    # command line) needs no aiohttp server
+    from aiohttp import web
 
 STORY = "Kestrel-4 launch (demo)"
 PATH = "/live/kestrel-4-launch"
@@ -72,6 +76,8 @@ class DemoServer:
         return f"http://127.0.0.1:{self.port}{PATH}"
 
     async def __aenter__(self) -> DemoServer:
+        from aiohttp import web
+
         application = web.Application()
         application.router.add_get(PATH, self._page)
         self._runner = web.AppRunner(application, access_log=None, shutdown_timeout=0.5)
@@ -95,6 +101,8 @@ class DemoServer:
         body = demo_page(
             self.step(), start=self.start, step_interval=self.step_interval, url=self.url
         )
+        from aiohttp import web
+
         return web.Response(body=body, content_type="text/html", charset="utf-8")
 
 

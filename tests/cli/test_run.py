@@ -9,6 +9,7 @@ import subprocess
 import sys
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import pytest
 
@@ -122,6 +123,60 @@ async def test_a_config_toml_in_the_working_directory_is_read(tmp_path):
     assert status == 0, bulletin.err
     assert "config from config.toml: 1 story" in bulletin.err
     assert (tmp_path / "run.db").is_file()
+
+
+# Loaded by other modes, or only when a source needs them: console mode keeps them out of its
+# memory (issue 15). discord.py is the Discord mode's; jinja2 and prometheus_client the web
+# window's; aiohttp.web the demo's page server; feedparser reads rarer dates and damaged feeds;
+# the html module's entity table is for entities beyond the common ones.
+NOT_LOADED_IN_CONSOLE_MODE = (
+    "discord",
+    "jinja2",
+    "prometheus_client",
+    "aiohttp.web",
+    "feedparser",
+    "html",
+)
+FEED = f"""<?xml version="1.0"?><rss version="2.0"><channel><title>Council</title>
+<link>https://council.example/</link>
+<item><guid>c1</guid><title>Harbour works agreed</title>
+<pubDate>{format_datetime(NOW - timedelta(minutes=5))}</pubDate>
+<description>&lt;p&gt;The council met &amp;amp; agreed the &lt;b&gt;next steps&lt;/b&gt;.&lt;/p&gt;
+</description></item></channel></rss>"""
+
+
+def _imported(importtime_log: str) -> set[str]:
+    """The modules named by `python -X importtime`'s lines ("import time: ... | name")."""
+    return {
+        line.rpartition("|")[2].strip()
+        for line in importtime_log.splitlines()
+        if line.startswith("import time:")
+    }
+
+
+async def test_console_mode_does_not_load_what_it_does_not_use(tmp_path):
+    async with SourceServer() as server:
+        server.page("/live", live_page(recent(1), key_points=(KEY_POINT,)))
+        server.page("/feed", FEED, content_type="application/rss+xml")
+        write_config(tmp_path / "bulletin.toml", server)
+        config = (tmp_path / "bulletin.toml").read_text(encoding="utf-8")
+        feed = f'[[stories]]\nname = "Council"\nsources = ["{server.url("/feed")}"]\n'
+        (tmp_path / "bulletin.toml").write_text(config + feed, encoding="utf-8")
+        env = {"PYTHONPROFILEIMPORTTIME": "1"}  # every import, on stderr
+        async with Bulletin("run", "--config", "bulletin.toml", cwd=tmp_path, env=env) as bulletin:
+            # both stories polled: the page's key points and the feed's summary shown
+            await bulletin.wait_for_output(lambda out: KEY_POINT in out and "[Council]" in out)
+            status = await bulletin.interrupt()
+    assert status == 0, bulletin.err
+    imported = _imported(bulletin.err)
+    assert "bot.console" in imported and "lxml.etree" in imported  # the log is read right
+    loaded = {
+        name
+        for name in imported
+        for unwanted in NOT_LOADED_IN_CONSOLE_MODE
+        if name == unwanted or name.startswith(f"{unwanted}.")
+    }
+    assert not loaded
 
 
 BAD_CONFIGS = [

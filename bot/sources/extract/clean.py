@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import logging
 import re
 
@@ -109,6 +108,14 @@ _COMMON_ENTITIES = (
 )
 
 
+def _html_unescape(text: str) -> str:
+    # imported at first use: the html module's entity table costs about 1 MB of memory, and
+    # most sources need only the common entities above
+    import html
+
+    return html.unescape(text)
+
+
 def unescaped(text: str) -> str:
     """`html.unescape(text)`; by plain replacement when every "&" starts a common entity
     (html.unescape calls back into Python for each entity it meets)."""
@@ -122,7 +129,7 @@ def unescaped(text: str) -> str:
             if not left:
                 break
     if left:
-        return html.unescape(text)
+        return _html_unescape(text)
     for entity, char in found:
         text = text.replace(entity, char)
     return text
@@ -131,7 +138,7 @@ def unescaped(text: str) -> str:
 def unescape_again(text: str) -> str:
     """Decode entities that survived one decoding (double-escaped sources)."""
     if "&" in text and _LEFT_ENTITY.search(text):
-        return html.unescape(text)
+        return _html_unescape(text)
     return text
 
 

@@ -9,18 +9,6 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from feedparser.datetimes import (
-    _parse_date_asctime,
-    _parse_date_greek,
-    _parse_date_hungarian,
-    _parse_date_iso8601,
-    _parse_date_nate,
-    _parse_date_onblog,
-    _parse_date_perforce,
-    _parse_date_rfc822,
-    _parse_date_w3dtf,
-)
-
 _MONTHS = {
     name: number
     for number, names in enumerate(
@@ -59,23 +47,49 @@ _MILITARY = {
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?$")
 _OFFSET = re.compile(r"^(?:etc/)?(?:gmt|utc|ut)?([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
 _PARTIAL_ISO = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
-# feedparser's date handlers, for the forms our own code does not read: the language-specific
-# ones first (feedparser's own parse() tries its loose ISO 8601 handler before them, which
-# misreads "2004-július-13" and the Korean forms as other dates), its loose ISO 8601 last.
-_LANGUAGE_HANDLERS: tuple[Callable[[str], time.struct_time | None], ...] = (
-    _parse_date_greek,
-    _parse_date_hungarian,
-    _parse_date_nate,
-    _parse_date_onblog,
-)
-_FEEDPARSER_HANDLERS = (
-    *_LANGUAGE_HANDLERS,
-    _parse_date_perforce,
-    _parse_date_w3dtf,
-    _parse_date_rfc822,
-    _parse_date_asctime,
-    _parse_date_iso8601,
-)
+_DateHandler = Callable[[str], time.struct_time | None]
+
+
+@functools.cache
+def _feedparser_handlers(w3c: bool) -> tuple[_DateHandler, ...]:
+    """feedparser's date handlers, for the forms our own code does not read: the
+    language-specific ones first (feedparser's own parse() tries its loose ISO 8601 handler
+    before them, which misreads "2004-július-13" and the Korean forms as other dates), its loose
+    ISO 8601 last; for a W3C-looking date (W3C), the language-specific ones only.
+
+    Imported at first use: feedparser (about 2 MB resident with what it imports) is needed only
+    for dates of these rarer forms and for damaged feeds (`feed_fallback`).
+    """
+    from feedparser.datetimes import (
+        _parse_date_asctime,
+        _parse_date_greek,
+        _parse_date_hungarian,
+        _parse_date_iso8601,
+        _parse_date_nate,
+        _parse_date_onblog,
+        _parse_date_perforce,
+        _parse_date_rfc822,
+        _parse_date_w3dtf,
+    )
+
+    languages: tuple[_DateHandler, ...] = (
+        _parse_date_greek,
+        _parse_date_hungarian,
+        _parse_date_nate,
+        _parse_date_onblog,
+    )
+    if w3c:
+        return languages
+    return (
+        *languages,
+        _parse_date_perforce,
+        _parse_date_w3dtf,
+        _parse_date_rfc822,
+        _parse_date_asctime,
+        _parse_date_iso8601,
+    )
+
+
 # A W3C date that our own reading refused is out of range or garbled ("2024-13-45",
 # "2024-xx-05"): feedparser's loose handlers would roll it over into another date or read a
 # part of it, so only the language-specific ones may try. (Google's old "2003-012-31", with a
@@ -114,8 +128,7 @@ def parse_date(value: object) -> datetime | None:
 
 def _by_feedparser(text: str) -> datetime | None:
     """TEXT read by the first of feedparser's handlers that reads it (they return UTC)."""
-    handlers = _LANGUAGE_HANDLERS if _W3C_START.match(text) else _FEEDPARSER_HANDLERS
-    for handler in handlers:
+    for handler in _feedparser_handlers(_W3C_START.match(text) is not None):
         try:
             parsed = handler(text)
         except Exception:  # noqa: S112 (a library's handler failing on odd text cannot read it)

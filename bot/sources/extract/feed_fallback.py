@@ -16,8 +16,6 @@ import time
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-import feedparser
-
 from bot.sources.extract.clean import clean_line
 from bot.sources.extract.feed_items import RawItem
 from bot.sources.extract.feed_text import Content
@@ -96,6 +94,9 @@ def read_with_feedparser(utf8_body: bytes) -> FallbackFeed | None:
     """What feedparser reads from a feed's UTF-8 bytes; None when it finds no feed at all."""
     if len(utf8_body) > MAX_FALLBACK_BYTES:
         return None
+    # imported here: feedparser is loaded only once a damaged feed needs it
+    import feedparser
+
     try:
         result = feedparser.parse(
             io.BytesIO(utf8_body),

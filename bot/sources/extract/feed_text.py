@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import html
 import re
 from typing import NamedTuple
 
@@ -47,9 +46,15 @@ _HIDING = re.compile(r"<(?:[oO][bB][jJ]|[iI][fF][rR]|!)")
 _HTML4_ENTITIES = (("&lang;", "\u2329"), ("&rang;", "\u232a"))
 
 
+def _escaped(text: str) -> str:
+    """`html.escape(text, quote=False)`, without loading the html module's entity table (about
+    1 MB) for it."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _inner_markup(element: etree._Element) -> str:
     """ELEMENT's content as HTML: its text, escaped, and its children serialised."""
-    head = html.escape(element.text or "", quote=False)
+    head = _escaped(element.text or "")
     return head + "".join(
         etree.tostring(child, method="html", encoding="unicode", with_tail=True)
         for child in element
