@@ -29,7 +29,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from bench.bench_poll import _fixture_files, _handler, cluster_cpu
-from bench.common import table
+from bench.common import analyze, table
 from tests.postgres import Cluster
 
 SOURCES = 1000
@@ -151,6 +151,7 @@ class Fleet:
 
     def __init__(self, target: str, port: int, count: int, server: Callable[[], float]) -> None:
         context = multiprocessing.get_context("spawn")
+        self.target = target
         self.server = server
         self.pipes: list[Connection] = []
         self.processes = []
@@ -220,6 +221,9 @@ def _polling_section(directory: Path, cluster: Cluster) -> None:
         for fleet in fleets.values():  # the baselines: every body parsed once, not counted
             now += timedelta(hours=2)
             fleet.round(now)
+        for target in {fleet.target for fleet in fleets.values()}:
+            if not target.endswith(".db"):
+                asyncio.run(analyze(target))  # every source has its entries now
         changing: dict[str, list[Round]] = {label: [] for label in fleets}
         still: dict[str, list[Round]] = {label: [] for label in fleets}
         for rounds, mode in ((changing, "changing"), (still, "still")):

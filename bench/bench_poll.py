@@ -28,7 +28,7 @@ from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bench.common import FIXTURES, table
+from bench.common import FIXTURES, analyze, table
 from bench.hosts import run_hosts
 from bot.config import Config, DatabaseConfig, PollingConfig
 from bot.errors import BulletinError
@@ -224,20 +224,6 @@ async def _control(session, port: int, mode: str) -> None:
         await response.read()
 
 
-async def _analyze(url: str) -> None:
-    """Statistics for the tables just filled, as a database in use has them: planned without,
-    a poll's queries may scan where an index would do, and asyncpg's prepared statements keep
-    such a plan until autovacuum's ANALYZE comes, a minute or more later
-    (BULLETIN_BENCH_PG_ANALYZE=0 leaves it to autovacuum)."""
-    import asyncpg
-
-    connection = await asyncpg.connect(url)
-    try:
-        await connection.execute("ANALYZE")
-    finally:
-        await connection.close()
-
-
 async def _bench(
     port: int, database: DatabaseConfig, rss_before: float, server: Callable[[], float]
 ) -> dict[str, str]:
@@ -280,8 +266,8 @@ async def _bench(
         poller = Poller(runtime, clock=clock, rng=random.Random(1))
 
         baseline_wall, baseline_cpu, baseline_server = await _round(poller, clock, SOURCES, server)
-        if database.url is not None and os.environ.get("BULLETIN_BENCH_PG_ANALYZE", "1") == "1":
-            await _analyze(database.url)  # every source has its entries now
+        if database.url is not None:
+            await analyze(database.url)  # every source has its entries now
         await _control(session, port, "still")
         still = [await _round(poller, clock, SOURCES, server) for _ in range(STILL_ROUNDS)]
         await _control(session, port, "changing")

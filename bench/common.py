@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -27,3 +28,19 @@ def table(headers: list[str], rows: list[list[object]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+async def analyze(url: str) -> None:
+    """Statistics for the PostgreSQL tables a benchmark just filled, as a database in use has
+    them: planned without, a poll's queries may scan where an index would do, and asyncpg's
+    prepared statements keep such a plan until autovacuum's ANALYZE comes, a minute or more
+    later. BULLETIN_BENCH_PG_ANALYZE=0 leaves it to autovacuum (the figures before this)."""
+    if os.environ.get("BULLETIN_BENCH_PG_ANALYZE", "1") != "1":
+        return
+    import asyncpg
+
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute("ANALYZE")
+    finally:
+        await connection.close()
