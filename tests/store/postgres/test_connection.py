@@ -173,3 +173,31 @@ async def test_a_mistake_in_a_statement_is_raised_at_once_never_waited_out(clust
         assert await store._fetchval("SELECT 1") == 1  # and the pool works on
     finally:
         await store.close()
+
+
+async def test_a_held_connection_whose_server_process_ends_mid_transaction_is_run_again():
+    """The server process behind a held connection ends mid-transaction (an administrator's
+    pg_terminate_backend, a crash of that process): asyncpg's pool takes the connection back at
+    once, so even asking it whether it is closed raises. The transaction rolled back with it,
+    so the work is run again on a new connection, and it happens once."""
+    async with postgres.fresh_database() as url:
+        store = await open_store(url)
+        admin = await asyncpg.connect(url)
+        runs: list[int] = []
+        try:
+            await store._fetchval("CREATE TABLE marks (n int)")
+
+            async def work(connection: asyncpg.Connection) -> int:
+                runs.append(connection.get_server_pid())
+                await connection.execute("INSERT INTO marks VALUES (1)")
+                if len(runs) == 1:
+                    await admin.execute("SELECT pg_terminate_backend($1)", runs[0])
+                    await asyncio.sleep(0.2)  # its goodbye reaches the pool
+                return int(await connection.fetchval("SELECT count(*) FROM marks"))
+
+            assert await asyncio.wait_for(store._run(work, transaction=True, applied=None), 30) == 1
+            assert len(runs) == 2 and runs[0] != runs[1]
+            assert await store._fetchval("SELECT count(*) FROM marks") == 1
+        finally:
+            await admin.close()
+            await store.close()
