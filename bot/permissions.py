@@ -28,6 +28,9 @@ BOT_IN_FORUM: tuple[Requirement, ...] = (
     ("send_messages_in_threads", "Send Messages in Posts"),
     ("embed_links", "Embed Links"),
 )
+# Not needed to post in a forum, but to find, after a restart, a post made just before it and
+# archived since (the forum's archived posts are listed only to those who may read history).
+FORUM_HISTORY: Requirement = ("read_message_history", "Read Message History")
 BOT_FOR_ALERTS: tuple[Requirement, ...] = (
     ("view_channel", "View Channel"),
     ("send_messages", "Send Messages"),

@@ -11,6 +11,7 @@ from discord.ext import commands
 from bot.delivery.discord_sink.forums import forum_refusal, moderated_refusal, status_tags
 from bot.model import DEFAULT_DIGEST_PERIOD, DigestPeriod, Mode
 from bot.permissions import (
+    FORUM_HISTORY,
     MANAGE_CHANNELS,
     bot_needs,
     mention_refusal,
@@ -177,6 +178,12 @@ class Subscriptions(commands.Cog):
             text = (
                 f"{target.mention} follows “{done.story.name}” again ({', '.join(details)}); "
                 "what waited while it was paused is posted now."
+            )
+        if forum and missing(bot_perms, (FORUM_HISTORY,)):
+            text += (
+                " Without Read Message History here, a post made just before a restart and "
+                "archived meanwhile cannot be found afterwards, so a second one may be started: "
+                "grant it to avoid that."
             )
         if backfill:
             if done.backfilled:

@@ -198,3 +198,18 @@ async def test_a_forum_whose_status_tags_only_moderators_apply_needs_manage_thre
     await harness.server.wait_until(lambda: harness.server.forums.posts(forum), 5)
     (post,) = harness.server.forums.posts(forum)
     assert harness.server.forums.tag_names(post) == ["Live"]
+
+
+async def test_without_read_message_history_the_forum_is_followed_and_the_risk_is_said(harness):
+    await polled_story(harness)
+    forum = live_forum(harness)
+    await harness.server.set_overwrite(
+        forum, harness.server.bot_role(harness.guild), deny=Perm.READ_MESSAGE_HISTORY
+    )
+    inv = await subscribe(harness, channel=forum)
+    assert content(inv).startswith(f"<#{forum.id}> now follows “Mars” (updates, a post per story).")
+    assert "Without Read Message History here, a post made just before a restart" in content(inv)
+    assert len(await harness.store.subscriptions(guild_id=harness.guild.id)) == 1
+    granted = live_forum(harness)  # with the permission: not a word of it
+    inv = await subscribe(harness, channel=granted)
+    assert "Read Message History" not in content(inv)
