@@ -151,7 +151,6 @@ class Fleet:
 
     def __init__(self, target: str, port: int, count: int, server: Callable[[], float]) -> None:
         context = multiprocessing.get_context("spawn")
-        self.target = target
         self.server = server
         self.pipes: list[Connection] = []
         self.processes = []
@@ -212,8 +211,11 @@ def _polling_section(directory: Path, cluster: Cluster) -> None:
             raise RuntimeError("the benchmark's source server did not start")
         port = parent.recv()
         server_cpu = cluster_cpu(cluster)
+        databases: set[str] = set()  # the PostgreSQL ones
         for label, name, count in FLEETS:
             target = str(directory / "bench.db") if name == "sqlite" else _createdb(cluster, name)
+            if name != "sqlite":
+                databases.add(target)
             asyncio.run(_add_sources(target, port, name))
             meter = (lambda: 0.0) if name == "sqlite" else server_cpu
             fleets[label] = Fleet(target, port, count, meter)
@@ -221,9 +223,8 @@ def _polling_section(directory: Path, cluster: Cluster) -> None:
         for fleet in fleets.values():  # the baselines: every body parsed once, not counted
             now += timedelta(hours=2)
             fleet.round(now)
-        for target in {fleet.target for fleet in fleets.values()}:
-            if not target.endswith(".db"):
-                asyncio.run(analyze(target))  # every source has its entries now
+        for url in databases:
+            asyncio.run(analyze(url))  # every source has its entries now
         changing: dict[str, list[Round]] = {label: [] for label in fleets}
         still: dict[str, list[Round]] = {label: [] for label in fleets}
         for rounds, mode in ((changing, "changing"), (still, "still")):

@@ -231,7 +231,7 @@ def _number(
     return float(value)
 
 
-def _rate_or_none(table: Mapping[str, Any], prefix: str, key: str, maximum: float) -> float:
+def _rate(table: Mapping[str, Any], prefix: str, key: str, maximum: float) -> float:
     """A rate a second, where 0 (the default) means no limit."""
     value = table.get(key, 0)
     name = _join(prefix, key)
@@ -358,7 +358,7 @@ def _parse_polling(table: Mapping[str, Any]) -> PollingConfig:
         max_redirects=_int(table, "polling", "max_redirects", d.max_redirects, 0, MAX_REDIRECTS),
         concurrency=_int(table, "polling", "concurrency", d.concurrency, 1, MAX_CONNECTIONS),
         per_host=_int(table, "polling", "per_host", d.per_host, 1, MAX_CONNECTIONS),
-        per_host_rate=_rate_or_none(table, "polling", "per_host_rate", MAX_CONNECTIONS),
+        per_host_rate=_rate(table, "polling", "per_host_rate", MAX_CONNECTIONS),
         pause_after_failures=_int(
             table, "polling", "pause_after_failures", d.pause_after_failures, 1, MAX_FAILURES
         ),

@@ -39,6 +39,37 @@ T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 SITE = "https://example.org/live"
 
 
+def source_record(**changes: object) -> SourceRecord:
+    """A row of `sources` as the store hands it out, never polled, due at T0; CHANGES set any
+    of its fields (url, status, next_check, ...)."""
+    fields: dict[str, object] = {
+        "id": 1,
+        "url": SITE,
+        "kind": None,
+        "selectors": None,
+        "interval": 60,
+        "title": None,
+        "etag": None,
+        "last_modified": None,
+        "body_hash": None,
+        "next_check": T0,
+        "failures": 0,
+        "auto_paused_at": None,
+        "auto_pause_reason": None,
+        "last_polled": None,
+        "last_changed": None,
+        "last_error": None,
+        "last_error_at": None,
+        "status": StoryStatus.LIVE,
+        "last_update_at": None,
+        "coverage_end": None,
+        "retention_days": None,
+        "baseline_at": None,
+        "created_at": T0,
+    }
+    return SourceRecord(**(fields | changes))  # type: ignore[arg-type]
+
+
 def entry(
     n: int,
     text: str | None = None,
@@ -116,8 +147,10 @@ async def answer(
     etag: str | None = None,
     last_modified: str | None = None,
     seed: int = 0,
+    lease: str | None = None,
 ) -> PollReport:
-    """Record a poll of the source whose server answered 304 Not Modified."""
+    """Record a poll of the source whose server answered 304 Not Modified (taken under LEASE's
+    owner, when given)."""
     fetched = FetchResult(
         status="not_modified",
         body=None,
@@ -128,7 +161,9 @@ async def answer(
         body_hash=None,
     )
     source = await store.get_source(source_id)
-    return await record_read(store, source, Read(fetched, None), now=now, rng=random.Random(seed))
+    return await record_read(
+        store, source, Read(fetched, None), now=now, rng=random.Random(seed), lease=lease
+    )
 
 
 async def fail(

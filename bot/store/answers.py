@@ -17,7 +17,7 @@ import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
-from bot.store.errors import LeaseLost, StalePoll
+from bot.store.errors import StalePoll, refusal_of
 from bot.store.poll_record import PollOutcome, PollRecord
 
 BATCH_MAX = 256  # rows one statement writes at most
@@ -113,18 +113,10 @@ class Answers(ABC):
     async def _refusals(self, refused: Sequence[PollRecord]) -> dict[int, StalePoll]:
         """Why each of REFUSED was: its lease is another's, or its version moved."""
         held = await self._owners([record.source_id for record in refused])
-        reasons: dict[int, StalePoll] = {}
-        for record in refused:
-            owner = held.get(record.source_id)
-            if record.lease is not None and owner not in (None, record.lease):
-                reasons[record.source_id] = LeaseLost(
-                    f"source {record.source_id}'s lease was taken over"
-                )
-            else:
-                reasons[record.source_id] = StalePoll(
-                    f"source {record.source_id} was polled meanwhile"
-                )
-        return reasons
+        return {
+            record.source_id: refusal_of(record.source_id, record.lease, held.get(record.source_id))
+            for record in refused
+        }
 
 
 __all__ = ["BATCH_MAX", "Answers", "combinable"]

@@ -31,3 +31,11 @@ class LeaseLost(StalePoll):
     """The poll's lease on its source was taken over by another process (it had expired: this
     one was slow or stalled): nothing was written, and planning anew would not help; the new
     holder records the source's poll."""
+
+
+def refusal_of(source_id: int, lease: str | None, owner: str | None) -> StalePoll:
+    """Why the source's row refused a poll's record taken under LEASE (None: not leased), the
+    row's lease OWNER being as read after: its lease is another's, or its version moved."""
+    if lease is not None and owner not in (None, lease):
+        return LeaseLost(f"source {source_id}'s lease was taken over")
+    return StalePoll(f"source {source_id} was polled meanwhile")

@@ -4,11 +4,9 @@ between two starts of one host's fetches that never holds back another host."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from bot.polling.hosts import HostQueues, host_of
 from bot.store import SourceRecord
-from bot.store.records import StoryStatus
+from tests.builders import source_record
 
 
 class Clock:
@@ -20,32 +18,7 @@ class Clock:
 
 
 def source(n: int, host: str) -> SourceRecord:
-    at = datetime(2024, 1, 1, tzinfo=UTC)
-    return SourceRecord(
-        id=n,
-        url=f"https://{host}/feed/{n}",
-        kind=None,
-        selectors=None,
-        interval=60,
-        title=None,
-        etag=None,
-        last_modified=None,
-        body_hash=None,
-        next_check=at,
-        failures=0,
-        auto_paused_at=None,
-        auto_pause_reason=None,
-        last_polled=None,
-        last_changed=None,
-        last_error=None,
-        last_error_at=None,
-        status=StoryStatus.LIVE,
-        last_update_at=None,
-        coverage_end=None,
-        retention_days=None,
-        baseline_at=None,
-        created_at=at,
-    )
+    return source_record(id=n, url=f"https://{host}/feed/{n}")
 
 
 def fill(queues: HostQueues, **counts: int) -> None:

@@ -17,6 +17,7 @@ from bot.services.stories import story_status
 from bot.services.subscriptions import digest_every, parse_keywords
 from bot.store import SourceRecord, StoryRecord
 from cogs._replies import chunks
+from tests.builders import source_record
 
 NOW = datetime(2026, 11, 25, 5, 0, tzinfo=UTC)
 
@@ -98,14 +99,14 @@ def _story(**changes) -> StoryRecord:
 
 
 def _source(status=StoryStatus.LIVE, paused=False, reason=None) -> SourceRecord:
-    return SourceRecord(
-        id=1, url="https://news.test/", kind=None, selectors=None, interval=60, title=None,
-        etag=None, last_modified=None, body_hash=None, next_check=NOW, failures=0,
-        auto_paused_at=NOW if paused else None, auto_pause_reason=reason, last_polled=None,
-        last_changed=None, last_error=None, last_error_at=None, status=status,
-        last_update_at=None, coverage_end=None, retention_days=None, baseline_at=None,
+    return source_record(
+        url="https://news.test/",
+        next_check=NOW,
         created_at=NOW,
-    )  # fmt: skip
+        status=status,
+        auto_paused_at=NOW if paused else None,
+        auto_pause_reason=reason,
+    )
 
 
 @pytest.mark.parametrize(

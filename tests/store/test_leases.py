@@ -5,15 +5,13 @@ a late holder whose lease was taken over records nothing."""
 from __future__ import annotations
 
 import asyncio
-import random
 from datetime import datetime, timedelta
 
 import pytest
 
-from bot.polling.pipeline import PollReport, Read, record_read
-from bot.sources.fetch import FetchResult
+from bot.polling.pipeline import PollReport
 from bot.store import LeaseLost, PollOutcome, PollRecord, Store
-from tests.builders import T0, entry, poll, snap
+from tests.builders import T0, answer, entry, poll, snap
 
 NOW = T0 + timedelta(minutes=1)
 LEASE = timedelta(seconds=30)
@@ -25,19 +23,7 @@ async def claim(store: Store, source: int, owner: str, now: datetime = NOW) -> l
 
 async def answered(store: Store, source: int, owner: str | None, now: datetime = NOW) -> PollReport:
     """A poll that found the page unchanged (304), recorded under OWNER's lease."""
-    fetched = FetchResult(
-        status="not_modified",
-        body=None,
-        content_type=None,
-        final_url="",
-        etag="e2",
-        last_modified=None,
-        body_hash=None,
-    )
-    record = await store.get_source(source)
-    return await record_read(
-        store, record, Read(fetched, None), now=now, rng=random.Random(1), lease=owner
-    )
+    return await answer(store, source, now=now, etag="e2", seed=1, lease=owner)
 
 
 async def test_a_due_source_is_claimed_and_its_poll_recorded_under_the_lease(store, source):

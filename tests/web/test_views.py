@@ -8,38 +8,14 @@ from datetime import timedelta
 import pytest
 
 from bot.model import StoryStatus
-from bot.store import PollOutcome, SourceRecord
+from bot.store import PollOutcome
 from bot.web.app import ago
 from bot.web.metrics import PollSeen
 from bot.web.states import SourceState, source_state
 from bot.web.views import last_outcome
-from tests.builders import T0
+from tests.builders import T0, source_record
 
-SOURCE = SourceRecord(
-    id=1,
-    url="https://ex.org/live",
-    kind=None,
-    selectors=None,
-    interval=60,
-    title=None,
-    etag=None,
-    last_modified=None,
-    body_hash=None,
-    next_check=T0,
-    failures=0,
-    auto_paused_at=None,
-    auto_pause_reason=None,
-    last_polled=T0,
-    last_changed=None,
-    last_error=None,
-    last_error_at=None,
-    status=StoryStatus.QUIET,
-    last_update_at=None,
-    coverage_end=None,
-    retention_days=None,
-    baseline_at=None,
-    created_at=T0,
-)
+SOURCE = source_record(url="https://ex.org/live", last_polled=T0, status=StoryStatus.QUIET)
 
 
 @pytest.mark.parametrize(

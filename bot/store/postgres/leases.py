@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.store.codec import to_us
-from bot.store.errors import LeaseLost, StalePoll
+from bot.store.errors import StalePoll, refusal_of
 from bot.store.interface import LeasesStore
 from bot.store.poll_record import PollRecord
 from bot.store.postgres.database import Connection, Database
@@ -68,8 +68,7 @@ def under_lease(
 
 async def refusal(db: Connection, record: PollRecord) -> StalePoll:
     """Why the source's row refused RECORD: its lease is another's, or its version moved."""
+    owner = None
     if record.lease is not None:
         owner = await db.fetchval("SELECT lease_owner FROM sources WHERE id = $1", record.source_id)
-        if owner not in (None, record.lease):
-            return LeaseLost(f"source {record.source_id}'s lease was taken over")
-    return StalePoll(f"source {record.source_id} was polled meanwhile")
+    return refusal_of(record.source_id, record.lease, owner)

@@ -12,7 +12,7 @@ from datetime import datetime
 import aiosqlite
 
 from bot.store.codec import to_us
-from bot.store.errors import DatabaseUnavailable, LeaseLost, StalePoll
+from bot.store.errors import DatabaseUnavailable, StalePoll, refusal_of
 from bot.store.interface import LeasesStore
 from bot.store.poll_record import PollRecord
 from bot.store.sqlite.database import Database
@@ -67,12 +67,12 @@ def under_lease(
 async def refusal(db: aiosqlite.Connection, record: PollRecord) -> StalePoll:
     """Why the source's row refused RECORD (asked under the store's lock): its lease is
     another's, or its version moved."""
+    owner = None
     if record.lease is not None:
         rows = list(
             await db.execute_fetchall(
                 "SELECT lease_owner FROM sources WHERE id = ?", (record.source_id,)
             )
         )
-        if rows and rows[0][0] not in (None, record.lease):
-            return LeaseLost(f"source {record.source_id}'s lease was taken over")
-    return StalePoll(f"source {record.source_id} was polled meanwhile")
+        owner = rows[0][0] if rows else None
+    return refusal_of(record.source_id, record.lease, owner)

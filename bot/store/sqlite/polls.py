@@ -192,7 +192,8 @@ class Polls(Database, PollsStore):
             and record.alert is None
             and record.siblings is None
         ):
-            # a failed poll: one statement, no transaction around it
+            # a failed poll (or an unchanged one whose validators JSON cannot carry): one
+            # statement, no transaction around it
             async with self._lock:
                 cursor = await self._db.execute(*update)
                 if cursor.rowcount == 0:

@@ -124,18 +124,23 @@ class Forums:
         """A post made earlier (by Bulletin, or BY_BOT False: by a member), archived at
         ARCHIVED_AT when given; no events (it was there before the test looks)."""
         guild = self.server.guild_of(forum)
-        owner = self.server.bot_user.id if by_bot else guild.owner_id
+        post = self._new_post(forum, name, self.server.bot_user.id if by_bot else guild.owner_id)
+        if archived_at is not None:
+            post.set_archived(True, at=archived_at)
+        return post
+
+    def _new_post(self, forum: Channel, name: str, owner_id: int) -> Channel:
+        """A post (a public thread) of FORUM made by OWNER_ID, known to its server."""
+        guild = self.server.guild_of(forum)
         post = Channel(
             snowflake(),
             guild.id,
             name,
             ChannelType.PUBLIC_THREAD,
             parent_id=forum.id,
-            owner_id=owner,
+            owner_id=owner_id,
             in_forum=True,
         )
-        if archived_at is not None:
-            post.set_archived(True, at=archived_at)
         guild.channels[post.id] = post
         self.server.channels[post.id] = post
         return post
@@ -174,20 +179,9 @@ class Forums:
             return tags
         if not tags and forum.flags & REQUIRE_TAG:
             return _error(400, 40067, "A tag is required to create a forum post in this channel")
-        guild = server.guild_of(forum)
-        post = Channel(
-            snowflake(),
-            guild.id,
-            name,
-            ChannelType.PUBLIC_THREAD,
-            parent_id=forum.id,
-            owner_id=server.bot_user.id,
-            in_forum=True,
-        )
+        post = self._new_post(forum, name, server.bot_user.id)
         post.applied_tags = tags
         post.auto_archive_duration = duration
-        guild.channels[post.id] = post
-        server.channels[post.id] = post
         first = server._new_message(post, server.bot_user, message, kind=0)
         # a post's first message has the post's id
         del server.messages[int(first["id"])]
