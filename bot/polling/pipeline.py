@@ -109,6 +109,18 @@ async def read_source(
     finally:
         if fetch_ended is not None:
             fetch_ended()
+    return await read_fetched(extractor, fetched, url, kind=kind, selectors=selectors)
+
+
+async def read_fetched(
+    extractor: Executor,
+    fetched: FetchResult,
+    url: str,
+    *,
+    kind: SourceKind | None = None,
+    selectors: Selectors | None = None,
+) -> Read:
+    """Read the document of FETCHED (in EXTRACTOR's thread); no snapshot when it had none."""
     if fetched.body is None:
         return Read(fetched, None)
     work = partial(
@@ -400,6 +412,7 @@ def selectors_of(source: SourceRecord) -> Selectors | None:
 __all__ = [
     "PollReport",
     "Read",
+    "read_fetched",
     "read_source",
     "record_failure",
     "record_read",

@@ -18,6 +18,11 @@ at once (the held set), nor by two processes of a fleet: the sources read are cl
 a lease first (`bot.polling.lease`, renewed while they wait and poll), and only those claimed
 are queued.
 
+A fetched document then waits for one of `READING_AT_ONCE` turns to be read (in the extraction
+thread) and recorded: when fetches outrun the reading, the others wait as the bytes fetched, not
+as the snapshots parsed from them. An answer without a document (a 304, the same body) takes no
+turn; its record is written together with others'.
+
 Each poll is isolated: whatever goes wrong is recorded as a failure of that source alone, with
 backoff (or the source's Retry-After), and after `pause_after_failures` in a row the source is
 paused and probed every 30 minutes; the store writes "paused" and "resumed" alerts in the same
@@ -40,7 +45,7 @@ from bot.polling.hosts import HostQueues, host_of
 from bot.polling.lease import Leases
 from bot.polling.pipeline import (
     PollReport,
-    read_source,
+    read_fetched,
     record_failure,
     record_read,
     selectors_of,
@@ -52,6 +57,7 @@ log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0
 HOLD_FACTOR = 8
+READING_AT_ONCE = 8
 READ_FROM_START_EVERY = timedelta(minutes=1)
 PRUNE_EVERY = timedelta(days=1)
 PRUNE_FIRST = timedelta(minutes=10)  # not in the first minutes of a run (or a demo)
@@ -83,6 +89,10 @@ class Poller:
         # of them keep the fetches busy; more would only hold bodies waiting to be read.
         self._max_in_flight = max_in_flight or max(8, self._settings.concurrency)
         self._hold = HOLD_FACTOR * self._max_in_flight  # due sources kept in memory at most
+        # Fetched documents read and recorded at once, at most: when fetches outrun the
+        # reading thread and the store, the others wait as bytes, not as the snapshots parsed
+        # from them (several times larger). A few keep both the thread and the store busy.
+        self._turns = asyncio.Semaphore(READING_AT_ONCE)
         self._in_flight: dict[int, asyncio.Task[None]] = {}
         self._held: set[int] = set()  # waiting in a queue or polling: never read in twice
         self._queues = HostQueues(self._settings.per_host, rate=self._settings.per_host_rate)
@@ -306,39 +316,40 @@ class Poller:
         now = self._clock()
         started = time.perf_counter()
         try:
-            read = await read_source(
-                self._fetcher,
-                self._runtime.extractor,
-                source.url,
-                kind=source.kind,
-                selectors=selectors_of(source),
-                etag=source.etag,
-                last_modified=source.last_modified,
-                previous_hash=source.body_hash,
-                fetch_ended=fetch_ended,
-            )
-        except asyncio.CancelledError:
-            raise
+            try:
+                fetched = await self._fetcher.fetch(
+                    source.url,
+                    etag=source.etag,
+                    last_modified=source.last_modified,
+                    previous_hash=source.body_hash,
+                )
+            finally:
+                if fetch_ended is not None:
+                    fetch_ended()
         except UNAVAILABLE:
             raise  # a database failure is not the source's: counted as none of its failures
         except Exception as error:
-            report = await record_failure(
-                self._store,
-                source,
-                error,
-                now=now,
-                rng=self._rng,
-                pause_after=self._settings.pause_after_failures,
-                lease=self._leases.owner,
-            )
-            self._log_failure(source, report, now)
-            self._observed(source, report, started, size=0)
-            if report.alert is not None:
-                self._runtime.delivery_wakeup.set()
+            await self._failed(source, error, now, started)
             return
-        report = await record_read(
-            self._store, source, read, now=now, rng=self._rng, lease=self._leases.owner
-        )
+        # A document waits for its turn to be read and recorded; an answer without one (304,
+        # the same body) needs none, and is written together with others (`store.answers`).
+        async with self._turns if fetched.body is not None else contextlib.nullcontext():
+            try:
+                read = await read_fetched(
+                    self._runtime.extractor,
+                    fetched,
+                    source.url,
+                    kind=source.kind,
+                    selectors=selectors_of(source),
+                )
+            except UNAVAILABLE:
+                raise
+            except Exception as error:
+                await self._failed(source, error, now, started)
+                return
+            report = await record_read(
+                self._store, source, read, now=now, rng=self._rng, lease=self._leases.owner
+            )
         self._observed(source, report, started, size=read.fetched.size)
         if report.changes:
             log.debug("%s: %d change(s)", source.url, len(report.changes))
@@ -347,6 +358,24 @@ class Poller:
         if report.status_change is not None:
             log.info("%s: status %s → %s", source.url, *report.status_change)
         if report.queued or report.alert is not None:
+            self._runtime.delivery_wakeup.set()
+
+    async def _failed(
+        self, source: SourceRecord, error: Exception, now: datetime, started: float
+    ) -> None:
+        """Record a poll whose fetch or reading failed: the source's failure, with backoff."""
+        report = await record_failure(
+            self._store,
+            source,
+            error,
+            now=now,
+            rng=self._rng,
+            pause_after=self._settings.pause_after_failures,
+            lease=self._leases.owner,
+        )
+        self._log_failure(source, report, now)
+        self._observed(source, report, started, size=0)
+        if report.alert is not None:
             self._runtime.delivery_wakeup.set()
 
     def _observed(
