@@ -124,11 +124,7 @@ async def _key_points_after_first_polls(
 
 async def _first_polls_done(store: Store, waiting: dict[int, str]) -> list[int]:
     """The stories of WAITING (in its order) whose every source has been polled."""
-    unpolled = {
-        story_id
-        for story_id, source in await store.all_story_sources()
-        if source.last_polled is None and story_id in waiting
-    }
+    unpolled = await store.stories_with_unpolled_sources()
     return [story_id for story_id in waiting if story_id not in unpolled]
 
 

@@ -443,6 +443,11 @@ class StatusStore(ABC):
         were added."""
 
     @abstractmethod
+    async def stories_with_unpolled_sources(self) -> set[int]:
+        """Ids of the stories that have a source never polled yet (console mode waits for
+        their first polls: ids only, as it asks again and again while a thousand come in)."""
+
+    @abstractmethod
     async def newest_key_points(self) -> list[KeyPointsRecord]:
         """The current key-point version of every source that has one."""
 

@@ -43,6 +43,18 @@ async def test_all_story_sources_pair_each_story_with_its_sources_in_order(store
     assert shared == first
 
 
+async def test_stories_with_unpolled_sources_are_those_with_a_source_never_polled(store):
+    polled, polled_source = await story_with_source(store, "polled")
+    half, half_polled = await story_with_source(store, "half")
+    await store.add_source(half, "https://ex.org/never", now=LATER)
+    fresh, _ = await story_with_source(store, "fresh")
+    await store.ensure_story("empty", guild_id=None, now=T0)  # no source: nothing to wait for
+    await poll(store, polled_source, snap(entry(1)))
+    await poll(store, half_polled, snap(entry(1)))
+    assert await store.stories_with_unpolled_sources() == {half, fresh}
+    assert polled not in await store.stories_with_unpolled_sources()
+
+
 async def test_newest_key_points_are_the_current_version_of_each_source(store):
     _, a = await story_with_source(store, "a")
     _, b = await story_with_source(store, "b")

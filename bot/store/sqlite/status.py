@@ -50,6 +50,13 @@ class Status(Database, StatusStore):
         )
         return [(row["story_id"], SourceRecord.from_row(row)) for row in rows]
 
+    async def stories_with_unpolled_sources(self) -> set[int]:
+        rows = await self._query_all(
+            "SELECT DISTINCT ss.story_id FROM story_sources ss"
+            " JOIN sources s ON s.id = ss.source_id WHERE s.last_polled IS NULL"
+        )
+        return {row[0] for row in rows}
+
     async def newest_key_points(self) -> list[KeyPointsRecord]:
         rows = await self._query_all(
             "SELECT s.id, s.url, k.kind, k.items, k.created_at FROM sources s"
