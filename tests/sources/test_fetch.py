@@ -447,7 +447,20 @@ async def test_odd_spellings_of_loopback_are_refused(server, host):
 
 async def test_odd_spelling_of_an_allowed_address_is_that_address(server, fetcher):
     server.page("/live", PAGE)
-    assert (await fetcher.fetch(f"http://2130706433:{server.port}/live")).body == PAGE
+    url = f"http://2130706433:{server.port}/live#top"
+    first = await fetcher.fetch(url)
+    again = await fetcher.fetch(url)  # from the fetcher's checked URLs, as it was written then
+    assert first.body == again.body == PAGE
+    assert first.final_url == again.final_url == f"http://127.0.0.1:{server.port}/live"
+    assert server.hits["/live"] == 2
+
+
+async def test_a_url_fetched_again_asks_for_the_same_path(server, fetcher):
+    server.page("/café au lait", PAGE)
+    url = server.url("/café au lait?q=a b")
+    for _ in range(2):  # the second from the fetcher's checked URLs: not encoded twice
+        assert (await fetcher.fetch(url)).body == PAGE
+    assert server.hits["/café au lait"] == 2
 
 
 async def test_name_resolving_to_a_private_address_is_refused(server):
