@@ -54,8 +54,9 @@ async def fetch_url(url: str, *, allow_private: bool = False) -> tuple[bytes, st
             raise AddressRefused(
                 f"{refused} (--allow-private-addresses previews it anyway)"
             ) from None
-    assert result.body is not None  # no validators were sent, so the body is always there
-    return result.body, result.content_type, result.final_url
+    body = result.document()
+    assert body is not None  # no validators were sent, so the body is always there
+    return body, result.content_type, result.final_url
 
 
 def read_selectors(path: Path) -> Selectors:

@@ -123,14 +123,7 @@ async def read_fetched(
     """Read the document of FETCHED (in EXTRACTOR's thread); no snapshot when it had none."""
     if fetched.body is None:
         return Read(fetched, None)
-    work = partial(
-        extract,
-        fetched.body,
-        content_type=fetched.content_type,
-        url=fetched.final_url,
-        kind=kind,
-        selectors=selectors,
-    )
+    work = partial(_read_document, fetched, kind=kind, selectors=selectors)
     try:
         snapshot = await asyncio.get_running_loop().run_in_executor(extractor, work)
     except BulletinError:
@@ -139,6 +132,21 @@ async def read_fetched(
         log.warning("extraction failed on %s", url, exc_info=True)
         raise ExtractError(f"could not read {url} ({type(error).__name__})") from error
     return Read(fetched, snapshot)
+
+
+def _read_document(
+    fetched: FetchResult, *, kind: SourceKind | None, selectors: Selectors | None
+) -> Snapshot:
+    """In the reading thread: FETCHED's body decoded (it waited compressed), then read."""
+    document = fetched.document()
+    assert document is not None
+    return extract(
+        document,
+        content_type=fetched.content_type,
+        url=fetched.final_url,
+        kind=kind,
+        selectors=selectors,
+    )
 
 
 async def record_read(

@@ -22,7 +22,7 @@ class Decoder:
         self.encoding = encoding
         self._zlib: zlib._Decompress | None = None
         self._brotli: brotli.Decompressor | None = None
-        self._first = True
+        self._head = b""  # deflate's first byte, when it came alone
         if encoding in ("gzip", "x-gzip"):
             self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
         elif encoding == "deflate":
@@ -38,7 +38,13 @@ class Decoder:
             if self._brotli is not None:
                 return self._feed_brotli(data, room)
             if self._zlib is None:
-                # "deflate" is meant to be zlib-wrapped, but many servers send it raw.
+                # "deflate" is meant to be zlib-wrapped, but many servers send it raw. Told
+                # apart by the first two bytes, whatever chunks they come in: the same body
+                # must decode the same way streamed and whole (FetchResult.document).
+                data = self._head + data
+                if len(data) < 2:
+                    self._head = data
+                    return b""
                 looks_zlib = (
                     len(data) >= 2
                     and (data[0] & 0x0F) == 8
@@ -88,7 +94,7 @@ class Decoder:
                 raise BadResponse(f"{self.encoding} body cut short")
             return b""
         if self._zlib is None:
-            raise BadResponse(f"{self.encoding} body is empty")
+            raise BadResponse(f"{self.encoding} body is {'cut short' if self._head else 'empty'}")
         try:
             rest = self._zlib.flush()
         except zlib.error as exc:
@@ -96,3 +102,10 @@ class Decoder:
         if not self._zlib.eof:
             raise BadResponse(f"{self.encoding} body cut short")
         return rest
+
+
+def decompress(data: bytes, encoding: str, size: int) -> bytes:
+    """DATA, a whole body compressed with ENCODING, decoded: at most SIZE bytes (TooLarge past
+    them), BadResponse when it is broken or cut short."""
+    decoder = Decoder(encoding)
+    return decoder.feed(data, size) + decoder.finish()

@@ -31,7 +31,7 @@ from bot.sources.addresses import (
     GuardedResolver,
     parse_ip_literal,
 )
-from bot.sources.decompress import CHUNK, Decoder
+from bot.sources.decompress import CHUNK, Decoder, decompress
 from bot.sources.fetch_errors import (
     BadResponse,
     ConnectionFailed,
@@ -79,10 +79,14 @@ FetchStatus = Literal["ok", "not_modified", "unchanged"]
 class FetchResult:
     """What one fetch found.
 
-    `ok`: a new body (decompressed). `not_modified`: the server said 304. `unchanged`: a body
-    came back with the hash the caller already had; `body` is None so nothing gets parsed.
-    `etag`, `last_modified` and `body_hash` are what to store for the next conditional GET.
-    `size`: the bytes of body read (decompressed), whether it was new or not.
+    `ok`: a new body. `not_modified`: the server said 304. `unchanged`: a body came back with
+    the hash the caller already had; `body` is None so nothing gets parsed. `etag`,
+    `last_modified` and `body_hash` (of the decoded body) are what to store for the next
+    conditional GET. `size`: the bytes of body read, decoded, whether it was new or not.
+
+    `body` is kept as the server sent it, compressed with `encoding` when that is set: while
+    it waits to be read it is several times smaller. `document()` decodes it (it was decoded
+    once already, within the size cap, to be hashed: the same bytes decode again).
     """
 
     status: FetchStatus
@@ -93,6 +97,14 @@ class FetchResult:
     last_modified: str | None
     body_hash: str | None
     size: int = 0
+    encoding: str | None = None  # the Content-Encoding `body` is in; None: as it reads
+
+    def document(self) -> bytes | None:
+        """The body decoded; None when there is none. Decompresses at each call: call it
+        where the document is read (the reading thread), once."""
+        if self.body is None or self.encoding is None:
+            return self.body
+        return decompress(self.body, self.encoding, self.size)
 
 
 # --- session ----------------------------------------------------------------------------------
@@ -363,23 +375,25 @@ class Fetcher:
                 raise RetryLater(status, final_url, delay)
         if not 200 <= status < 300:
             raise HTTPStatusError(status, final_url)
-        body = await self._read_body(response, final_url)
-        body_hash = hashlib.sha256(body).hexdigest()
-        new_etag = response.headers.get("ETag")
-        new_last_modified = response.headers.get("Last-Modified")
+        body, encoding, body_hash, size = await self._read_body(response, final_url)
         unchanged = previous_hash is not None and body_hash == previous_hash
         return FetchResult(
             status="unchanged" if unchanged else "ok",
             body=None if unchanged else body,
             content_type=response.headers.get("Content-Type"),
             final_url=final_url,
-            etag=new_etag,
-            last_modified=new_last_modified,
+            etag=response.headers.get("ETag"),
+            last_modified=response.headers.get("Last-Modified"),
             body_hash=body_hash,
-            size=len(body),
+            size=size,
+            encoding=None if unchanged else encoding,
         )
 
-    async def _read_body(self, response: aiohttp.ClientResponse, url: str) -> bytes:
+    async def _read_body(
+        self, response: aiohttp.ClientResponse, url: str
+    ) -> tuple[bytes, str | None, str, int]:
+        """The body as sent and its Content-Encoding (None: none), with the SHA-256 and the
+        length of what it decodes to; TooLarge past the cap, compressed or decoded."""
         cap = self._limits.max_bytes
         too_large = TooLarge(f"body over {cap} bytes from {url}")
         encodings = [
@@ -393,27 +407,30 @@ class Fetcher:
         if decoder is None and (response.content_length or 0) > cap:
             raise too_large
         body = bytearray()
-        received = 0
+        digest = hashlib.sha256()
+        size = 0
         try:
             async for chunk in response.content.iter_chunked(CHUNK):
-                received += len(chunk)
+                body += chunk
                 # The compressed stream is capped too: it is never larger than what it holds
                 # by more than a little, and an endless one must stop.
-                if received > cap:
-                    raise too_large
-                if decoder is None:
-                    body += chunk
-                else:
-                    body += decoder.feed(chunk, cap - len(body))
                 if len(body) > cap:
                     raise too_large
+                decoded = chunk if decoder is None else decoder.feed(chunk, cap - size)
+                digest.update(decoded)
+                size += len(decoded)
+                if size > cap:
+                    raise too_large
             if decoder is not None:
-                body += decoder.finish()
+                rest = decoder.finish()
+                digest.update(rest)
+                size += len(rest)
         except TooLarge:
             raise too_large from None
-        if len(body) > cap:
+        if size > cap:
             raise too_large
-        return bytes(body)
+        encoding = None if decoder is None else decoder.encoding
+        return bytes(body), encoding, digest.hexdigest(), size
 
 
 def _reason(exc: BaseException) -> str:

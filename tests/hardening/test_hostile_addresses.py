@@ -62,7 +62,7 @@ async def test_a_name_rebound_to_another_address_is_refused_and_never_reached():
                 async with open_session(settings, resolver=dns) as session:
                     fetcher = Fetcher(session, settings)
                     if attempt == 0:
-                        assert b"public page" in ((await fetcher.fetch(url)).body or b"")
+                        assert b"public page" in ((await fetcher.fetch(url)).document() or b"")
                     else:
                         with pytest.raises(AddressRefused, match=r"127\.0\.0\.2"):
                             await fetcher.fetch(url)

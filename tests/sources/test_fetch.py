@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import hashlib
 import random
 import socket
 import tracemalloc
@@ -68,7 +69,7 @@ async def fetch_with(server: SourceServer, url: str, **changes: object):
 async def test_ok_returns_body_type_and_hash(server, fetcher):
     server.page("/live", PAGE, content_type="text/html; charset=utf-8")
     result = await fetcher.fetch(server.url("/live"))
-    assert (result.status, result.body, result.content_type) == (
+    assert (result.status, result.document(), result.content_type) == (
         "ok",
         PAGE,
         "text/html; charset=utf-8",
@@ -88,7 +89,7 @@ async def test_etag_is_sent_back_and_304_is_not_modified(server, fetcher):
     second = await fetcher.fetch(
         server.url("/live"), etag=first.etag, previous_hash=first.body_hash
     )
-    assert (second.status, second.body, second.etag, second.body_hash) == (
+    assert (second.status, second.document(), second.etag, second.body_hash) == (
         "not_modified",
         None,
         first.etag,
@@ -108,7 +109,7 @@ async def test_changed_content_with_stale_etag_is_ok(server, fetcher):
     server.sequence("/live", [Reply(PAGE, etag=True), Reply(PAGE + b"<p>new</p>", etag=True)])
     first = await fetcher.fetch(server.url("/live"))
     second = await fetcher.fetch(server.url("/live"), etag=first.etag)
-    assert (second.status, second.body) == ("ok", PAGE + b"<p>new</p>")
+    assert (second.status, second.document()) == ("ok", PAGE + b"<p>new</p>")
     assert second.etag != first.etag
 
 
@@ -116,13 +117,17 @@ async def test_same_body_hash_is_unchanged_without_a_body(server, fetcher):
     server.page("/live", PAGE)
     first = await fetcher.fetch(server.url("/live"))
     second = await fetcher.fetch(server.url("/live"), previous_hash=first.body_hash)
-    assert (second.status, second.body, second.body_hash) == ("unchanged", None, first.body_hash)
+    assert (second.status, second.document(), second.body_hash) == (
+        "unchanged",
+        None,
+        first.body_hash,
+    )
 
 
 async def test_different_body_hash_is_ok(server, fetcher):
     server.page("/live", PAGE)
     result = await fetcher.fetch(server.url("/live"), previous_hash="0" * 64)
-    assert (result.status, result.body) == ("ok", PAGE)
+    assert (result.status, result.document()) == ("ok", PAGE)
 
 
 async def test_fragment_is_not_sent(server, fetcher):
@@ -138,12 +143,16 @@ async def test_fragment_is_not_sent(server, fetcher):
 async def test_compressed_bodies_are_decompressed(server, fetcher, encoding):
     server.page("/live", PAGE * 50, encoding=encoding)
     result = await fetcher.fetch(server.url("/live"))
-    assert result.body == PAGE * 50
+    assert result.document() == PAGE * 50
+    # kept as sent until it is read; its size and hash are the decoded document's
+    assert result.encoding is not None and len(result.body or b"") < len(PAGE * 50)
+    assert result.size == len(PAGE * 50)
+    assert result.body_hash == hashlib.sha256(PAGE * 50).hexdigest()
 
 
 async def test_body_exactly_at_the_cap_is_accepted(server, fetcher):
     server.page("/live", b"x" * CAP)
-    assert len((await fetcher.fetch(server.url("/live"))).body or b"") == CAP
+    assert len((await fetcher.fetch(server.url("/live"))).document() or b"") == CAP
 
 
 async def test_body_over_the_cap_is_too_large(server, fetcher):
@@ -164,13 +173,13 @@ async def test_a_large_compressed_body_is_read_whole(server, fetcher, encoding):
     # many times the 64 KiB a decompression step yields (brotli once stopped at the first step)
     body = big_page(CAP - 1000)
     server.page("/live", body, encoding=encoding)
-    assert (await fetcher.fetch(server.url("/live"))).body == body
+    assert (await fetcher.fetch(server.url("/live"))).document() == body
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "deflate", "deflate-raw", "br"])
 async def test_compressed_body_at_the_cap_once_decompressed_is_accepted(server, fetcher, encoding):
     server.page("/live", b"x" * CAP, encoding=encoding)
-    assert len((await fetcher.fetch(server.url("/live"))).body or b"") == CAP
+    assert len((await fetcher.fetch(server.url("/live"))).document() or b"") == CAP
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "deflate", "deflate-raw", "br"])
@@ -307,7 +316,7 @@ async def test_fetch_after_a_timeout_still_works(server):
         fetcher = Fetcher(session, settings)
         with pytest.raises(FetchTimeout):
             await fetcher.fetch(server.url("/hang"))
-        assert (await fetcher.fetch(server.url("/live"))).body == PAGE
+        assert (await fetcher.fetch(server.url("/live"))).document() == PAGE
 
 
 # --- status codes and Retry-After -------------------------------------------------------------
@@ -363,7 +372,7 @@ async def test_redirect_chain_within_the_limit_is_followed(server, fetcher):
     server.page("/final", PAGE)
     first = server.redirect_chain("/hop", 5, "/final")
     result = await fetcher.fetch(server.url(first))
-    assert (result.body, result.final_url) == (PAGE, server.url("/final"))
+    assert (result.document(), result.final_url) == (PAGE, server.url("/final"))
 
 
 async def test_redirect_chain_over_the_limit_fails(server, fetcher):
@@ -384,7 +393,7 @@ async def test_redirect_loop_is_refused(server, fetcher):
 async def test_redirect_to_allowed_host_port_is_served(server, fetcher):
     server.page("/final", PAGE)
     server.redirect("/go", server.url("/final"), status=301)
-    assert (await fetcher.fetch(server.url("/go"))).body == PAGE
+    assert (await fetcher.fetch(server.url("/go"))).document() == PAGE
 
 
 @pytest.mark.parametrize(
@@ -450,7 +459,7 @@ async def test_odd_spelling_of_an_allowed_address_is_that_address(server, fetche
     url = f"http://2130706433:{server.port}/live#top"
     first = await fetcher.fetch(url)
     again = await fetcher.fetch(url)  # from the fetcher's checked URLs, as it was written then
-    assert first.body == again.body == PAGE
+    assert first.document() == again.document() == PAGE
     assert first.final_url == again.final_url == f"http://127.0.0.1:{server.port}/live"
     assert server.hits["/live"] == 2
 
@@ -459,7 +468,7 @@ async def test_a_url_fetched_again_asks_for_the_same_path(server, fetcher):
     server.page("/café au lait", PAGE)
     url = server.url("/café au lait?q=a b")
     for _ in range(2):  # the second from the fetcher's checked URLs: not encoded twice
-        assert (await fetcher.fetch(url)).body == PAGE
+        assert (await fetcher.fetch(url)).document() == PAGE
     assert server.hits["/café au lait"] == 2
 
 
@@ -477,13 +486,13 @@ async def test_allow_list_entry_by_host_name_is_served(server):
         f"http://localhost:{server.port}/live",
         allow_private_addresses=(f"localhost:{server.port}",),
     )
-    assert result.body == PAGE
+    assert result.document() == PAGE
 
 
 async def test_allow_all_serves_loopback(server):
     server.page("/live", PAGE)
     result = await fetch_with(server, server.url("/live"), allow_private_addresses=True)
-    assert result.body == PAGE
+    assert result.document() == PAGE
 
 
 async def test_closed_port_is_a_connection_failure(server):
@@ -570,7 +579,7 @@ async def test_fetches_queued_for_a_busy_host_leave_the_global_slots_to_other_ho
         slow = [asyncio.create_task(fetcher.fetch(server.url("/slow"))) for _ in range(10)]
         try:
             fast = await asyncio.wait_for(fetcher.fetch(f"http://localhost:{server.port}/fast"), 30)
-            assert fast.body == PAGE
+            assert fast.document() == PAGE
             assert server.hits["/slow"] <= 1  # per_host: the other nine wait
         finally:
             for task in slow:
