@@ -138,12 +138,12 @@ def _case(hosts: int) -> list[list[str]]:
         )
     gaps = [_gap(results["before"]), _gap(results["after"])]
     rows.append([f"{where}: idle, each feed polled again within", "-", *gaps])
-    peaks = ["-" if results["reader"] is None else f"{results['reader']['peak_mb']:.0f} MB"]
+    peaks = ["-" if results["reader"] is None else f"{results['reader']['peak_mb']:.1f} MB"]
     peaks += [
         "-"
         if result is None
-        else f"{result['peak_mb']:.0f} MB ({result['started_mb']:.0f} MB as the first poll "
-        f"starts, {result['cold_mb']:.0f} MB after the cold pass)"
+        else f"{result['peak_mb']:.1f} MB ({result['started_mb']:.1f} MB as the first poll "
+        f"starts, {result['cold_mb']:.1f} MB after the cold pass)"
         for result in (results["before"], results["after"])
     ]
     rows.append([f"{where}: peak RSS", *peaks])

@@ -1,8 +1,9 @@
 """The SQLite connection every part of the SQLite store shares: opening, transactions, reads.
 
 One aiosqlite connection in WAL mode (`synchronous=NORMAL`, foreign keys on, a 5 s busy
-timeout). One transaction at a time runs on it (an asyncio lock); reads outside a transaction
-take the lock too, so that they never see another coroutine's uncommitted writes.
+timeout, a 256 KiB page cache). One transaction at a time runs on it (an asyncio lock); reads
+outside a transaction take the lock too, so that they never see another coroutine's uncommitted
+writes.
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ from bot.store.errors import StoreError
 from bot.store.sqlite.migrate import LATEST, migrate
 
 log = logging.getLogger(__name__)
+
+# SQLite's own page cache, per connection (its default is 2 MiB). Pages it does not hold come
+# from the operating system's cache of the file, a copy away: in the store benchmark a poll of a
+# 400-update page took as long with 256 KiB as with 2 MiB, and the process is 1.9 MB smaller.
+PAGE_CACHE_KIB = 256
 
 
 def _open_hint(error: sqlite3.Error) -> str:
@@ -69,6 +75,7 @@ async def connect(
         await db.execute("PRAGMA journal_mode = WAL")
         await db.execute("PRAGMA synchronous = NORMAL")
         await db.execute("PRAGMA busy_timeout = 5000")
+        await db.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
         # Migrations run with foreign keys off, so that one may rebuild a table others refer
         # to (SQLite's own procedure); what they leave is checked before the keys go on.
         await migrate(db, target=migrate_to)

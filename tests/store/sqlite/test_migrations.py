@@ -46,10 +46,11 @@ async def test_fresh_database_gets_every_table_and_the_latest_version(store, db_
     assert tables(db_path) >= TABLES
 
 
-async def test_database_runs_in_wal_mode_with_foreign_keys(store):
+async def test_database_runs_in_wal_mode_with_foreign_keys_and_a_small_page_cache(store):
     assert (await store._fetchone("PRAGMA journal_mode"))[0] == "wal"
     assert (await store._fetchone("PRAGMA foreign_keys"))[0] == 1
     assert (await store._fetchone("PRAGMA synchronous"))[0] == 1  # NORMAL
+    assert (await store._fetchone("PRAGMA cache_size"))[0] == -256  # KiB, not SQLite's 2 MiB
 
 
 @pytest.mark.parametrize("start", range(LATEST))
