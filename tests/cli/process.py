@@ -15,19 +15,26 @@ ROOT = Path(__file__).resolve().parents[2]
 
 class Bulletin:
     """`python -m bot ARGS` in CWD, without any Discord token in its environment unless ENV
-    (variables added to the inherited environment) brings one."""
+    (variables added to the inherited environment) brings one; UNSET: variables taken out."""
 
-    def __init__(self, *args: str, cwd: Path, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *args: str,
+        cwd: Path,
+        env: Mapping[str, str] | None = None,
+        unset: tuple[str, ...] = (),
+    ) -> None:
         self.args = args
         self.cwd = cwd
         self.extra_env = dict(env or {})
+        self.unset = ("DISCORD_TOKEN", *unset)
         self.out = ""
         self.err = ""
         self._process: asyncio.subprocess.Process | None = None
         self._readers: list[asyncio.Task[None]] = []
 
     async def __aenter__(self) -> Bulletin:
-        env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
+        env = {k: v for k, v in os.environ.items() if k not in self.unset}
         env["PYTHONPATH"] = str(ROOT)
         env.update(self.extra_env)
         self._process = await asyncio.create_subprocess_exec(
