@@ -1,8 +1,9 @@
 """The store's interface: what Bulletin keeps, whatever keeps it.
 
 One abstract class per concern (stories and sources; polls; leases on sources; entries and key
-points; servers and subscriptions; the outbox; what happened to an update; what the web window
-reads), and `Store`, all of them together: each backend implements `Store`
+points; servers and subscriptions; the outbox; what happened to an update; beside this file,
+what the web window reads in `overview.py` and publishing's budget in `publishing.py`), and
+`Store`, all of them together: each backend implements `Store`
 (`bot.store.sqlite.SQLiteStore`, `bot.store.postgres.PostgresStore`), and the store's
 conformance suite in tests/store runs against every backend. The store keeps and hands out
 data; it decides nothing: which subscription gets which change, filters and a story's status
@@ -20,7 +21,7 @@ from datetime import datetime, timedelta
 from bot.model import DigestContent, Mode, PauseReason, Snapshot, SourceKind
 from bot.outcome import Outcome
 from bot.store.election import Election
-from bot.store.overview import Backlog, KeyPointsVersion, SourceStates
+from bot.store.overview import StatusStore
 from bot.store.poll_record import PollRecord, PollState, SiblingSource, Subscriber
 from bot.store.publishing import PublishingStore
 from bot.store.records import (
@@ -421,58 +422,6 @@ class HistoryStore(ABC):
     async def digest_row(self, subscription_id: int, *, after: datetime) -> OutboxRow | None:
         """The subscription's first digest row whose period ends at or after AFTER (the digest
         an update first seen then goes in, if its period had anything), or None."""
-
-
-class StatusStore(ABC):
-    """What the web window reads: every server's stories at once, for the operator (health,
-    metrics and the status page). Reads only; each a few plain queries, whatever the number
-    of stories."""
-
-    @abstractmethod
-    async def ping(self) -> None:
-        """Return once the database answers and could take a write now; raise otherwise (a
-        lock held elsewhere is waited for, as any write would)."""
-
-    @abstractmethod
-    async def all_stories(self) -> list[StoryRecord]:
-        """Every story of every server and of the config, by name."""
-
-    @abstractmethod
-    async def all_story_sources(self) -> list[tuple[int, SourceRecord]]:
-        """(story id, source) for every source of every story, each story's in the order they
-        were added."""
-
-    @abstractmethod
-    async def stories_with_unpolled_sources(self) -> set[int]:
-        """Ids of the stories that have a source never polled yet (console mode waits for
-        their first polls: ids only, as it asks again and again while a thousand come in)."""
-
-    @abstractmethod
-    async def newest_key_points(self) -> list[KeyPointsRecord]:
-        """The current key-point version of every source that has one."""
-
-    @abstractmethod
-    async def newest_entries(self, per_source: int) -> list[StoredEntryRecord]:
-        """The PER_SOURCE entries first seen last of every source a story uses (ties: the
-        latest stored first)."""
-
-    @abstractmethod
-    async def key_point_versions(self, source_id: int, limit: int) -> list[KeyPointsVersion]:
-        """A source's newest key-point versions, newest first."""
-
-    @abstractmethod
-    async def outbox_backlog(self) -> list[Backlog]:
-        """The rows waiting to be delivered, per server (None: the console's), by server."""
-
-    @abstractmethod
-    async def recent_deliveries(
-        self, limit: int, *, story_id: int | None = None
-    ) -> list[DeliveryAttempt]:
-        """The newest delivery attempts of every server (of one story), newest first."""
-
-    @abstractmethod
-    async def source_states(self) -> list[SourceStates]:
-        """How many sources in use share each combination of status, failing, paused."""
 
 
 class Store(

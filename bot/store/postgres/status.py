@@ -19,8 +19,7 @@ from asyncpg import exceptions as pg_errors
 from bot.model import KeyPointsKind, StoryStatus
 from bot.store.codec import moment_from_us
 from bot.store.errors import StoreError
-from bot.store.interface import StatusStore
-from bot.store.overview import Backlog, KeyPointsVersion, SourceStates
+from bot.store.overview import Backlog, KeyPointsVersion, SourceStates, StatusStore
 from bot.store.postgres.database import LOST, Connection, Database, one_line
 from bot.store.records import (
     DeliveryAttempt,

@@ -9,8 +9,7 @@ from typing import Any
 
 from bot.model import Entry, KeyPointsKind, StoryStatus
 from bot.store.codec import from_us, moment_from_us
-from bot.store.interface import StatusStore
-from bot.store.overview import Backlog, KeyPointsVersion, SourceStates
+from bot.store.overview import Backlog, KeyPointsVersion, SourceStates, StatusStore
 from bot.store.records import (
     DeliveryAttempt,
     KeyPointsRecord,
